@@ -1,0 +1,41 @@
+import type { Database } from "~/server/db.server";
+import type { PortalAuth } from "~/server/portal-auth.server";
+import type { StaffAuth } from "~/server/staff-auth.server";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      DB: D1Database;
+      LINKS: KVNamespace;
+      FILES: R2Bucket;
+      ENVIRONMENT: string;
+      APP_URL: string;
+      EMAIL_FROM: string;
+      /** base64 of 32 bytes: AES-GCM key for TOTP secrets at rest. A Worker secret. */
+      TOTP_ENCRYPTION_KEY: string;
+      /** base64 of 32 bytes: HMAC key for recovery codes. A Worker secret. */
+      RECOVERY_CODE_KEY: string;
+      /** Optional HTTP email provider (JSON POST). When absent outside development, mail stays queued. */
+      EMAIL_API_URL?: string;
+      EMAIL_API_KEY?: string;
+    }
+  }
+  interface Env extends Cloudflare.Env {}
+}
+
+declare module "@remix-run/cloudflare" {
+  interface AppLoadContext {
+    env: Env;
+    ctx: ExecutionContext;
+    db: Database;
+    /** Per-response CSP nonce for the inline scripts Remix writes. */
+    nonce: string;
+    /** From CF-Connecting-IP only: X-Forwarded-For is client-controlled. */
+    ip: string;
+    userAgent: string;
+    /** The request's sessions, looked up at most once per request. */
+    auth: { staff: () => Promise<StaffAuth | null>; portal: () => Promise<PortalAuth | null> };
+  }
+}
+
+export {};

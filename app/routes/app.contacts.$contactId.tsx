@@ -1,0 +1,68 @@
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Link, useLoaderData } from "@remix-run/react";
+import { formatDateTime } from "~/lib/format";
+import { getContact } from "~/server/contacts.server";
+import { idParam } from "~/server/fields";
+import { requireStaff } from "~/server/staff-auth.server";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.contact.name ?? "Contact"} · Client Portal` }];
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const { firm } = await requireStaff(request, context);
+  const id = idParam.safeParse(params.contactId);
+  const details = id.success ? await getContact(context.db, firm.id, id.data) : null;
+  if (!details || details.contact.deletedAt) throw new Response("Contact not found", { status: 404 });
+  const { contact, account } = details;
+  return json({
+    contact: { id: contact.id, name: contact.name, email: contact.email, phone: contact.phone },
+    account: account
+      ? {
+          email: account.email,
+          totpEnabledAt: account.totpEnabledAt,
+          lastSignInAt: account.lastSignInAt,
+          deactivated: account.deactivatedAt !== null,
+        }
+      : null,
+    twoFactorRequired: firm.securityMode === "magic_link_and_login_2fa",
+  });
+}
+
+export default function ContactDetails() {
+  const { contact, account, twoFactorRequired } = useLoaderData<typeof loader>();
+  return (
+    <>
+      <p className="small">
+        <Link to="/app/contacts">← Contacts</Link>
+      </p>
+      <h1>{contact.name}</h1>
+      <section className="card" aria-labelledby="details-heading">
+        <h2 id="details-heading">Details</h2>
+        <dl className="details">
+          <dt>Email</dt>
+          <dd>{contact.email}</dd>
+          <dt>Phone</dt>
+          <dd>{contact.phone ?? "—"}</dd>
+        </dl>
+      </section>
+      <section className="card" aria-labelledby="portal-heading">
+        <h2 id="portal-heading">Client portal</h2>
+        <dl className="details">
+          <dt>Login email</dt>
+          <dd>{account ? account.email : ""}</dd>
+          <dt>Two-factor authentication</dt>
+          <dd>
+            {account?.totpEnabledAt
+              ? `On since ${formatDateTime(account.totpEnabledAt)}`
+              : twoFactorRequired
+                ? "Required, not set up yet"
+                : "Off"}
+          </dd>
+          <dt>Last sign-in</dt>
+          <dd>{formatDateTime(account?.lastSignInAt)}</dd>
+        </dl>
+        {account ? null : <p className="muted">This contact has not created a portal account yet.</p>}
+      </section>
+    </>
+  );
+}

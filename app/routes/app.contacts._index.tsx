@@ -1,0 +1,87 @@
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Form, Link, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { formatDate } from "~/lib/format";
+import { CONTACT_FILTERS, FILTER_LABELS } from "~/lib/contact-filters";
+import { listContacts } from "~/server/contacts.server";
+import { requireStaff } from "~/server/staff-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Contacts · Client Portal" }];
+
+const query = z.object({
+  q: z.string().max(100).optional().catch(undefined),
+  filter: z.enum(CONTACT_FILTERS).optional().catch(undefined),
+  after: z.string().max(400).optional().catch(undefined),
+});
+
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { firm } = await requireStaff(request, context);
+  const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
+  const page = await listContacts(context.db, firm.id, { search: params.q, filter: params.filter, after: params.after });
+  return json({ ...page, q: params.q ?? "", filter: params.filter ?? "all" });
+}
+
+export default function Contacts() {
+  const { rows, next, q, filter } = useLoaderData<typeof loader>();
+  const nextParams = new URLSearchParams({ q, filter, ...(next ? { after: next } : {}) });
+  return (
+    <>
+      <h1>Contacts</h1>
+      <Form method="get" className="row" role="search">
+        <div>
+          <label htmlFor="q">Search</label>
+          <input id="q" name="q" type="search" defaultValue={q} placeholder="Name or email" />
+        </div>
+        <div>
+          <label htmlFor="filter">Portal access</label>
+          <select id="filter" name="filter" defaultValue={filter}>
+            {CONTACT_FILTERS.map((value) => (
+              <option key={value} value={value}>
+                {FILTER_LABELS[value]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" className="secondary">
+          Apply
+        </button>
+      </Form>
+      <div className="table-wrap">
+        <table>
+          <caption className="muted small">
+            {rows.length === 0 ? "No contacts match." : `Showing ${rows.length} contacts`}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Email</th>
+              <th scope="col">Portal account</th>
+              <th scope="col">2FA</th>
+              <th scope="col">Last sign-in</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.id}>
+                <td>
+                  <Link to={`/app/contacts/${row.id}`}>{row.name}</Link>
+                </td>
+                <td>{row.email}</td>
+                <td>{row.accountEmail ? <span className="badge badge-ok">Yes</span> : <span className="badge">No</span>}</td>
+                <td>{row.accountEmail ? (row.totpEnabledAt ? "On" : "Off") : "—"}</td>
+                <td>{formatDate(row.lastSignInAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {next ? (
+        <nav className="pager" aria-label="Pages">
+          <Link to={`?${nextParams.toString()}`}>Next page</Link>
+        </nav>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,55 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
+import { Form, useActionData, useSearchParams } from "@remix-run/react";
+import { z } from "zod";
+import { Field, FormError } from "~/components/form";
+import { redirectToField, signInPasswordField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { safeRedirectPath } from "~/server/request-meta.server";
+import { reauthenticateStaff, requireStaff, staffSessionCookie } from "~/server/staff-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Confirm your password · Client Portal" }];
+
+const schema = z.object({ password: signInPasswordField, redirectTo: redirectToField });
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireStaff(request, context);
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const auth = await requireStaff(request, context);
+  const form = validateForm(schema, await readForm(request));
+  if (!form.ok) return json(form, { status: 422 });
+  const result = await reauthenticateStaff(context.db, auth, form.data.password, context.ip);
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: 401 });
+  return redirect(safeRedirectPath(form.data.redirectTo, "/app/contacts"), {
+    headers: { "Set-Cookie": staffSessionCookie(result.token) },
+  });
+}
+
+export default function Reauthenticate() {
+  const data = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  return (
+    <div className="narrow">
+      <h1>Confirm your password</h1>
+      <p>This action changes how clients get into the portal, so we ask for your password again.</p>
+      <div className="card">
+        <FormError message={data && !data.ok ? data.formError : null} />
+        <Form method="post" noValidate>
+          <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
+          <Field
+            label="Password"
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            error={data && !data.ok ? data.fieldErrors.password : undefined}
+          />
+          <button type="submit">Continue</button>
+        </Form>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,52 @@
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { useLoaderData } from "@remix-run/react";
+import { desc } from "drizzle-orm";
+import { outbox } from "../../db/schema";
+import { formatDateTime } from "~/lib/format";
+
+export const meta: MetaFunction = () => [{ title: "Dev outbox" }];
+
+// Development only: it shows live sign-in links, so anywhere else it does not exist.
+export async function loader({ context }: LoaderFunctionArgs) {
+  if (context.env.ENVIRONMENT !== "development") throw new Response("Not found", { status: 404 });
+  const messages = await context.db.select().from(outbox).orderBy(desc(outbox.createdAt)).limit(50);
+  return json({ messages });
+}
+
+function Linkified({ text }: { text: string }) {
+  const parts = text.split(/(https?:\/\/[^\s]+)/g);
+  return (
+    <pre className="mono small">
+      {parts.map((part, i) =>
+        /^https?:\/\//.test(part) ? (
+          <a key={i} href={part}>
+            {part}
+          </a>
+        ) : (
+          part
+        ),
+      )}
+    </pre>
+  );
+}
+
+export default function DevOutbox() {
+  const { messages } = useLoaderData<typeof loader>();
+  return (
+    <main id="main">
+      <h1>Dev outbox</h1>
+      <p className="muted">The last 50 emails the app wrote. Links are clickable. This page only exists in development.</p>
+      {messages.length === 0 ? <p>No emails yet.</p> : null}
+      {messages.map((m) => (
+        <article key={m.id} className="card" aria-label={m.subject}>
+          <h2>{m.subject}</h2>
+          <p className="small muted">
+            To {m.toAddress} · {formatDateTime(m.createdAt)} · {m.sentAt ? "delivered" : `queued (${m.attempts} attempts)`}
+          </p>
+          <Linkified text={m.textBody} />
+        </article>
+      ))}
+    </main>
+  );
+}

@@ -1,0 +1,56 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
+import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { z } from "zod";
+import { Field, FormError } from "~/components/form";
+import { emailField, redirectToField, signInPasswordField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { safeRedirectPath } from "~/server/request-meta.server";
+import { signInStaff, staffSessionCookie } from "~/server/staff-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Sign in · Client Portal" }];
+
+const schema = z.object({ email: emailField, password: signInPasswordField, redirectTo: redirectToField });
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  if (await context.auth.staff()) {
+    const to = new URL(request.url).searchParams.get("redirectTo");
+    throw redirect(safeRedirectPath(to, "/app/contacts"));
+  }
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const form = validateForm(schema, await readForm(request));
+  if (!form.ok) return json(form, { status: 422 });
+  const { email, password, redirectTo } = form.data;
+  const result = await signInStaff(context.db, { email, password, ip: context.ip, userAgent: context.userAgent });
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  const next = safeRedirectPath(redirectTo, "/app/contacts");
+  const target = result.needsSecondFactor ? `/login/2fa?redirectTo=${encodeURIComponent(next)}` : next;
+  return redirect(target, { headers: { "Set-Cookie": staffSessionCookie(result.token) } });
+}
+
+export default function StaffLogin() {
+  const data = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const busy = useNavigation().state === "submitting";
+  const errors = data && !data.ok ? data.fieldErrors : {};
+  return (
+    <main id="main" className="narrow">
+      <h1>Sign in to your firm</h1>
+      <div className="card">
+        <FormError message={data && !data.ok ? data.formError : null} />
+        <Form method="post" noValidate>
+          <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
+          <Field label="Email" name="email" type="email" autoComplete="username" required error={errors.email} />
+          <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
+          <button type="submit" disabled={busy}>
+            Sign in
+          </button>
+        </Form>
+      </div>
+      <p className="muted small">Are you a client of a firm? Use the portal link your firm sent you.</p>
+    </main>
+  );
+}

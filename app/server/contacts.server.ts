@@ -1,0 +1,100 @@
+// Contacts of one firm. Every query takes the firm id: a contact id from another firm finds nothing.
+import { and, asc, eq, gt, isNotNull, isNull, like, or, sql } from "drizzle-orm";
+import { contacts, portalAccounts } from "../../db/schema";
+import type { Database } from "./db.server";
+
+export const CONTACTS_PAGE_SIZE = 50;
+
+import type { ContactFilter } from "~/lib/contact-filters";
+
+export type ContactRow = {
+  id: string;
+  name: string;
+  email: string;
+  accountEmail: string | null;
+  totpEnabledAt: number | null;
+  lastSignInAt: number | null;
+};
+
+function filterCondition(filter: ContactFilter) {
+  switch (filter) {
+    case "has_account":
+      return isNotNull(portalAccounts.id);
+    case "no_account":
+      return isNull(portalAccounts.id);
+    case "two_factor_on":
+      return isNotNull(portalAccounts.totpEnabledAt);
+    case "two_factor_off":
+      return and(isNotNull(portalAccounts.id), isNull(portalAccounts.totpEnabledAt));
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * One page of contacts, ordered by name, with keyset pagination (`after` is the last row's
+ * "name\u0000id"), so page 200 of 10,000 contacts costs what page 1 costs.
+ */
+export async function listContacts(
+  db: Database,
+  firmId: string,
+  options: { search?: string; filter?: ContactFilter; after?: string | null; limit?: number } = {},
+): Promise<{ rows: ContactRow[]; next: string | null }> {
+  const limit = options.limit ?? CONTACTS_PAGE_SIZE;
+  const search = options.search?.trim();
+  const [afterName, afterId] = options.after ? options.after.split("\u0000") : [];
+  const rows = await db
+    .select({
+      id: contacts.id,
+      name: contacts.name,
+      email: contacts.email,
+      accountEmail: portalAccounts.email,
+      totpEnabledAt: portalAccounts.totpEnabledAt,
+      lastSignInAt: portalAccounts.lastSignInAt,
+    })
+    .from(contacts)
+    .leftJoin(portalAccounts, and(eq(portalAccounts.contactId, contacts.id), isNull(portalAccounts.deactivatedAt)))
+    .where(
+      and(
+        eq(contacts.firmId, firmId),
+        isNull(contacts.deletedAt),
+        search ? or(like(contacts.name, `%${escapeLike(search)}%`), like(contacts.email, `%${escapeLike(search)}%`)) : undefined,
+        filterCondition(options.filter ?? "all"),
+        afterName !== undefined && afterId !== undefined
+          ? or(gt(contacts.name, afterName), and(eq(contacts.name, afterName), gt(contacts.id, afterId)))
+          : undefined,
+      ),
+    )
+    .orderBy(asc(contacts.name), asc(contacts.id))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { rows: page, next: rows.length > limit && last ? `${last.name}\u0000${last.id}` : null };
+}
+
+function escapeLike(value: string): string {
+  // drizzle's like() has no ESCAPE clause; wildcards typed by the user are dropped instead.
+  return value.replace(/[%_]/g, "");
+}
+
+export type ContactDetails = {
+  contact: typeof contacts.$inferSelect;
+  account: typeof portalAccounts.$inferSelect | null;
+};
+
+export async function getContact(db: Database, firmId: string, contactId: string): Promise<ContactDetails | null> {
+  const [row] = await db
+    .select({ contact: contacts, account: portalAccounts })
+    .from(contacts)
+    .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
+    .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId)))
+    .limit(1);
+  return row ?? null;
+}
+
+export function countContacts(db: Database, firmId: string) {
+  return db
+    .select({ n: sql<number>`count(*)` })
+    .from(contacts)
+    .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt)));
+}

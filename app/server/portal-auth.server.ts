@@ -1,0 +1,114 @@
+// The one place that decides what a client may see in the portal right now. It knows the firm's
+// security mode, the session kind, the account's 2FA state and the contact's standing; every portal
+// route asks `portalAccess` instead of re-deriving any of it.
+import type { AppLoadContext } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
+import { and, eq, inArray } from "drizzle-orm";
+import { contacts, firms, portalAccounts, sessions } from "../../db/schema";
+import { PORTAL_SESSION_COOKIE, clearCookie, readCookie } from "./cookies.server";
+import type { Database } from "./db.server";
+import { checkSession, deleteSession, tokenParts, touchSession, type Session } from "./sessions.server";
+
+export type Firm = typeof firms.$inferSelect;
+export type Contact = typeof contacts.$inferSelect;
+export type PortalAccount = typeof portalAccounts.$inferSelect;
+export type PortalAuth = { session: Session; firm: Firm; contact: Contact; account: PortalAccount | null };
+
+/** One query: the client session with its firm, contact and (if any) portal account. */
+export async function loadPortalAuth(db: Database, request: Request, now = Date.now()): Promise<PortalAuth | null> {
+  const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
+  if (!parts) return null;
+  const [row] = await db
+    .select({ session: sessions, firm: firms, contact: contacts, account: portalAccounts })
+    .from(sessions)
+    .innerJoin(firms, eq(firms.id, sessions.firmId))
+    .innerJoin(contacts, and(eq(contacts.id, sessions.contactId), eq(contacts.firmId, sessions.firmId)))
+    .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
+    .where(and(eq(sessions.id, parts.id), inArray(sessions.kind, ["client_password", "client_link"])))
+    .limit(1);
+  const state = await checkSession(row?.session, parts.secret, now);
+  if (state !== "valid") {
+    if (row && state !== "invalid") await deleteSession(db, row.session.id);
+    return null;
+  }
+  await touchSession(db, row.session, now);
+  return row;
+}
+
+/** Does a second factor apply to this client? The firm requires it, or the client turned it on. */
+export function secondFactorApplies(firm: Firm, account: PortalAccount | null): boolean {
+  return firm.securityMode === "magic_link_and_login_2fa" || Boolean(account?.totpEnabledAt);
+}
+
+export type PortalAccess =
+  /** No usable session for this firm's portal. */
+  | { status: "signed_out" }
+  /** A link identified the client, but 2FA applies: sign in with password (and code). */
+  | { status: "needs_sign_in"; email: string }
+  /** A link identified the client, 2FA is required and they have no login yet. */
+  | { status: "needs_account" }
+  /** Password accepted; the account has no authenticator yet and the firm requires one. */
+  | { status: "needs_enrolment" }
+  /** Password accepted; the code is still to come. */
+  | { status: "needs_code" }
+  | { status: "granted"; contactId: string };
+
+export function portalAccess(auth: PortalAuth | null, firmSlug: string): PortalAccess {
+  if (!auth || auth.firm.slug !== firmSlug) return { status: "signed_out" };
+  const { session, firm, contact, account } = auth;
+  if (contact.deletedAt) return { status: "signed_out" };
+  const needsSecondFactor = secondFactorApplies(firm, account);
+
+  if (session.kind === "client_link") {
+    if (!needsSecondFactor) return { status: "granted", contactId: contact.id };
+    // A magic link is never enough on its own where 2FA applies.
+    if (account && !account.deactivatedAt && account.passwordHash) return { status: "needs_sign_in", email: account.email };
+    return { status: "needs_account" };
+  }
+
+  // Password sessions.
+  if (firm.securityMode === "magic_link_only") return { status: "signed_out" };
+  if (!account || account.deactivatedAt || account.id !== session.portalAccountId) return { status: "signed_out" };
+  if (!needsSecondFactor) return { status: "granted", contactId: contact.id };
+  if (!account.totpEnabledAt) return { status: "needs_enrolment" };
+  if (!session.twoFactorVerifiedAt || session.twoFactorVerifiedAt < account.totpEnabledAt) return { status: "needs_code" };
+  return { status: "granted", contactId: contact.id };
+}
+
+export function portalPath(firmSlug: string, path = ""): string {
+  return `/portal/${encodeURIComponent(firmSlug)}${path}`;
+}
+
+/** Where a client in a given state belongs. */
+export function pathForAccess(firmSlug: string, access: PortalAccess): string {
+  switch (access.status) {
+    case "signed_out":
+      return portalPath(firmSlug);
+    case "needs_sign_in":
+      return portalPath(firmSlug, `/login?email=${encodeURIComponent(access.email)}`);
+    case "needs_account":
+      return portalPath(firmSlug, "/signup");
+    case "needs_enrolment":
+      return portalPath(firmSlug, "/2fa/setup");
+    case "needs_code":
+      return portalPath(firmSlug, "/2fa");
+    case "granted":
+      return portalPath(firmSlug, "/requests");
+  }
+}
+
+/** For pages that show a client's requests or account: granted, or sent where they belong. */
+export async function requirePortalAccess(
+  request: Request,
+  context: AppLoadContext,
+  firmSlug: string,
+): Promise<{ auth: PortalAuth; contactId: string }> {
+  const auth = await context.auth.portal();
+  const access = portalAccess(auth, firmSlug);
+  if (access.status === "granted" && auth) return { auth, contactId: access.contactId };
+  const headers = new Headers();
+  if (access.status === "signed_out" && auth === null && readCookie(request, PORTAL_SESSION_COOKIE)) {
+    headers.append("Set-Cookie", clearCookie(PORTAL_SESSION_COOKIE));
+  }
+  throw redirect(pathForAccess(firmSlug, access), { headers });
+}

@@ -1,0 +1,190 @@
+// Staff sign-in, the staff session of a request, and the guards every staff route uses.
+import type { AppLoadContext } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
+import { and, eq } from "drizzle-orm";
+import { firms, sessions, staffUsers } from "../../db/schema";
+import { auditEvent } from "./audit.server";
+import { STAFF_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "./cookies.server";
+import { runBatch, type Database } from "./db.server";
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
+import { LIMITS, consume, isExhausted } from "./rate-limit.server";
+import {
+  ABSOLUTE_TIMEOUT_MS,
+  checkSession,
+  deleteSession,
+  issueSession,
+  rotateSession,
+  tokenParts,
+  touchSession,
+  type Session,
+} from "./sessions.server";
+
+export type StaffUser = typeof staffUsers.$inferSelect;
+export type Firm = typeof firms.$inferSelect;
+export type StaffAuth = { session: Session; staff: StaffUser; firm: Firm };
+
+/** Sensitive staff actions need a password entered within this window. */
+export const REAUTH_WINDOW_MS = 10 * 60_000;
+
+/** One query: the session with its staff member and firm. Clears dead sessions. */
+export async function loadStaffAuth(db: Database, request: Request, now = Date.now()): Promise<StaffAuth | null> {
+  const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
+  if (!parts) return null;
+  const [row] = await db
+    .select({ session: sessions, staff: staffUsers, firm: firms })
+    .from(sessions)
+    .innerJoin(staffUsers, eq(staffUsers.id, sessions.staffUserId))
+    .innerJoin(firms, eq(firms.id, staffUsers.firmId))
+    .where(and(eq(sessions.id, parts.id), eq(sessions.kind, "staff")))
+    .limit(1);
+  const state = await checkSession(row?.session, parts.secret, now);
+  if (state !== "valid") {
+    if (row && state !== "invalid") await deleteSession(db, row.session.id);
+    return null;
+  }
+  if (row.staff.deactivatedAt) return null;
+  // Staff who must use 2FA and have not passed it yet only reach /login/2fa.
+  if (needsStaffSecondFactor(row.staff, row.firm) && !row.session.twoFactorVerifiedAt) return null;
+  await touchSession(db, row.session, now);
+  return row;
+}
+
+export function needsStaffSecondFactor(staff: StaffUser, _firm: Firm): boolean {
+  return staff.totpEnabledAt !== null;
+}
+
+function signInRedirect(request: Request): never {
+  const url = new URL(request.url);
+  const redirectTo = url.pathname + url.search;
+  throw redirect(`/login?redirectTo=${encodeURIComponent(redirectTo)}`, {
+    headers: { "Set-Cookie": clearCookie(STAFF_SESSION_COOKIE) },
+  });
+}
+
+export async function requireStaff(request: Request, context: AppLoadContext): Promise<StaffAuth> {
+  const auth = await context.auth.staff();
+  if (!auth) signInRedirect(request);
+  return auth;
+}
+
+export async function requireAdmin(request: Request, context: AppLoadContext): Promise<StaffAuth> {
+  const auth = await requireStaff(request, context);
+  if (auth.staff.role !== "admin") {
+    throw new Response("Only firm admins can do this.", { status: 403 });
+  }
+  return auth;
+}
+
+export function hasRecentAuth(session: Session, now = Date.now()): boolean {
+  const last = Math.max(session.reauthenticatedAt ?? 0, session.createdAt);
+  return now - last <= REAUTH_WINDOW_MS;
+}
+
+/** Sends the staff member to confirm their password, then back to where they were. */
+export function requireRecentAuth(auth: StaffAuth, request: Request, returnTo?: string): void {
+  if (hasRecentAuth(auth.session)) return;
+  const url = new URL(request.url);
+  const back = returnTo ?? url.pathname + url.search;
+  throw redirect(`/app/reauthenticate?redirectTo=${encodeURIComponent(back)}`);
+}
+
+export type SignInResult =
+  | { ok: true; token: string; staff: StaffUser; needsSecondFactor: boolean }
+  | { ok: false; status: 401 | 429; error: string };
+
+const GENERIC_ERROR = "The email or password is incorrect.";
+const THROTTLED_ERROR = "Too many failed sign-ins. Wait 15 minutes and try again.";
+
+export async function signInStaff(
+  db: Database,
+  input: { email: string; password: string; ip: string; userAgent: string },
+): Promise<SignInResult> {
+  const email = input.email.trim().toLowerCase();
+  if (
+    (await isExhausted(db, LIMITS.signInPerAccount, `staff:${email}`)) ||
+    (await isExhausted(db, LIMITS.signInPerIp, input.ip))
+  ) {
+    return { ok: false, status: 429, error: THROTTLED_ERROR };
+  }
+  const staff = await db.query.staffUsers.findFirst({ where: eq(staffUsers.email, email) });
+  const check = await verifyPassword(staff?.passwordHash ?? DUMMY_PASSWORD_HASH, input.password);
+  if (!staff || !check.valid || staff.deactivatedAt) {
+    await consume(db, LIMITS.signInPerAccount, `staff:${email}`);
+    await consume(db, LIMITS.signInPerIp, input.ip);
+    if (staff) {
+      await auditEvent(db, {
+        firmId: staff.firmId,
+        type: "staff.sign_in_failed",
+        actor: { type: "staff", id: staff.id, label: staff.email },
+        ip: input.ip,
+        userAgent: input.userAgent,
+      });
+    }
+    return { ok: false, status: 401, error: GENERIC_ERROR };
+  }
+  const now = Date.now();
+  const issued = await issueSession(db, {
+    kind: "staff",
+    firmId: staff.firmId,
+    staffUserId: staff.id,
+    reauthenticatedAt: now,
+    ip: input.ip,
+    userAgent: input.userAgent,
+    expiresAt: now + ABSOLUTE_TIMEOUT_MS,
+  });
+  const statements = [
+    issued.insert,
+    auditEvent(db, {
+      firmId: staff.firmId,
+      type: "staff.signed_in",
+      actor: { type: "staff", id: staff.id, label: staff.email },
+      ip: input.ip,
+      userAgent: input.userAgent,
+    }),
+  ];
+  if (check.needsRehash) {
+    statements.push(db.update(staffUsers).set({ passwordHash: await hashPassword(input.password) }).where(eq(staffUsers.id, staff.id)));
+  }
+  await runBatch(db, statements);
+  return { ok: true, token: issued.token, staff, needsSecondFactor: staff.totpEnabledAt !== null };
+}
+
+/** Confirms the password of a signed-in staff member and rotates the session token. */
+export async function reauthenticateStaff(
+  db: Database,
+  auth: StaffAuth,
+  password: string,
+  ip: string,
+): Promise<{ ok: true; token: string } | { ok: false; error: string }> {
+  if (await isExhausted(db, LIMITS.signInPerAccount, `staff:${auth.staff.email}`)) {
+    return { ok: false, error: THROTTLED_ERROR };
+  }
+  const check = await verifyPassword(auth.staff.passwordHash, password);
+  if (!check.valid) {
+    await consume(db, LIMITS.signInPerAccount, `staff:${auth.staff.email}`);
+    await consume(db, LIMITS.signInPerIp, ip);
+    return { ok: false, error: "That password is incorrect." };
+  }
+  const now = Date.now();
+  const rotated = await rotateSession(db, auth.session, { reauthenticatedAt: now }, now);
+  await runBatch(db, [
+    ...rotated.statements,
+    auditEvent(db, {
+      firmId: auth.firm.id,
+      type: "staff.reauthenticated",
+      actor: { type: "staff", id: auth.staff.id, label: auth.staff.email },
+      ip,
+    }),
+  ]);
+  return { ok: true, token: rotated.token };
+}
+
+export function staffSessionCookie(token: string): string {
+  return setCookie(STAFF_SESSION_COOKIE, token, ABSOLUTE_TIMEOUT_MS / 1000);
+}
+
+export async function signOutStaff(db: Database, request: Request): Promise<string> {
+  const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
+  if (parts) await deleteSession(db, parts.id);
+  return clearCookie(STAFF_SESSION_COOKIE);
+}

@@ -1,0 +1,60 @@
+// The Worker entry: hono owns the edge concerns (health, API, security middleware, cron) and hands
+// every page request to Remix with the request's bindings, database and CSP nonce as load context.
+import { createRequestHandler, type AppLoadContext, type ServerBuild } from "@remix-run/cloudflare";
+import { Hono } from "hono";
+// The Remix server bundle made by `remix vite:build`.
+import * as build from "../build/server/index.js";
+import { api } from "./api/routes";
+import { loadPortalAuth } from "./server/portal-auth.server";
+import { createDb } from "./server/db.server";
+import { runScheduledJobs } from "./server/scheduled.server";
+import { clientIp, userAgent } from "./server/request-meta.server";
+import { loadStaffAuth } from "./server/staff-auth.server";
+import { crossSiteWriteGuard, newNonce, securityHeaders } from "./worker/security";
+
+type HonoEnv = { Bindings: Env; Variables: { nonce: string } };
+
+const handleRemixRequest = createRequestHandler(build as unknown as ServerBuild);
+
+/** Memoises one lookup per request so a layout and its page share the session query. */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let result: Promise<T> | undefined;
+  return () => (result ??= load());
+}
+
+export const app = new Hono<HonoEnv>();
+
+app.use("*", async (c, next) => {
+  c.set("nonce", newNonce());
+  await next();
+});
+app.use("*", securityHeaders());
+app.use("*", crossSiteWriteGuard);
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+app.route("/api", api);
+
+app.all("*", async (c) => {
+  const request = c.req.raw;
+  const db = createDb(c.env.DB);
+  const context: AppLoadContext = {
+    env: c.env,
+    ctx: c.executionCtx as ExecutionContext,
+    db,
+    nonce: c.get("nonce"),
+    ip: clientIp(request),
+    userAgent: userAgent(request),
+    auth: {
+      staff: once(() => loadStaffAuth(db, request)),
+      portal: once(() => loadPortalAuth(db, request)),
+    },
+  };
+  return handleRemixRequest(request, context);
+});
+
+export default {
+  fetch: app.fetch,
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext) {
+    ctx.waitUntil(runScheduledJobs(env, createDb(env.DB)));
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,63 @@
+// Web-layer protections applied to every response of the worker (SECURITY.md rules 28 and 29).
+import type { MiddlewareHandler } from "hono";
+import { encodeBase64 } from "@oslojs/encoding";
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * Refuses cross-site writes whatever their Content-Type: browsers label every request with
+ * Sec-Fetch-Site and send Origin on POST, so a forged form or fetch from another site is visible
+ * even when it is a "simple" request that CORS would not preflight.
+ */
+export function isCrossSiteWrite(request: Request): boolean {
+  if (SAFE_METHODS.has(request.method)) return false;
+  const site = request.headers.get("sec-fetch-site");
+  if (site && site !== "same-origin" && site !== "none") return true;
+  const origin = request.headers.get("origin");
+  if (origin !== null && origin !== new URL(request.url).origin) return true;
+  return false;
+}
+
+export function newNonce(): string {
+  return encodeBase64(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'self'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join("; ");
+}
+
+export const crossSiteWriteGuard: MiddlewareHandler = async (c, next) => {
+  if (isCrossSiteWrite(c.req.raw)) {
+    return c.text("Cross-site requests are not allowed.", 403);
+  }
+  await next();
+};
+
+/** Headers every dynamic response carries. Authenticated or not, nothing here is cacheable. */
+export function securityHeaders(): MiddlewareHandler<{ Variables: { nonce: string } }> {
+  return async (c, next) => {
+    await next();
+    // Responses from fetch() or Remix may have immutable headers; copy before editing.
+    const res = new Response(c.res.body, c.res);
+    res.headers.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+    res.headers.set("Content-Security-Policy", contentSecurityPolicy(c.get("nonce")));
+    res.headers.set("X-Content-Type-Options", "nosniff");
+    res.headers.set("X-Frame-Options", "DENY");
+    res.headers.set("Cross-Origin-Opener-Policy", "same-origin");
+    res.headers.set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()");
+    if (!res.headers.has("Referrer-Policy")) res.headers.set("Referrer-Policy", "strict-origin-when-cross-origin");
+    if (!res.headers.has("Cache-Control")) res.headers.set("Cache-Control", "no-store");
+    c.res = res;
+  };
+}

@@ -1,0 +1,298 @@
+// The D1 schema. Times are integer milliseconds since the epoch (UTC).
+// Every table that holds firm data carries firm_id so every query can be scoped to one firm.
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const PLANS = ["team", "business", "enterprise"] as const;
+export type Plan = (typeof PLANS)[number];
+
+export const SECURITY_MODES = ["magic_link_and_login", "magic_link_only", "magic_link_and_login_2fa"] as const;
+export type SecurityMode = (typeof SECURITY_MODES)[number];
+
+export const STAFF_ROLES = ["admin", "member"] as const;
+export type StaffRole = (typeof STAFF_ROLES)[number];
+
+const createdAt = () => integer("created_at").notNull().default(sql`(unixepoch() * 1000)`);
+
+export const firms = sqliteTable("firms", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  slug: text("slug").notNull().unique(),
+  plan: text("plan", { enum: PLANS }).notNull().default("business"),
+  securityMode: text("security_mode", { enum: SECURITY_MODES }).notNull().default("magic_link_and_login"),
+  staffTwoFactorRequired: integer("staff_two_factor_required", { mode: "boolean" }).notNull().default(false),
+  createdAt: createdAt(),
+});
+
+export const staffUsers = sqliteTable(
+  "staff_users",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull().references(() => firms.id),
+    email: text("email").notNull().unique(),
+    name: text("name").notNull(),
+    role: text("role", { enum: STAFF_ROLES }).notNull().default("member"),
+    passwordHash: text("password_hash").notNull(),
+    totpSecret: text("totp_secret"),
+    totpEnabledAt: integer("totp_enabled_at"),
+    totpLastStep: integer("totp_last_step"),
+    totpFailures: integer("totp_failures").notNull().default(0),
+    totpLockedUntil: integer("totp_locked_until"),
+    deactivatedAt: integer("deactivated_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("staff_users_firm_idx").on(t.firmId)],
+);
+
+export const contacts = sqliteTable(
+  "contacts",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull().references(() => firms.id),
+    name: text("name").notNull(),
+    email: text("email").notNull(),
+    phone: text("phone"),
+    deletedAt: integer("deleted_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("contacts_firm_name_idx").on(t.firmId, t.name),
+    index("contacts_firm_email_idx").on(t.firmId, t.email),
+  ],
+);
+
+export const portalAccounts = sqliteTable(
+  "portal_accounts",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull().references(() => firms.id),
+    contactId: text("contact_id").notNull().references(() => contacts.id),
+    email: text("email").notNull(),
+    passwordHash: text("password_hash"),
+    // AES-GCM ciphertext (base64) bound to firm id + account id; set only after a valid code.
+    totpSecret: text("totp_secret"),
+    totpEnabledAt: integer("totp_enabled_at"),
+    totpLastStep: integer("totp_last_step"),
+    totpFailures: integer("totp_failures").notNull().default(0),
+    totpLockedUntil: integer("totp_locked_until"),
+    passwordChangedAt: integer("password_changed_at"),
+    lastSignInAt: integer("last_sign_in_at"),
+    deactivatedAt: integer("deactivated_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("portal_accounts_contact_idx").on(t.contactId),
+    uniqueIndex("portal_accounts_firm_email_idx").on(t.firmId, t.email),
+  ],
+);
+
+export const recoveryCodes = sqliteTable(
+  "recovery_codes",
+  {
+    id: text("id").primaryKey(),
+    portalAccountId: text("portal_account_id").notNull().references(() => portalAccounts.id),
+    codeHash: text("code_hash").notNull(),
+    usedAt: integer("used_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("recovery_codes_account_idx").on(t.portalAccountId)],
+);
+
+export const SESSION_KINDS = ["staff", "client_password", "client_link"] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    // SHA-256 of the cookie secret, hex. The secret itself never reaches the database.
+    secretHash: text("secret_hash").notNull(),
+    kind: text("kind", { enum: SESSION_KINDS }).notNull(),
+    firmId: text("firm_id").notNull().references(() => firms.id),
+    staffUserId: text("staff_user_id"),
+    portalAccountId: text("portal_account_id"),
+    contactId: text("contact_id"),
+    accessLinkId: text("access_link_id"),
+    twoFactorVerifiedAt: integer("two_factor_verified_at"),
+    reauthenticatedAt: integer("reauthenticated_at"),
+    createdAt: integer("created_at").notNull(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [
+    index("sessions_staff_idx").on(t.staffUserId),
+    index("sessions_account_idx").on(t.portalAccountId),
+    index("sessions_contact_idx").on(t.contactId),
+    index("sessions_firm_kind_idx").on(t.firmId, t.kind),
+  ],
+);
+
+export const ACCESS_LINK_PURPOSES = ["staff", "self_service", "invite"] as const;
+export type AccessLinkPurpose = (typeof ACCESS_LINK_PURPOSES)[number];
+
+// The authoritative record of a magic link. KV holds a copy for fast edge reads; the claim happens here.
+export const accessLinks = sqliteTable(
+  "access_links",
+  {
+    id: text("id").primaryKey(),
+    tokenHash: text("token_hash").notNull().unique(),
+    firmId: text("firm_id").notNull().references(() => firms.id),
+    contactId: text("contact_id").notNull().references(() => contacts.id),
+    purpose: text("purpose", { enum: ACCESS_LINK_PURPOSES }).notNull(),
+    requestId: text("request_id"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    claimedAt: integer("claimed_at"),
+    // SHA-256 of the claiming browser's device cookie.
+    claimedDeviceHash: text("claimed_device_hash"),
+    sessionExpiresAt: integer("session_expires_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("access_links_contact_idx").on(t.contactId, t.createdAt)],
+);
+
+export const ACCOUNT_TOKEN_KINDS = ["email_verification", "password_reset"] as const;
+export type AccountTokenKind = (typeof ACCOUNT_TOKEN_KINDS)[number];
+
+export const accountTokens = sqliteTable(
+  "account_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    kind: text("kind", { enum: ACCOUNT_TOKEN_KINDS }).notNull(),
+    firmId: text("firm_id").notNull().references(() => firms.id),
+    contactId: text("contact_id").notNull(),
+    portalAccountId: text("portal_account_id"),
+    email: text("email").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("account_tokens_contact_idx").on(t.contactId)],
+);
+
+export const REQUEST_STATUSES = ["draft", "open", "completed"] as const;
+export const REMINDER_SCHEDULES = ["none", "gentle", "urgent"] as const;
+
+export const requests = sqliteTable(
+  "requests",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull().references(() => firms.id),
+    contactId: text("contact_id").notNull().references(() => contacts.id),
+    title: text("title").notNull(),
+    description: text("description").notNull().default(""),
+    dueDate: text("due_date"),
+    status: text("status", { enum: REQUEST_STATUSES }).notNull().default("open"),
+    reminderSchedule: text("reminder_schedule", { enum: REMINDER_SCHEDULES }).notNull().default("none"),
+    lastReminderOn: text("last_reminder_on"),
+    createdByStaffId: text("created_by_staff_id"),
+    sentAt: integer("sent_at"),
+    completedAt: integer("completed_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("requests_contact_idx").on(t.contactId, t.dueDate),
+    index("requests_firm_status_idx").on(t.firmId, t.status, t.dueDate),
+  ],
+);
+
+export const ITEM_KINDS = ["task", "question", "file"] as const;
+
+export const requestItems = sqliteTable(
+  "request_items",
+  {
+    id: text("id").primaryKey(),
+    requestId: text("request_id").notNull().references(() => requests.id),
+    firmId: text("firm_id").notNull(),
+    kind: text("kind", { enum: ITEM_KINDS }).notNull(),
+    label: text("label").notNull(),
+    position: integer("position").notNull(),
+    answer: text("answer"),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [index("request_items_request_idx").on(t.requestId, t.position)],
+);
+
+export const requestFiles = sqliteTable(
+  "request_files",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull(),
+    requestId: text("request_id").notNull(),
+    itemId: text("item_id").notNull(),
+    objectKey: text("object_key").notNull(),
+    fileName: text("file_name").notNull(),
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    uploadedAt: integer("uploaded_at").notNull(),
+  },
+  (t) => [index("request_files_item_idx").on(t.itemId)],
+);
+
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull(),
+    at: integer("at").notNull(),
+    type: text("type").notNull(),
+    actorType: text("actor_type", { enum: ["staff", "client", "system", "api"] }).notNull(),
+    actorId: text("actor_id"),
+    actorLabel: text("actor_label"),
+    contactId: text("contact_id"),
+    detail: text("detail"),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [
+    index("audit_events_firm_at_idx").on(t.firmId, t.at),
+    index("audit_events_firm_type_idx").on(t.firmId, t.type, t.at),
+    index("audit_events_contact_idx").on(t.contactId, t.at),
+  ],
+);
+
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id"),
+    toAddress: text("to_address").notNull(),
+    subject: text("subject").notNull(),
+    textBody: text("text_body").notNull(),
+    createdAt: integer("created_at").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    sentAt: integer("sent_at"),
+    lastError: text("last_error"),
+  },
+  (t) => [index("outbox_pending_idx").on(t.sentAt, t.nextAttemptAt), index("outbox_created_idx").on(t.createdAt)],
+);
+
+// Fixed-window counters for throttling. D1 rather than KV: KV is eventually consistent and
+// allows one write per key per second, so it cannot count.
+export const rateLimits = sqliteTable(
+  "rate_limits",
+  {
+    key: text("key").notNull(),
+    windowStart: integer("window_start").notNull(),
+    count: integer("count").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull(),
+    name: text("name").notNull(),
+    keyHash: text("key_hash").notNull().unique(),
+    createdByStaffId: text("created_by_staff_id"),
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("api_keys_firm_idx").on(t.firmId)],
+);
