@@ -53,3 +53,24 @@ export function Notice({ message, tone = "ok" }: { message?: string | null; tone
     </div>
   );
 }
+
+/** The shape every action answers with when the input is refused. */
+type Refusal = { ok: false; formError?: string; fieldErrors?: Record<string, string | undefined> } & Record<string, unknown>;
+
+function refusal(data: unknown): Refusal | null {
+  return data && typeof data === "object" && (data as { ok?: unknown }).ok === false ? (data as Refusal) : null;
+}
+
+export function formErrorOf(data: unknown): string | null {
+  return refusal(data)?.formError ?? null;
+}
+
+export function fieldErrorOf(data: unknown, field: string): string | undefined {
+  return refusal(data)?.fieldErrors?.[field];
+}
+
+/** A submitted value to put back in the form after an error (never used for secrets). */
+export function submittedValueOf(data: unknown, field: string): string | undefined {
+  const value = refusal(data)?.[field];
+  return typeof value === "string" ? value : undefined;
+}

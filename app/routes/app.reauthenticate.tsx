@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { json, redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
-import { Field, FormError } from "~/components/form";
+import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
 import { redirectToField, signInPasswordField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
@@ -36,7 +36,7 @@ export default function Reauthenticate() {
       <h1>Confirm your password</h1>
       <p>This action changes how clients get into the portal, so we ask for your password again.</p>
       <div className="card">
-        <FormError message={data && !data.ok ? data.formError : null} />
+        <FormError message={formErrorOf(data)} />
         <Form method="post" noValidate>
           <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
           <Field
@@ -45,7 +45,7 @@ export default function Reauthenticate() {
             type="password"
             autoComplete="current-password"
             required
-            error={data && !data.ok ? data.fieldErrors.password : undefined}
+            error={fieldErrorOf(data, "password")}
           />
           <button type="submit">Continue</button>
         </Form>

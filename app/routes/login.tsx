@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { json, redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
-import { Field, FormError } from "~/components/form";
+import { Field, fieldErrorOf, formErrorOf, FormError, submittedValueOf } from "~/components/form";
 import { emailField, redirectToField, signInPasswordField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
@@ -21,11 +21,14 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
-  const form = validateForm(schema, await readForm(request));
-  if (!form.ok) return json(form, { status: 422 });
-  const { email, password, redirectTo } = form.data;
-  const result = await signInStaff(context.db, { email, password, ip: context.ip, userAgent: context.userAgent });
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  const body = await readForm(request);
+  const form = validateForm(schema, body);
+  // The email is kept in the form after an error; a password is never sent back.
+  const email = String(body.get("email") ?? "").slice(0, 254);
+  if (!form.ok) return json({ ...form, email }, { status: 422 });
+  const { password, redirectTo } = form.data;
+  const result = await signInStaff(context.db, { email: form.data.email, password, ip: context.ip, userAgent: context.userAgent });
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, email }, { status: result.status });
   const next = safeRedirectPath(redirectTo, "/app/contacts");
   const target = result.needsSecondFactor ? `/login/2fa?redirectTo=${encodeURIComponent(next)}` : next;
   return redirect(target, { headers: { "Set-Cookie": staffSessionCookie(result.token) } });
@@ -35,16 +38,23 @@ export default function StaffLogin() {
   const data = useActionData<typeof action>();
   const [params] = useSearchParams();
   const busy = useNavigation().state === "submitting";
-  const errors = data && !data.ok ? data.fieldErrors : {};
   return (
     <main id="main" className="narrow">
       <h1>Sign in to your firm</h1>
       <div className="card">
-        <FormError message={data && !data.ok ? data.formError : null} />
+        <FormError message={formErrorOf(data)} />
         <Form method="post" noValidate>
           <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
-          <Field label="Email" name="email" type="email" autoComplete="username" required error={errors.email} />
-          <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
+          <Field
+            label="Email"
+            name="email"
+            type="email"
+            autoComplete="username"
+            required
+            defaultValue={submittedValueOf(data, "email")}
+            error={fieldErrorOf(data, "email")}
+          />
+          <Field label="Password" name="password" type="password" autoComplete="current-password" required error={fieldErrorOf(data, "password")} />
           <button type="submit" disabled={busy}>
             Sign in
           </button>

@@ -1,7 +1,7 @@
 // Small primitives shared by the auth modules. Web Crypto only, so they run in workerd and in Node.
 import { decodeBase64, encodeBase64url, encodeHexLowerCase } from "@oslojs/encoding";
 
-export function randomBytes(length: number): Uint8Array {
+export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(length);
   crypto.getRandomValues(bytes);
   return bytes;
@@ -24,7 +24,7 @@ export async function sha256Hex(value: string): Promise<string> {
 export async function hmacSha256Hex(keyBase64: string, value: string): Promise<string> {
   const key = await crypto.subtle.importKey(
     "raw",
-    decodeBase64(keyBase64),
+    new Uint8Array(decodeBase64(keyBase64)),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],

@@ -49,10 +49,10 @@ export function formatTotpKey(secret: Uint8Array): string {
 }
 
 async function importKey(keyBase64: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", decodeBase64(keyBase64), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+  return crypto.subtle.importKey("raw", new Uint8Array(decodeBase64(keyBase64)), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
 }
 
-function ownerData(firmId: string, ownerId: string): Uint8Array {
+function ownerData(firmId: string, ownerId: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`totp:${firmId}:${ownerId}`);
 }
 
@@ -62,7 +62,7 @@ export async function encryptTotpSecret(keyBase64: string, firmId: string, owner
   const ciphertext = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: ownerData(firmId, ownerId) },
     await importKey(keyBase64),
-    secret,
+    new Uint8Array(secret),
   );
   const out = new Uint8Array(12 + ciphertext.byteLength);
   out.set(iv);
@@ -73,7 +73,7 @@ export async function encryptTotpSecret(keyBase64: string, firmId: string, owner
 /** Null when the ciphertext was tampered with or belongs to another owner. */
 export async function decryptTotpSecret(keyBase64: string, firmId: string, ownerId: string, stored: string): Promise<Uint8Array | null> {
   try {
-    const bytes = decodeBase64(stored);
+    const bytes = new Uint8Array(decodeBase64(stored));
     const plain = await crypto.subtle.decrypt(
       { name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: ownerData(firmId, ownerId) },
       await importKey(keyBase64),
