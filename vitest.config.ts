@@ -23,6 +23,8 @@ export default defineConfig(async () => {
         },
       }),
     ],
+    // Per checkout, so parallel worktrees sharing node_modules do not fight over pre-bundles.
+    cacheDir: fileURLToPath(new URL("./.cache/vite", import.meta.url)),
     resolve: { alias: { "~": fileURLToPath(new URL("./app", import.meta.url)) } },
     test: {
       include: ["test/{unit,integration,security}/**/*.test.ts"],

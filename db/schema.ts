@@ -3,14 +3,10 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-export const PLANS = ["team", "business", "enterprise"] as const;
-export type Plan = (typeof PLANS)[number];
+import { PLANS, SECURITY_MODES, STAFF_ROLES } from "../app/lib/domain";
 
-export const SECURITY_MODES = ["magic_link_and_login", "magic_link_only", "magic_link_and_login_2fa"] as const;
-export type SecurityMode = (typeof SECURITY_MODES)[number];
-
-export const STAFF_ROLES = ["admin", "member"] as const;
-export type StaffRole = (typeof STAFF_ROLES)[number];
+export { PLANS, SECURITY_MODES, STAFF_ROLES };
+export type { Plan, SecurityMode, StaffRole } from "../app/lib/domain";
 
 const createdAt = () => integer("created_at").notNull().default(sql`(unixepoch() * 1000)`);
 

@@ -74,3 +74,10 @@ export function submittedValueOf(data: unknown, field: string): string | undefin
   const value = refusal(data)?.[field];
   return typeof value === "string" ? value : undefined;
 }
+
+/** The confirmation an action answered with, if it succeeded with a message. */
+export function messageOf(data: unknown): string | null {
+  if (!data || typeof data !== "object") return null;
+  const { ok, message } = data as { ok?: unknown; message?: unknown };
+  return ok === true && typeof message === "string" ? message : null;
+}

@@ -1,6 +1,11 @@
-import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Link, useLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
+import { sendStaffLink } from "~/server/access-links.server";
+import { readForm, validateForm } from "~/server/forms.server";
+import { deliverSoon } from "~/server/outbox.server";
 import { formatDateTime } from "~/lib/format";
 import { getContact } from "~/server/contacts.server";
 import { idParam } from "~/server/fields";
@@ -28,14 +33,38 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   });
 }
 
+const actionSchema = z.object({ intent: z.enum(["send-link", "send-invite"]) });
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const { firm, staff } = await requireStaff(request, context);
+  const id = idParam.safeParse(params.contactId);
+  const details = id.success ? await getContact(context.db, firm.id, id.data) : null;
+  if (!details || details.contact.deletedAt) throw new Response("Contact not found", { status: 404 });
+  const form = validateForm(actionSchema, await readForm(request));
+  if (!form.ok) return json({ ok: false as const, formError: "Use one of the buttons on this page.", fieldErrors: {} }, { status: 400 });
+  await sendStaffLink(context.db, context.env, {
+    firm,
+    contact: details.contact,
+    staff,
+    purpose: form.data.intent === "send-invite" ? "invite" : "staff",
+    ip: context.ip,
+    userAgent: context.userAgent,
+  });
+  deliverSoon(context.env, context.ctx, context.db);
+  return json({ ok: true as const, message: `We emailed a portal link to ${details.contact.email}. It is valid for 14 days.` });
+}
+
 export default function ContactDetails() {
   const { contact, account, twoFactorRequired } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
   return (
     <>
       <p className="small">
         <Link to="/app/contacts">← Contacts</Link>
       </p>
       <h1>{contact.name}</h1>
+      <Notice message={messageOf(result)} />
+      <FormError message={formErrorOf(result)} />
       <section className="card" aria-labelledby="details-heading">
         <h2 id="details-heading">Details</h2>
         <dl className="details">
@@ -62,6 +91,22 @@ export default function ContactDetails() {
           <dd>{formatDateTime(account?.lastSignInAt)}</dd>
         </dl>
         {account ? null : <p className="muted">This contact has not created a portal account yet.</p>}
+        <Form method="post" className="row">
+          {account ? (
+            <button type="submit" name="intent" value="send-link">
+              Send portal link
+            </button>
+          ) : (
+            <>
+              <button type="submit" name="intent" value="send-invite">
+                Send portal invite
+              </button>
+              <button type="submit" name="intent" value="send-link" className="secondary">
+                Send portal link
+              </button>
+            </>
+          )}
+        </Form>
       </section>
     </>
   );

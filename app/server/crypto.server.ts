@@ -1,5 +1,5 @@
 // Small primitives shared by the auth modules. Web Crypto only, so they run in workerd and in Node.
-import { decodeBase64, encodeBase64url, encodeHexLowerCase } from "@oslojs/encoding";
+import { decodeBase64, encodeBase64urlNoPadding, encodeHexLowerCase } from "@oslojs/encoding";
 
 export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(length);
@@ -9,7 +9,7 @@ export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
 
 /** 32 random bytes, base64url: the format of every emailed token. */
 export function generateToken(): string {
-  return encodeBase64url(randomBytes(32));
+  return encodeBase64urlNoPadding(randomBytes(32));
 }
 
 export function generateId(): string {

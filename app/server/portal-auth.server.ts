@@ -5,7 +5,7 @@ import type { AppLoadContext } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
 import { and, eq, inArray } from "drizzle-orm";
 import { contacts, firms, portalAccounts, sessions } from "../../db/schema";
-import { PORTAL_SESSION_COOKIE, clearCookie, readCookie } from "./cookies.server";
+import { PORTAL_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "./cookies.server";
 import type { Database } from "./db.server";
 import { checkSession, deleteSession, tokenParts, touchSession, type Session } from "./sessions.server";
 
@@ -111,4 +111,36 @@ export async function requirePortalAccess(
     headers.append("Set-Cookie", clearCookie(PORTAL_SESSION_COOKIE));
   }
   throw redirect(pathForAccess(firmSlug, access), { headers });
+}
+
+export function portalSessionCookie(token: string, expiresAt: number, now = Date.now()): string {
+  return setCookie(PORTAL_SESSION_COOKIE, token, (expiresAt - now) / 1000);
+}
+
+export async function signOutClient(db: Database, request: Request): Promise<string> {
+  const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
+  if (parts) {
+    const row = await db.query.sessions.findFirst({ where: eq(sessions.id, parts.id) });
+    if (row && (await checkSession(row, parts.secret, Date.now())) !== "invalid") await deleteSession(db, row.id);
+  }
+  return clearCookie(PORTAL_SESSION_COOKIE);
+}
+
+export async function findFirmBySlug(db: Database, slug: string | undefined): Promise<Firm | null> {
+  if (!slug || slug.length > 64) return null;
+  return (await db.query.firms.findFirst({ where: eq(firms.slug, slug) })) ?? null;
+}
+
+/** Loads the firm of a portal URL, or answers 404. */
+export async function requirePortalFirm(db: Database, slug: string | undefined): Promise<Firm> {
+  const firm = await findFirmBySlug(db, slug);
+  if (!firm) throw new Response("Portal not found", { status: 404 });
+  return firm;
+}
+
+/** After a sign-in step: set the new session cookie and send the client where they now belong. */
+export function redirectIntoPortal(token: string, auth: PortalAuth): Response {
+  return redirect(pathForAccess(auth.firm.slug, portalAccess(auth, auth.firm.slug)), {
+    headers: { "Set-Cookie": portalSessionCookie(token, auth.session.expiresAt) },
+  });
 }

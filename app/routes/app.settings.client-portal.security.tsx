@@ -1,0 +1,153 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
+import { MODE_LABELS, SECURITY_MODES, type SecurityMode } from "~/lib/domain";
+import { readForm, validateForm } from "~/server/forms.server";
+import {
+  changeSecurityMode,
+  countSessionsEndedBySwitch,
+  planAllowsTwoFactorMode,
+  selectableModes,
+} from "~/server/security-mode.server";
+import { hasRecentAuth, requireAdmin, requireRecentAuth, requireStaff } from "~/server/staff-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Security and Two-Factor · Client Portal" }];
+
+const PATH = "/app/settings/client-portal/security";
+
+const MODE_HELP: Record<SecurityMode, string> = {
+  magic_link_and_login: "Clients open requests with the emailed link, or sign in with a password. Each client may turn on 2FA for themselves.",
+  magic_link_only: "Clients get in only through emailed links. Portal passwords are switched off; existing logins are kept for later.",
+  magic_link_and_login_2fa: "Every client signs in with a password and an authenticator app code. Emailed links identify the client, then ask for both.",
+};
+
+const SWITCH_EFFECT: Record<SecurityMode, string> = {
+  magic_link_and_login: "Clients keep their current sessions.",
+  magic_link_only: "Every client signed in with a password is signed out now; their logins are kept in case you switch back.",
+  magic_link_and_login_2fa:
+    "Every client session that has not passed two-factor authentication ends now. Clients without an authenticator app set one up at their next sign-in.",
+};
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { firm, staff, session } = await requireStaff(request, context);
+  return json({
+    mode: firm.securityMode,
+    slug: firm.slug,
+    plan: firm.plan,
+    selectable: selectableModes(firm),
+    isAdmin: staff.role === "admin",
+    recentAuth: hasRecentAuth(session),
+    downgradedWithTwoFactor: firm.securityMode === "magic_link_and_login_2fa" && !planAllowsTwoFactorMode(firm.plan),
+  });
+}
+
+const schema = z.object({ mode: z.enum(SECURITY_MODES, { message: "Choose one of the three options." }), intent: z.enum(["review", "confirm"]) });
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const auth = await requireAdmin(request, context);
+  requireRecentAuth(auth, request, PATH);
+  const form = validateForm(schema, await readForm(request));
+  if (!form.ok) return json({ ...form, review: null }, { status: 422 });
+  const { mode, intent } = form.data;
+  if (!selectableModes(auth.firm).includes(mode)) {
+    return json(
+      { ok: false as const, formError: "Magic link + Login 2FA is available on Business and Enterprise plans.", fieldErrors: {}, review: null },
+      { status: 403 },
+    );
+  }
+  if (mode === auth.firm.securityMode) return json({ ok: true as const, message: "Nothing changed: this is already the firm's setting.", review: null });
+  if (intent === "review") {
+    const endedSessions = await countSessionsEndedBySwitch(context.db, auth.firm.id, mode);
+    return json({ ok: true as const, message: null, review: { mode, endedSessions } });
+  }
+  const result = await changeSecurityMode(context.db, auth, mode, { ip: context.ip, userAgent: context.userAgent });
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, review: null }, { status: result.status });
+  return json({
+    ok: true as const,
+    message: `Saved: clients now use “${MODE_LABELS[mode]}”. ${result.endedSessions} client ${result.endedSessions === 1 ? "session was" : "sessions were"} ended.`,
+    review: null,
+  });
+}
+
+export default function PortalSecuritySettings() {
+  const data = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const review = result && "review" in result ? result.review : null;
+  const locked = !data.isAdmin;
+  return (
+    <div className="narrow-wide">
+      <p className="small">
+        Settings › Client Portal › <strong>Security and Two-Factor</strong> · <Link to="/app/settings/audit-log">Audit log</Link>
+      </p>
+      <h1>Security and Two-Factor</h1>
+      <p>
+        One setting for all your clients. It takes effect on their very next click. <a href={`/portal/${data.slug}/help/two-factor`}>About two-factor authentication</a>
+      </p>
+      <Notice message={messageOf(result)} />
+      <FormError message={formErrorOf(result)} />
+      {data.downgradedWithTwoFactor ? (
+        <Notice
+          tone="warn"
+          message="Your plan no longer includes two-factor authentication for clients. It stays on to keep your clients safe; if you switch to another option you cannot turn it back on without upgrading."
+        />
+      ) : null}
+      {locked ? <Notice tone="warn" message="Only firm admins can change this setting." /> : null}
+      {review ? (
+        <div className="card" role="region" aria-labelledby="confirm-heading">
+          <h2 id="confirm-heading">Switch to “{MODE_LABELS[review.mode]}”?</h2>
+          <p>{SWITCH_EFFECT[review.mode]}</p>
+          <p>
+            <strong>
+              {review.endedSessions} client {review.endedSessions === 1 ? "session" : "sessions"} will end.
+            </strong>
+          </p>
+          <Form method="post" className="row">
+            <input type="hidden" name="mode" value={review.mode} />
+            <input type="hidden" name="intent" value="confirm" />
+            <button type="submit">Confirm and save</button>
+            <Link to={PATH}>Cancel</Link>
+          </Form>
+        </div>
+      ) : (
+        <Form method="post">
+          <input type="hidden" name="intent" value="review" />
+          <fieldset disabled={locked}>
+            <legend>How clients get into the portal</legend>
+            {SECURITY_MODES.map((mode) => {
+              const unavailable = !data.selectable.includes(mode);
+              return (
+                <div className="choice" key={mode}>
+                  <input
+                    type="radio"
+                    id={`mode-${mode}`}
+                    name="mode"
+                    value={mode}
+                    defaultChecked={data.mode === mode}
+                    disabled={unavailable}
+                    aria-describedby={`mode-${mode}-help`}
+                  />
+                  <div>
+                    <label htmlFor={`mode-${mode}`}>
+                      {MODE_LABELS[mode]}
+                      {mode === "magic_link_and_login" ? " (default)" : ""}
+                    </label>
+                    <p className="hint" id={`mode-${mode}-help`}>
+                      {MODE_HELP[mode]}
+                      {unavailable ? " Available on Business and Enterprise plans." : ""}
+                    </p>
+                  </div>
+                </div>
+              );
+            })}
+          </fieldset>
+          {data.isAdmin && !data.recentAuth ? <p className="hint">You will be asked for your password before the change is saved.</p> : null}
+          <button type="submit" disabled={locked}>
+            Save
+          </button>
+        </Form>
+      )}
+    </div>
+  );
+}

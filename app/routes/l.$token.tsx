@@ -1,0 +1,131 @@
+// The magic-link landing page. GET and HEAD only show a page (mail scanners prefetch links and must
+// not use them up); the POST from the "Continue" button claims the link.
+import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Notice } from "~/components/form";
+import { claimAccessLink, findLink } from "~/server/access-links.server";
+import { DEVICE_COOKIE, readCookie, setCookie } from "~/server/cookies.server";
+import { generateToken } from "~/server/crypto.server";
+import { readForm, validateForm } from "~/server/forms.server";
+import { allowEmailSend, requestLinkForRecord } from "~/server/portal-accounts.server";
+import { pathForAccess, portalAccess, portalSessionCookie } from "~/server/portal-auth.server";
+
+const DEVICE_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
+
+// The token is in the URL: never leak it in a Referer, never let a cache keep the page.
+const TOKEN_PAGE_HEADERS = { "Referrer-Policy": "no-referrer", "Cache-Control": "no-store" };
+export const headers: HeadersFunction = () => TOKEN_PAGE_HEADERS;
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: data?.firmName ? `Continue to ${data.firmName} portal` : "Portal link" },
+  { name: "referrer", content: "no-referrer" },
+];
+
+/** The browser's device id, made on first sight so a claim can be bound to this browser. */
+function deviceId(request: Request): { id: string; cookie: string | null } {
+  const existing = readCookie(request, DEVICE_COOKIE);
+  if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return { id: existing, cookie: null };
+  const id = generateToken();
+  return { id, cookie: setCookie(DEVICE_COOKIE, id, DEVICE_MAX_AGE_SECONDS) };
+}
+
+type PageState = "continue" | "expired" | "unknown";
+
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  const record = await findLink(context.db, context.env.LINKS, params.token ?? "");
+  const device = deviceId(request);
+  const headers = new Headers(TOKEN_PAGE_HEADERS);
+  if (device.cookie) headers.append("Set-Cookie", device.cookie);
+  // An expired unclaimed link is refused here; a claimed one may still reopen on its own browser,
+  // which only the POST (reading D1) can tell.
+  const state: PageState = !record ? "unknown" : "continue";
+  return json(
+    { state, firmName: record?.firmName ?? null, expiredUnclaimed: record ? record.expiresAt <= Date.now() : false },
+    { status: record ? 200 : 404, headers },
+  );
+}
+
+const schema = z.object({ intent: z.enum(["continue", "new-link"]) });
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const form = validateForm(schema, await readForm(request));
+  if (!form.ok) return json({ state: "error" as const, message: "Use the button on this page." }, { status: 400, headers: TOKEN_PAGE_HEADERS });
+  const token = params.token ?? "";
+  const device = deviceId(request);
+  const headers = new Headers(TOKEN_PAGE_HEADERS);
+  if (device.cookie) headers.append("Set-Cookie", device.cookie);
+
+  if (form.data.intent === "new-link") {
+    const record = await findLink(context.db, context.env.LINKS, token);
+    if (!record) return json({ state: "unknown" as const, message: null }, { status: 404, headers });
+    // Nothing typed: the new link goes to the address on file, so there is nothing to enumerate.
+    if (!(await allowEmailSend(context.db, `contact:${record.contactId}`, context.ip))) {
+      return json({ state: "sent" as const, message: "We have sent several links already. Check your inbox, or try again in 10 minutes." }, { status: 429, headers });
+    }
+    requestLinkForRecord(context.db, context.env, context.ctx, record, { ip: context.ip, userAgent: context.userAgent });
+    return json({ state: "sent" as const, message: "We have emailed you a new link. It expires in 15 minutes." }, { headers });
+  }
+
+  const result = await claimAccessLink(context.db, { token, deviceId: device.id, ip: context.ip, userAgent: context.userAgent });
+  if (result.status !== "claimed") {
+    const status = result.status === "unknown" ? 404 : 410;
+    return json({ state: result.status, message: null }, { status, headers });
+  }
+  headers.append("Set-Cookie", portalSessionCookie(result.token, result.link.sessionExpiresAt!));
+  // Where the client goes depends on the firm's mode: in 2FA mode a link only identifies them.
+  const target = pathForAccess(result.firm.slug, portalAccess(result.auth, result.firm.slug));
+  return redirect(target, { headers });
+}
+
+export default function AccessLinkLanding() {
+  const page = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const state = result?.state ?? (page.expiredUnclaimed ? "expired" : page.state);
+  const firmName = page.firmName ?? "your firm's";
+
+  if (state === "unknown") {
+    return (
+      <main id="main" className="narrow">
+        <h1>This link is not valid</h1>
+        <p>Check that you copied the whole link from the email, or ask your firm to send you a new one.</p>
+      </main>
+    );
+  }
+  if (state === "sent" || state === "error") {
+    return (
+      <main id="main" className="narrow">
+        <h1>Check your email</h1>
+        <Notice message={result?.message} tone={state === "error" ? "warn" : "ok"} />
+      </main>
+    );
+  }
+  if (state === "claimed_elsewhere" || state === "expired") {
+    return (
+      <main id="main" className="narrow">
+        <h1>{state === "expired" ? "This link has expired" : "This link was opened on another device"}</h1>
+        <p>
+          {state === "expired"
+            ? "For your security, portal links stop working after a while."
+            : "For your security, each link works only in the browser where it was first opened."}{" "}
+          We can email a new link to the address {firmName === "your firm's" ? "your firm" : firmName} has on file for you.
+        </p>
+        <Form method="post">
+          <input type="hidden" name="intent" value="new-link" />
+          <button type="submit">Email me a new link</button>
+        </Form>
+      </main>
+    );
+  }
+  return (
+    <main id="main" className="narrow">
+      <h1>Continue to {firmName} portal</h1>
+      <p>Select Continue to open your requests in this browser.</p>
+      <Form method="post">
+        <input type="hidden" name="intent" value="continue" />
+        <button type="submit">Continue</button>
+      </Form>
+    </main>
+  );
+}

@@ -1,0 +1,107 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
+import { EmailLinkForm } from "~/components/portal-forms";
+import { emailField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
+import { allowEmailSend, requestPasswordReset, resetPassword, resetTokenHasSecondFactor } from "~/server/portal-accounts.server";
+import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
+import { handleEmailLinkRequest, TOO_MANY_EMAILS } from "~/server/portal-routes.server";
+
+export const meta: MetaFunction = () => [{ title: "Forgot password · Client portal" }];
+
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firmView = { name: firm.name, slug: firm.slug };
+  if (firm.securityMode === "magic_link_only") return json({ firm: firmView, step: "disabled" as const, token: null, minLength: 15 });
+  const token = new URL(request.url).searchParams.get("token");
+  if (token) {
+    const secondFactor = await resetTokenHasSecondFactor(context.db, firm, token);
+    if (secondFactor === null) return json({ firm: firmView, step: "expired" as const, token: null, minLength: 15 });
+    return json({ firm: firmView, step: "choose-password" as const, token, minLength: minimumPasswordLength(secondFactor) });
+  }
+  return json({ firm: firmView, step: "enter-email" as const, token: null, minLength: 15 });
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const body = await readForm(request);
+  if (body.get("intent") === "email-link") return handleEmailLinkRequest(request, context, firm, body);
+  if (firm.securityMode === "magic_link_only") {
+    return json({ ok: false as const, formError: `${firm.name} uses email links only; there are no passwords to reset.`, fieldErrors: {} }, { status: 403 });
+  }
+  if (body.get("intent") === "reset") {
+    const token = String(body.get("token") ?? "").slice(0, 100);
+    const secondFactor = await resetTokenHasSecondFactor(context.db, firm, token);
+    if (secondFactor === null) {
+      return json({ ok: false as const, formError: "This link has expired or was already used. Ask for a new one.", fieldErrors: {} }, { status: 400 });
+    }
+    const form = validateForm(z.object({ password: passwordSchema(secondFactor) }), body);
+    if (!form.ok) return json(form, { status: 422 });
+    const result = await resetPassword(context.db, firm, token, form.data.password, { ip: context.ip, userAgent: context.userAgent });
+    if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: 400 });
+    return redirectIntoPortal(result.token, result.auth);
+  }
+  const form = validateForm(z.object({ email: emailField }), body);
+  if (!form.ok) return json(form, { status: 422 });
+  if (!(await allowEmailSend(context.db, form.data.email, context.ip))) {
+    return json({ ok: false as const, formError: TOO_MANY_EMAILS, fieldErrors: {} }, { status: 429 });
+  }
+  requestPasswordReset(context.db, context.env, context.ctx, firm, form.data.email);
+  return json({
+    ok: true as const,
+    message: "If this address has a portal login, we have emailed it a link to choose a new password. It expires in 1 hour.",
+  });
+}
+
+export default function ForgotPassword() {
+  const data = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const base = `/portal/${data.firm.slug}`;
+  return (
+    <div className="narrow">
+      <h1>{data.step === "choose-password" ? "Choose a new password" : "Forgot password?"}</h1>
+      <Notice message={messageOf(result)} />
+      <FormError message={formErrorOf(result)} />
+      {data.step === "disabled" ? (
+        <>
+          <p>{data.firm.name} has turned off portal passwords. Ask for an email link instead.</p>
+          <div className="card">
+            <EmailLinkForm action={`${base}/forgot-password`} error={fieldErrorOf(result, "email")} />
+          </div>
+        </>
+      ) : null}
+      {data.step === "choose-password" ? (
+        <div className="card">
+          <Form method="post" noValidate>
+            <input type="hidden" name="intent" value="reset" />
+            <input type="hidden" name="token" value={data.token ?? ""} />
+            <Field
+              label="Password"
+              name="password"
+              type="password"
+              autoComplete="new-password"
+              required
+              hint={`At least ${data.minLength} characters. Every device signed in to your account will be signed out.`}
+              error={fieldErrorOf(result, "password")}
+            />
+            <button type="submit">Save</button>
+          </Form>
+        </div>
+      ) : null}
+      {data.step === "enter-email" || data.step === "expired" ? (
+        <div className="card">
+          {data.step === "expired" ? <p>This link has expired or was already used. Ask for a new one.</p> : null}
+          <Form method="post" noValidate>
+            <input type="hidden" name="intent" value="request" />
+            <Field label="Email" name="email" type="email" autoComplete="email" required error={fieldErrorOf(result, "email")} />
+            <button type="submit">Email me a reset link</button>
+          </Form>
+        </div>
+      ) : null}
+    </div>
+  );
+}

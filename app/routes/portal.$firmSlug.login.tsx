@@ -1,0 +1,74 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice, submittedValueOf } from "~/components/form";
+import { ClientSignInForm, EmailLinkForm } from "~/components/portal-forms";
+import { emailField, signInPasswordField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { signInClient } from "~/server/portal-accounts.server";
+import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
+import { handleEmailLinkRequest } from "~/server/portal-routes.server";
+
+export const meta: MetaFunction = () => [{ title: "Sign in · Client portal" }];
+
+const schema = z.object({ intent: z.literal("sign-in").optional(), email: emailField, password: signInPasswordField });
+
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const email = new URL(request.url).searchParams.get("email")?.slice(0, 254) ?? "";
+  return json({ firm: { name: firm.name, slug: firm.slug, mode: firm.securityMode }, email });
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const body = await readForm(request);
+  if (body.get("intent") === "email-link") return handleEmailLinkRequest(request, context, firm, body);
+  const form = validateForm(schema, body);
+  const email = String(body.get("email") ?? "").slice(0, 254);
+  if (!form.ok) return json({ ...form, email }, { status: 422 });
+  const result = await signInClient(context.db, firm, form.data.email, form.data.password, { ip: context.ip, userAgent: context.userAgent });
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, email }, { status: result.status });
+  return redirectIntoPortal(result.token, result.auth);
+}
+
+export default function PortalLogin() {
+  const { firm, email } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const base = `/portal/${firm.slug}`;
+  const sent = messageOf(result);
+  if (firm.mode === "magic_link_only") {
+    return (
+      <div className="narrow">
+        <h1>Sign in with an email link</h1>
+        <p>
+          {firm.name} has turned off portal passwords: you get into the portal with a secure link sent to your email. Enter your email
+          and we will send you one.
+        </p>
+        <Notice message={sent} />
+        <FormError message={formErrorOf(result)} />
+        <div className="card">
+          <EmailLinkForm action={`${base}/login`} error={fieldErrorOf(result, "email")} />
+        </div>
+      </div>
+    );
+  }
+  return (
+    <div className="narrow">
+      <h1>Sign in to {firm.name}</h1>
+      <Notice message={sent} />
+      <FormError message={formErrorOf(result)} />
+      <div className="card">
+        <ClientSignInForm
+          action={`${base}/login`}
+          base={base}
+          email={submittedValueOf(result, "email") ?? email}
+          errors={{ email: fieldErrorOf(result, "email"), password: fieldErrorOf(result, "password") }}
+        />
+      </div>
+      <div className="card">
+        <EmailLinkForm action={`${base}/login`} error={undefined} />
+      </div>
+    </div>
+  );
+}

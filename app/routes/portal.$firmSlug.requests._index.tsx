@@ -1,0 +1,57 @@
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Link, useLoaderData } from "@remix-run/react";
+import { requirePortalAccess } from "~/server/portal-auth.server";
+import { groupByDueDate, listContactRequests, type RequestSummary } from "~/server/requests.server";
+
+export const meta: MetaFunction = () => [{ title: "Your requests · Client portal" }];
+
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  const { auth, contactId } = await requirePortalAccess(request, context, params.firmSlug ?? "");
+  const list = await listContactRequests(context.db, auth.firm.id, contactId);
+  return json({ name: auth.contact.name, groups: groupByDueDate(list, new Date().toISOString().slice(0, 10)), slug: auth.firm.slug });
+}
+
+const GROUPS = [
+  ["overdue", "Overdue"],
+  ["thisWeek", "Due this week"],
+  ["later", "Due later"],
+  ["noDate", "No due date"],
+  ["completed", "Completed"],
+] as const;
+
+function RequestList({ items, slug }: { items: RequestSummary[]; slug: string }) {
+  return (
+    <ul className="request-list">
+      {items.map((r) => (
+        <li key={r.id} className="card">
+          <Link to={`/portal/${slug}/requests/${r.id}`}>{r.title}</Link>
+          <p className="small muted">
+            {r.dueDate ? `Due ${r.dueDate}` : "No due date"} · {r.done} of {r.items} done
+          </p>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export default function ClientRequests() {
+  const { name, groups, slug } = useLoaderData<typeof loader>();
+  const open = groups.overdue.length + groups.thisWeek.length + groups.later.length + groups.noDate.length;
+  return (
+    <>
+      <h1>Your requests</h1>
+      <p>
+        Hello {name}. You have {open} open {open === 1 ? "request" : "requests"}.
+      </p>
+      {GROUPS.map(([key, label]) =>
+        groups[key].length > 0 ? (
+          <section key={key} aria-labelledby={`group-${key}`}>
+            <h2 id={`group-${key}`}>{label}</h2>
+            <RequestList items={groups[key]} slug={slug} />
+          </section>
+        ) : null,
+      )}
+    </>
+  );
+}

@@ -1,0 +1,144 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
+import { emailField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
+import {
+  allowEmailSend,
+  completeSignup,
+  createAccountFromLinkSession,
+  peekAccountToken,
+  requestSignupByEmail,
+  SIGNUP_DISABLED,
+} from "~/server/portal-accounts.server";
+import { redirectIntoPortal, requirePortalFirm, type Firm } from "~/server/portal-auth.server";
+import { TOO_MANY_EMAILS } from "~/server/portal-routes.server";
+
+export const meta: MetaFunction = () => [{ title: "Create a login · Client portal" }];
+
+const tokenField = z.string().max(100);
+
+function requiresTwoFactor(firm: Firm): boolean {
+  return firm.securityMode === "magic_link_and_login_2fa";
+}
+
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const token = new URL(request.url).searchParams.get("token");
+  const auth = await context.auth.portal();
+  const base = { firm: { name: firm.name, slug: firm.slug }, minLength: minimumPasswordLength(requiresTwoFactor(firm)) };
+  if (firm.securityMode === "magic_link_only") return json({ ...base, step: "disabled" as const, email: null, token: null });
+  if (token) {
+    const found = await peekAccountToken(context.db, firm.id, "email_verification", token);
+    return found
+      ? json({ ...base, step: "choose-password" as const, email: found.email, token })
+      : json({ ...base, step: "expired" as const, email: null, token: null });
+  }
+  if (auth && auth.firm.id === firm.id && auth.session.kind === "client_link" && !auth.account?.passwordHash) {
+    return json({ ...base, step: "from-link" as const, email: auth.contact.email, token: null });
+  }
+  return json({ ...base, step: "enter-email" as const, email: null, token: null });
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  if (firm.securityMode === "magic_link_only") return json({ ok: false as const, formError: SIGNUP_DISABLED, fieldErrors: {} }, { status: 403 });
+  const body = await readForm(request);
+  const intent = body.get("intent");
+  const meta = { ip: context.ip, userAgent: context.userAgent };
+  const password = passwordSchema(requiresTwoFactor(firm));
+
+  if (intent === "request") {
+    const form = validateForm(z.object({ email: emailField }), body);
+    if (!form.ok) return json(form, { status: 422 });
+    if (!(await allowEmailSend(context.db, form.data.email, context.ip))) {
+      return json({ ok: false as const, formError: TOO_MANY_EMAILS, fieldErrors: {} }, { status: 429 });
+    }
+    requestSignupByEmail(context.db, context.env, context.ctx, firm, form.data.email);
+    return json({
+      ok: true as const,
+      message: "If this address belongs to one of our clients, we have emailed a link to create your login. It expires in 1 hour.",
+    });
+  }
+  if (intent === "complete") {
+    const form = validateForm(z.object({ token: tokenField, password }), body);
+    if (!form.ok) return json(form, { status: 422 });
+    const result = await completeSignup(context.db, firm, form.data.token, form.data.password, meta);
+    if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: 400 });
+    return redirectIntoPortal(result.token, result.auth);
+  }
+  if (intent === "from-link") {
+    const form = validateForm(z.object({ password }), body);
+    if (!form.ok) return json(form, { status: 422 });
+    const auth = await context.auth.portal();
+    if (!auth || auth.firm.id !== firm.id) return json({ ok: false as const, formError: "Open your portal link first.", fieldErrors: {} }, { status: 400 });
+    const result = await createAccountFromLinkSession(context.db, auth, form.data.password, meta);
+    if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: 400 });
+    return redirectIntoPortal(result.token, result.auth);
+  }
+  return json({ ok: false as const, formError: "Use the form on this page.", fieldErrors: {} }, { status: 400 });
+}
+
+function PasswordFields({ minLength, error }: { minLength: number; error?: string }) {
+  return (
+    <Field
+      label="Password"
+      name="password"
+      type="password"
+      autoComplete="new-password"
+      required
+      minLength={minLength}
+      maxLength={128}
+      hint={`At least ${minLength} characters. A few random words make a strong, memorable password.`}
+      error={error}
+    />
+  );
+}
+
+export default function Signup() {
+  const data = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const passwordError = fieldErrorOf(result, "password");
+  return (
+    <div className="narrow">
+      <h1>Create a login</h1>
+      <Notice message={messageOf(result)} />
+      <FormError message={formErrorOf(result)} />
+      {data.step === "disabled" ? <p>{data.firm.name} shares requests through secure email links, so there are no portal logins.</p> : null}
+      {data.step === "expired" ? <p>This link has expired or was already used. Enter your email below to get a new one.</p> : null}
+      {data.step === "choose-password" || data.step === "from-link" ? (
+        <div className="card">
+          <Form method="post" noValidate>
+            <input type="hidden" name="intent" value={data.step === "from-link" ? "from-link" : "complete"} />
+            {data.token ? <input type="hidden" name="token" value={data.token} /> : null}
+            <p>
+              Your login email will be <strong>{data.email}</strong>, the address {data.firm.name} has for you.
+            </p>
+            <PasswordFields minLength={data.minLength} error={passwordError} />
+            <button type="submit">Create a login</button>
+          </Form>
+        </div>
+      ) : null}
+      {data.step === "enter-email" || data.step === "expired" ? (
+        <div className="card">
+          <Form method="post" noValidate>
+            <input type="hidden" name="intent" value="request" />
+            <Field
+              label="Email"
+              name="email"
+              type="email"
+              autoComplete="email"
+              required
+              hint={`Use the address ${data.firm.name} has for you. We will email you a link to choose your password.`}
+              error={fieldErrorOf(result, "email")}
+            />
+            <button type="submit">Create a login</button>
+          </Form>
+        </div>
+      ) : null}
+    </div>
+  );
+}

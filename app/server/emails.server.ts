@@ -1,0 +1,105 @@
+// Every email the product sends, as plain text. Links are the only secrets in them and expire.
+import type { AccessLinkPurpose } from "../../db/schema";
+import type { EmailMessage } from "./outbox.server";
+
+type FirmRef = { id: string; name: string };
+type ContactRef = { name: string; email: string };
+
+function greeting(name: string): string {
+  return `Hello ${name.split(" ")[0] || name},`;
+}
+
+export function accessLinkEmail(input: {
+  firm: FirmRef;
+  contact: ContactRef;
+  url: string;
+  purpose: AccessLinkPurpose;
+  requestTitle: string | null;
+}): EmailMessage {
+  const { firm, contact, url, purpose, requestTitle } = input;
+  const subject =
+    purpose === "invite"
+      ? `${firm.name} invites you to their client portal`
+      : requestTitle
+        ? `${firm.name}: ${requestTitle}`
+        : `Your link to the ${firm.name} client portal`;
+  const validity = purpose === "self_service" ? "15 minutes" : "14 days";
+  const lines = [
+    greeting(contact.name),
+    "",
+    requestTitle ? `${firm.name} has sent you a request: ${requestTitle}.` : `Here is your link to the ${firm.name} client portal.`,
+    purpose === "invite" ? "Open it to see your requests, and create a login if you would like one." : "",
+    "",
+    url,
+    "",
+    `The link works once, on the device where you open it, and expires in ${validity} if unused.`,
+    "If you did not expect this email, you can ignore it.",
+  ];
+  return { firmId: firm.id, to: contact.email, subject, text: lines.filter((l, i, a) => l !== "" || a[i - 1] !== "").join("\n") };
+}
+
+export function verifyEmailEmail(input: { firm: FirmRef; contact: ContactRef; url: string }): EmailMessage {
+  return {
+    firmId: input.firm.id,
+    to: input.contact.email,
+    subject: `Create your ${input.firm.name} portal login`,
+    text: [
+      greeting(input.contact.name),
+      "",
+      `Someone (hopefully you) asked to create a login for the ${input.firm.name} client portal with this address.`,
+      "Open this link within 1 hour to choose your password:",
+      "",
+      input.url,
+      "",
+      "If this was not you, ignore this email; nothing changes.",
+    ].join("\n"),
+  };
+}
+
+export function accountExistsEmail(input: { firm: FirmRef; contact: ContactRef; resetUrl: string }): EmailMessage {
+  return {
+    firmId: input.firm.id,
+    to: input.contact.email,
+    subject: `You already have a ${input.firm.name} portal login`,
+    text: [
+      greeting(input.contact.name),
+      "",
+      `Someone asked to create a ${input.firm.name} portal login for this address, but you already have one.`,
+      "If you have forgotten your password, you can choose a new one here (valid for 1 hour):",
+      "",
+      input.resetUrl,
+    ].join("\n"),
+  };
+}
+
+export function passwordResetEmail(input: { firm: FirmRef; contact: ContactRef; url: string }): EmailMessage {
+  return {
+    firmId: input.firm.id,
+    to: input.contact.email,
+    subject: `Reset your ${input.firm.name} portal password`,
+    text: [
+      greeting(input.contact.name),
+      "",
+      "Open this link within 1 hour to choose a new password. It works once.",
+      "",
+      input.url,
+      "",
+      "If you did not ask for this, ignore this email; your password stays the same.",
+    ].join("\n"),
+  };
+}
+
+export function securityNoticeEmail(input: { firm: FirmRef; to: string; name: string; subject: string; body: string[] }): EmailMessage {
+  return {
+    firmId: input.firm.id,
+    to: input.to,
+    subject: `${input.firm.name} portal: ${input.subject}`,
+    text: [
+      greeting(input.name),
+      "",
+      ...input.body,
+      "",
+      `If this was not you, contact ${input.firm.name} straight away.`,
+    ].join("\n"),
+  };
+}

@@ -1,0 +1,412 @@
+// Client portal accounts: one per contact per firm. Sign-in, creating a login (from a link session
+// or by a verified email), forgotten passwords, and asking for a fresh access link.
+// The answers to anything that takes a typed email are the same whether or not it belongs to anyone,
+// and the work that differs runs after the response (ctx.waitUntil), so timing does not tell either.
+import { and, eq, gt, isNull } from "drizzle-orm";
+import { accountTokens, contacts, portalAccounts, type AccountTokenKind } from "../../db/schema";
+import { createAccessLink, publishLink, type LinkRecord } from "./access-links.server";
+import { auditEvent } from "./audit.server";
+import { generateId, generateToken, sha256Hex } from "./crypto.server";
+import { runBatch, type Database, type Statement } from "./db.server";
+import { accountExistsEmail, passwordResetEmail, securityNoticeEmail, verifyEmailEmail } from "./emails.server";
+import { deliverSoon, queueEmail } from "./outbox.server";
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
+import type { Contact, Firm, PortalAccount, PortalAuth } from "./portal-auth.server";
+import { LIMITS, consume, isExhausted } from "./rate-limit.server";
+import { ABSOLUTE_TIMEOUT_MS, deleteContactSessions, issueSession } from "./sessions.server";
+
+export const ACCOUNT_TOKEN_VALIDITY_MS = 60 * 60_000;
+
+type Meta = { ip: string; userAgent: string };
+
+async function findContactByEmail(db: Database, firmId: string, email: string) {
+  const [row] = await db
+    .select({ contact: contacts, account: portalAccounts })
+    .from(contacts)
+    .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
+    .where(and(eq(contacts.firmId, firmId), eq(contacts.email, email), isNull(contacts.deletedAt)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Email-sending endpoints: 3 per 10 minutes per address and per IP. Counted for every address. */
+export async function allowEmailSend(db: Database, address: string, ip: string): Promise<boolean> {
+  const byAddress = await consume(db, LIMITS.emailPerAddress, address);
+  const byIp = await consume(db, LIMITS.emailPerIp, ip);
+  return byAddress && byIp;
+}
+
+function portalUrl(env: Env, firm: Firm, path: string): string {
+  return `${env.APP_URL.replace(/\/$/, "")}/portal/${firm.slug}${path}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access links requested by the client
+
+/** Sends a fresh self-service link to a contact (15 minutes; voids their older unclaimed ones). */
+export async function sendSelfServiceLink(db: Database, env: Env, ctx: ExecutionContext, firm: Firm, contact: Contact, meta: Meta) {
+  const link = await createAccessLink(db, env, { firm, contact, purpose: "self_service" });
+  await runBatch(db, [
+    ...link.statements,
+    auditEvent(db, {
+      firmId: firm.id,
+      type: "access_link.sent",
+      actor: { type: "client", id: contact.id, label: contact.email },
+      contactId: contact.id,
+      detail: { purpose: "self_service" },
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    }),
+  ]);
+  await publishLink(env.LINKS, link.token, link.record);
+  deliverSoon(env, ctx, db);
+}
+
+/** "Email me a link" with a typed address. Resolves the address after the response. */
+export function requestLinkByEmail(db: Database, env: Env, ctx: ExecutionContext, firm: Firm, email: string, meta: Meta): void {
+  ctx.waitUntil(
+    (async () => {
+      const found = await findContactByEmail(db, firm.id, email);
+      if (found) await sendSelfServiceLink(db, env, ctx, firm, found.contact, meta);
+    })().catch((error) => console.error("requestLinkByEmail failed", error)),
+  );
+}
+
+/** "Email me a new link" from a declined or expired link: to the address on file, nothing typed. */
+export function requestLinkForRecord(db: Database, env: Env, ctx: ExecutionContext, record: LinkRecord, meta: Meta): void {
+  ctx.waitUntil(
+    (async () => {
+      const [row] = await db
+        .select({ contact: contacts })
+        .from(contacts)
+        .where(and(eq(contacts.id, record.contactId), eq(contacts.firmId, record.firmId), isNull(contacts.deletedAt)))
+        .limit(1);
+      const firm = await db.query.firms.findFirst({ where: (f, { eq }) => eq(f.id, record.firmId) });
+      if (row && firm) await sendSelfServiceLink(db, env, ctx, firm, row.contact, meta);
+    })().catch((error) => console.error("requestLinkForRecord failed", error)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in
+
+export type ClientSignIn =
+  | { ok: true; token: string; auth: PortalAuth }
+  | { ok: false; status: 401 | 403 | 429; error: string };
+
+export const SIGN_IN_ERROR = "The email or password is incorrect.";
+
+export async function signInClient(db: Database, firm: Firm, email: string, password: string, meta: Meta): Promise<ClientSignIn> {
+  if (firm.securityMode === "magic_link_only") {
+    return { ok: false, status: 403, error: `${firm.name} uses email links only. Ask for a link below instead.` };
+  }
+  const accountKey = `client:${firm.id}:${email}`;
+  if ((await isExhausted(db, LIMITS.signInPerAccount, accountKey)) || (await isExhausted(db, LIMITS.signInPerIp, meta.ip))) {
+    return { ok: false, status: 429, error: "Too many failed sign-ins. Wait 15 minutes and try again." };
+  }
+  const [row] = await db
+    .select({ account: portalAccounts, contact: contacts })
+    .from(portalAccounts)
+    .innerJoin(contacts, eq(contacts.id, portalAccounts.contactId))
+    .where(and(eq(portalAccounts.firmId, firm.id), eq(portalAccounts.email, email)))
+    .limit(1);
+  const usable = row && !row.account.deactivatedAt && !row.contact.deletedAt && row.account.passwordHash;
+  const check = await verifyPassword((usable && row.account.passwordHash) || DUMMY_PASSWORD_HASH, password);
+  if (!usable || !check.valid) {
+    await consume(db, LIMITS.signInPerAccount, accountKey);
+    await consume(db, LIMITS.signInPerIp, meta.ip);
+    if (row) {
+      await auditEvent(db, {
+        firmId: firm.id,
+        type: "client.sign_in_failed",
+        actor: { type: "client", id: row.contact.id, label: email },
+        contactId: row.contact.id,
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+      });
+    }
+    return { ok: false, status: 401, error: SIGN_IN_ERROR };
+  }
+  const { account, contact } = row;
+  const now = Date.now();
+  const issued = await issueSession(db, {
+    kind: "client_password",
+    firmId: firm.id,
+    portalAccountId: account.id,
+    contactId: contact.id,
+    expiresAt: now + ABSOLUTE_TIMEOUT_MS,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+  });
+  const statements: Statement[] = [
+    issued.insert,
+    db.update(portalAccounts).set({ lastSignInAt: now }).where(eq(portalAccounts.id, account.id)),
+    auditEvent(db, {
+      firmId: firm.id,
+      type: "client.password_accepted",
+      actor: { type: "client", id: contact.id, label: email },
+      contactId: contact.id,
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    }),
+  ];
+  if (check.needsRehash) {
+    statements.push(db.update(portalAccounts).set({ passwordHash: await hashPassword(password) }).where(eq(portalAccounts.id, account.id)));
+  }
+  await runBatch(db, statements);
+  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact, account } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One-hour, single-use tokens: email verification and password reset
+
+async function accountToken(
+  db: Database,
+  input: { kind: AccountTokenKind; firmId: string; contactId: string; accountId: string | null; email: string },
+  now = Date.now(),
+): Promise<{ token: string; insert: Statement }> {
+  const token = generateToken();
+  return {
+    token,
+    insert: db.insert(accountTokens).values({
+      tokenHash: await sha256Hex(token),
+      kind: input.kind,
+      firmId: input.firmId,
+      contactId: input.contactId,
+      portalAccountId: input.accountId,
+      email: input.email,
+      expiresAt: now + ACCOUNT_TOKEN_VALIDITY_MS,
+      createdAt: now,
+    }),
+  };
+}
+
+/** Looks at a token without using it (GET shows the form; only the POST consumes). */
+export async function peekAccountToken(db: Database, firmId: string, kind: AccountTokenKind, token: string, now = Date.now()) {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const row = await db.query.accountTokens.findFirst({
+    where: and(
+      eq(accountTokens.tokenHash, await sha256Hex(token)),
+      eq(accountTokens.kind, kind),
+      eq(accountTokens.firmId, firmId),
+      isNull(accountTokens.usedAt),
+      gt(accountTokens.expiresAt, now),
+    ),
+  });
+  return row ?? null;
+}
+
+/** Uses a token up; of concurrent attempts, exactly one succeeds. */
+async function consumeAccountToken(db: Database, firmId: string, kind: AccountTokenKind, token: string, now = Date.now()) {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const [row] = await db
+    .update(accountTokens)
+    .set({ usedAt: now })
+    .where(
+      and(
+        eq(accountTokens.tokenHash, await sha256Hex(token)),
+        eq(accountTokens.kind, kind),
+        eq(accountTokens.firmId, firmId),
+        isNull(accountTokens.usedAt),
+        gt(accountTokens.expiresAt, now),
+      ),
+    )
+    .returning();
+  return row ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Creating a login
+
+export const SIGNUP_DISABLED = "This firm's portal uses email links only, so logins cannot be created.";
+
+/** From the firm's portal page: emails a verification link if the address is a contact's. */
+export function requestSignupByEmail(db: Database, env: Env, ctx: ExecutionContext, firm: Firm, email: string): void {
+  ctx.waitUntil(
+    (async () => {
+      const found = await findContactByEmail(db, firm.id, email);
+      if (!found) return;
+      const { contact, account } = found;
+      if (account) {
+        const reset = await accountToken(db, { kind: "password_reset", firmId: firm.id, contactId: contact.id, accountId: account.id, email });
+        const resetUrl = portalUrl(env, firm, `/forgot-password?token=${reset.token}`);
+        await runBatch(db, [reset.insert, queueEmail(db, accountExistsEmail({ firm, contact, resetUrl }))]);
+      } else {
+        const verify = await accountToken(db, { kind: "email_verification", firmId: firm.id, contactId: contact.id, accountId: null, email });
+        const url = portalUrl(env, firm, `/signup?token=${verify.token}`);
+        await runBatch(db, [verify.insert, queueEmail(db, verifyEmailEmail({ firm, contact, url }))]);
+      }
+      deliverSoon(env, ctx, db);
+    })().catch((error) => console.error("requestSignupByEmail failed", error)),
+  );
+}
+
+export type AccountCreation = { ok: true; token: string; auth: PortalAuth } | { ok: false; error: string };
+
+async function createAccount(
+  db: Database,
+  firm: Firm,
+  contact: Contact,
+  password: string,
+  meta: Meta,
+  extra: Statement[] = [],
+): Promise<AccountCreation> {
+  const existing = await db.query.portalAccounts.findFirst({ where: eq(portalAccounts.contactId, contact.id) });
+  const now = Date.now();
+  if (existing && !existing.deactivatedAt && existing.passwordHash) {
+    return { ok: false, error: "You already have a login. Sign in, or use “Forgot password?”." };
+  }
+  const accountId = existing?.id ?? generateId();
+  const passwordHash = await hashPassword(password);
+  const account: PortalAccount = {
+    ...(existing ?? {
+      id: accountId,
+      firmId: firm.id,
+      contactId: contact.id,
+      totpSecret: null,
+      totpEnabledAt: null,
+      totpLastStep: null,
+      totpFailures: 0,
+      totpLockedUntil: null,
+      deactivatedAt: null,
+      createdAt: now,
+    }),
+    email: contact.email,
+    passwordHash,
+    passwordChangedAt: now,
+    lastSignInAt: now,
+  };
+  const issued = await issueSession(db, {
+    kind: "client_password",
+    firmId: firm.id,
+    portalAccountId: accountId,
+    contactId: contact.id,
+    expiresAt: now + ABSOLUTE_TIMEOUT_MS,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+  });
+  await runBatch(db, [
+    ...extra,
+    existing
+      ? db.update(portalAccounts).set({ passwordHash, email: contact.email, passwordChangedAt: now, lastSignInAt: now }).where(eq(portalAccounts.id, accountId))
+      : db.insert(portalAccounts).values({
+          id: accountId,
+          firmId: firm.id,
+          contactId: contact.id,
+          email: contact.email,
+          passwordHash,
+          passwordChangedAt: now,
+          lastSignInAt: now,
+        }),
+    // Any link session of this browser is replaced by the password session.
+    deleteContactSessions(db, contact.id),
+    issued.insert,
+    auditEvent(db, {
+      firmId: firm.id,
+      type: "client.account_created",
+      actor: { type: "client", id: contact.id, label: contact.email },
+      contactId: contact.id,
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    }),
+  ]);
+  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact, account } };
+}
+
+/** "Create a login" from a link session: the login email is the contact's address on file. */
+export async function createAccountFromLinkSession(db: Database, auth: PortalAuth, password: string, meta: Meta): Promise<AccountCreation> {
+  if (auth.firm.securityMode === "magic_link_only") return { ok: false, error: SIGNUP_DISABLED };
+  if (auth.session.kind !== "client_link") return { ok: false, error: "Open your portal link first." };
+  return createAccount(db, auth.firm, auth.contact, password, meta);
+}
+
+/** Completes a signup started by email: the token proves the address. */
+export async function completeSignup(db: Database, firm: Firm, token: string, password: string, meta: Meta): Promise<AccountCreation> {
+  if (firm.securityMode === "magic_link_only") return { ok: false, error: SIGNUP_DISABLED };
+  const used = await consumeAccountToken(db, firm.id, "email_verification", token);
+  if (!used) return { ok: false, error: "This link has expired or was already used. Ask for a new one." };
+  const contact = await db.query.contacts.findFirst({ where: and(eq(contacts.id, used.contactId), eq(contacts.firmId, firm.id)) });
+  if (!contact || contact.deletedAt || contact.email !== used.email) return { ok: false, error: "This link is no longer valid." };
+  return createAccount(db, firm, contact, password, meta);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forgotten passwords
+
+export function requestPasswordReset(db: Database, env: Env, ctx: ExecutionContext, firm: Firm, email: string): void {
+  ctx.waitUntil(
+    (async () => {
+      const found = await findContactByEmail(db, firm.id, email);
+      if (!found?.account || found.account.deactivatedAt) return;
+      const reset = await accountToken(db, {
+        kind: "password_reset",
+        firmId: firm.id,
+        contactId: found.contact.id,
+        accountId: found.account.id,
+        email,
+      });
+      const url = portalUrl(env, firm, `/forgot-password?token=${reset.token}`);
+      await runBatch(db, [reset.insert, queueEmail(db, passwordResetEmail({ firm, contact: found.contact, url }))]);
+      deliverSoon(env, ctx, db);
+    })().catch((error) => console.error("requestPasswordReset failed", error)),
+  );
+}
+
+/** Whether the account behind a reset token has a second factor (it decides the minimum length). */
+export async function resetTokenHasSecondFactor(db: Database, firm: Firm, token: string): Promise<boolean | null> {
+  const found = await peekAccountToken(db, firm.id, "password_reset", token);
+  if (!found?.portalAccountId) return null;
+  const account = await db.query.portalAccounts.findFirst({ where: eq(portalAccounts.id, found.portalAccountId) });
+  if (!account) return null;
+  return firm.securityMode === "magic_link_and_login_2fa" || account.totpEnabledAt !== null;
+}
+
+/**
+ * Sets a new password, ends every session of the account and signs this browser in with a session
+ * that has NOT passed 2FA: a reset never skips the second factor.
+ */
+export async function resetPassword(db: Database, firm: Firm, token: string, password: string, meta: Meta): Promise<AccountCreation> {
+  const used = await consumeAccountToken(db, firm.id, "password_reset", token);
+  if (!used?.portalAccountId) return { ok: false, error: "This link has expired or was already used. Ask for a new one." };
+  const [row] = await db
+    .select({ account: portalAccounts, contact: contacts })
+    .from(portalAccounts)
+    .innerJoin(contacts, eq(contacts.id, portalAccounts.contactId))
+    .where(and(eq(portalAccounts.id, used.portalAccountId), eq(portalAccounts.firmId, firm.id)))
+    .limit(1);
+  if (!row || row.account.deactivatedAt || row.contact.deletedAt) return { ok: false, error: "This link is no longer valid." };
+  const now = Date.now();
+  const issued = await issueSession(db, {
+    kind: "client_password",
+    firmId: firm.id,
+    portalAccountId: row.account.id,
+    contactId: row.contact.id,
+    expiresAt: now + ABSOLUTE_TIMEOUT_MS,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+  });
+  await runBatch(db, [
+    db.update(portalAccounts).set({ passwordHash: await hashPassword(password), passwordChangedAt: now }).where(eq(portalAccounts.id, row.account.id)),
+    deleteContactSessions(db, row.contact.id),
+    issued.insert,
+    auditEvent(db, {
+      firmId: firm.id,
+      type: "client.password_reset",
+      actor: { type: "client", id: row.contact.id, label: row.account.email },
+      contactId: row.contact.id,
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    }),
+    queueEmail(
+      db,
+      securityNoticeEmail({
+        firm,
+        to: row.account.email,
+        name: row.contact.name,
+        subject: "your password was changed",
+        body: ["The password of your portal login was just changed, and every device was signed out."],
+      }),
+    ),
+  ]);
+  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact: row.contact, account: row.account } };
+}
