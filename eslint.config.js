@@ -3,7 +3,7 @@ import reactHooks from "eslint-plugin-react-hooks";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["build/", "node_modules/", ".wrangler/", ".state/", "test-results/", "playwright-report/", "bench/results/"] },
+  { ignores: [".cache/", "build/", "node_modules/", ".wrangler/", ".state/", "test-results/", "playwright-report/", "bench/results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
