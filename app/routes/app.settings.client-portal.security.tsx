@@ -99,9 +99,7 @@ export default function PortalSecuritySettings() {
           <h2 id="confirm-heading">Switch to “{MODE_LABELS[review.mode]}”?</h2>
           <p>{SWITCH_EFFECT[review.mode]}</p>
           <p>
-            <strong>
-              {review.endedSessions} client {review.endedSessions === 1 ? "session" : "sessions"} will end.
-            </strong>
+            <strong>{`${review.endedSessions} client ${review.endedSessions === 1 ? "session" : "sessions"} will end.`}</strong>
           </p>
           <Form method="post" className="row">
             <input type="hidden" name="mode" value={review.mode} />

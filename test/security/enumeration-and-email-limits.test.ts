@@ -1,0 +1,73 @@
+// SECURITY.md rule 31 (no account enumeration) and the email-sending limits.
+import { describe, expect, it } from "vitest";
+import { createContact, createFirm, createPortalAccount } from "../support/factories";
+import { Browser } from "../support/http";
+import { emailsTo, settle } from "../support/portal";
+
+function randomIp(): string {
+  const [a, b] = crypto.getRandomValues(new Uint8Array(2));
+  return `10.${a}.${b}.7`;
+}
+
+/** Pages carry a per-response CSP nonce; everything else must be identical. */
+function normalise(html: string): string {
+  return html.replace(/nonce="[^"]*"/g, 'nonce=""');
+}
+
+const endpoints: Array<[string, (base: string, email: string) => [string, Record<string, string>]]> = [
+  ["email me a link", (base, email) => [`${base}?index`, { intent: "email-link", email }]],
+  ["email me a link (login page)", (base, email) => [`${base}/login`, { intent: "email-link", email }]],
+  ["sign-up", (base, email) => [`${base}/signup`, { intent: "request", email }]],
+  ["forgot password", (base, email) => [`${base}/forgot-password`, { intent: "request", email }]],
+];
+
+describe("rule 31: no account enumeration", () => {
+  for (const [name, build] of endpoints) {
+    it(`${name}: the same status and body for a known and an unknown address; the email goes out after the response`, async () => {
+      const firm = await createFirm();
+      const contact = await createContact(firm);
+      await createPortalAccount(firm, contact);
+      const base = `/portal/${firm.slug}`;
+      const since = Date.now();
+      const [path, knownForm] = build(base, contact.email);
+      const stranger = `stranger-${crypto.randomUUID()}@unknown.test`;
+      const [, unknownForm] = build(base, stranger);
+      const known = await new Browser(randomIp()).post(path, knownForm);
+      const unknown = await new Browser(randomIp()).post(path, unknownForm);
+      expect(known.status).toBe(200);
+      expect(unknown.status).toBe(known.status);
+      expect(normalise(await unknown.text())).toBe(normalise(await known.text()));
+      // The known address does get its email (written after the response by waitUntil).
+      expect(await emailsTo(contact.email, since)).toHaveLength(1);
+      await settle();
+      expect(await emailsTo(stranger, since, { wait: false })).toHaveLength(0);
+    });
+  }
+});
+
+describe("email-sending endpoints: 3 per 10 minutes per address and per IP", () => {
+  it("the 4th request for one address is refused, from any IP", async () => {
+    const firm = await createFirm();
+    const contact = await createContact(firm);
+    const base = `/portal/${firm.slug}`;
+    for (let i = 0; i < 3; i++) {
+      expect((await new Browser(`192.0.2.${10 + i}`).post(`${base}?index`, { intent: "email-link", email: contact.email })).status).toBe(200);
+    }
+    const fourth = await new Browser("192.0.2.50").post(`${base}?index`, { intent: "email-link", email: contact.email });
+    expect(fourth.status).toBe(429);
+    expect(await fourth.text()).toContain("Too many emails");
+    await settle();
+    expect(await emailsTo(contact.email, 0, { wait: false })).toHaveLength(3);
+  });
+
+  it("the 4th request from one IP is refused, whatever the address, and X-Forwarded-For does not help", async () => {
+    const firm = await createFirm();
+    const base = `/portal/${firm.slug}`;
+    const ip = "203.0.113.200";
+    for (let i = 0; i < 3; i++) {
+      expect((await new Browser(ip).post(`${base}/forgot-password`, { intent: "request", email: `a${i}@x.test` })).status).toBe(200);
+    }
+    const fourth = await new Browser(ip).post(`${base}/forgot-password`, { intent: "request", email: "a9@x.test" }, { "x-forwarded-for": "10.1.1.1" });
+    expect(fourth.status).toBe(429);
+  });
+});
