@@ -4,6 +4,7 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { sendStaffLink } from "~/server/access-links.server";
+import { accessSummary } from "~/server/client-access.server";
 import { readForm, validateForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
 import { formatDateTime } from "~/lib/format";
@@ -14,12 +15,15 @@ import { requireStaff } from "~/server/staff-auth.server";
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.contact.name ?? "Contact"} · Client Portal` }];
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
-  const { firm } = await requireStaff(request, context);
+  const { firm, staff } = await requireStaff(request, context);
   const id = idParam.safeParse(params.contactId);
   const details = id.success ? await getContact(context.db, firm.id, id.data) : null;
   if (!details || details.contact.deletedAt) throw new Response("Contact not found", { status: 404 });
   const { contact, account } = details;
+  const summary = await accessSummary(context.db, firm.id, contact.id);
   return json({
+    isAdmin: staff.role === "admin",
+    summary,
     contact: { id: contact.id, name: contact.name, email: contact.email, phone: contact.phone },
     account: account
       ? {
@@ -55,7 +59,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function ContactDetails() {
-  const { contact, account, twoFactorRequired } = useLoaderData<typeof loader>();
+  const { contact, account, twoFactorRequired, isAdmin, summary } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -89,6 +93,10 @@ export default function ContactDetails() {
           </dd>
           <dt>Last sign-in</dt>
           <dd>{formatDateTime(account?.lastSignInAt)}</dd>
+          <dt>Active sessions</dt>
+          <dd>{summary.activeSessions}</dd>
+          <dt>Unused access links</dt>
+          <dd>{summary.activeLinks}</dd>
         </dl>
         {account ? null : <p className="muted">This contact has not created a portal account yet.</p>}
         <Form method="post" className="row">
@@ -106,7 +114,26 @@ export default function ContactDetails() {
               </button>
             </>
           )}
+          {isAdmin ? (
+            <Link className="button secondary" to={`/app/contacts/${contact.id}/login-details`}>
+              Edit login details
+            </Link>
+          ) : null}
         </Form>
+        {summary.recentEvents.length > 0 ? (
+          <>
+            <h3>Recent portal activity</h3>
+            <ul className="small">
+              {summary.recentEvents.map((event, i) => (
+                <li key={i}>
+                  {formatDateTime(event.at)}: {event.type.replace(/[._]/g, " ")}
+                  {event.actorLabel ? ` by ${event.actorLabel}` : ""}
+                  {event.ip ? ` from ${event.ip}` : ""}
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : null}
       </section>
     </>
   );

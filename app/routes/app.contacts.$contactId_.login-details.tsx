@@ -1,0 +1,180 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import type { ReactNode } from "react";
+import { z } from "zod";
+import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
+import { formatDateTime } from "~/lib/format";
+import { changeLoginEmail, deactivateTwoFactor, revokeAccessLinks, signOutEverywhere } from "~/server/client-access.server";
+import { getContact } from "~/server/contacts.server";
+import { emailField, idParam } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { requireAdmin, requireRecentAuth } from "~/server/staff-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Edit login details · Client Portal" }];
+
+async function loadContact(request: Request, context: LoaderFunctionArgs["context"], contactId: string | undefined) {
+  const auth = await requireAdmin(request, context);
+  const id = idParam.safeParse(contactId);
+  const details = id.success ? await getContact(context.db, auth.firm.id, id.data) : null;
+  if (!details || details.contact.deletedAt) throw new Response("Contact not found", { status: 404 });
+  return { auth, ...details };
+}
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const { auth, contact, account } = await loadContact(request, context, params.contactId);
+  requireRecentAuth(auth, request);
+  return json({
+    contact: { id: contact.id, name: contact.name },
+    account: account ? { email: account.email, totpEnabledAt: account.totpEnabledAt } : null,
+  });
+}
+
+const confirmed = z.literal("yes", { errorMap: () => ({ message: "Tick the box to confirm." }) });
+const schemas = {
+  "change-email": z.object({ intent: z.literal("change-email"), email: emailField, confirm: confirmed }),
+  "deactivate-2fa": z.object({
+    intent: z.literal("deactivate-2fa"),
+    reason: z.string({ required_error: "Give a reason." }).trim().min(3, "Give a reason.").max(500, "Keep the reason under 500 characters."),
+    confirm: confirmed,
+  }),
+  "sign-out": z.object({ intent: z.literal("sign-out"), confirm: confirmed }),
+  "revoke-links": z.object({ intent: z.literal("revoke-links"), confirm: confirmed }),
+};
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const { auth, contact } = await loadContact(request, context, params.contactId);
+  requireRecentAuth(auth, request, `/app/contacts/${contact.id}/login-details`);
+  const body = await readForm(request);
+  const intent = String(body.get("intent") ?? "");
+  if (!(intent in schemas)) return json({ ok: false as const, formError: "Use one of the forms on this page.", fieldErrors: {}, intent }, { status: 400 });
+  const form = validateForm(schemas[intent as keyof typeof schemas], body);
+  if (!form.ok) return json({ ...form, intent }, { status: 422 });
+  const meta = { ip: context.ip, userAgent: context.userAgent };
+  const data = form.data;
+  const result =
+    data.intent === "change-email"
+      ? await changeLoginEmail(context.db, auth, contact.id, data.email, meta)
+      : data.intent === "deactivate-2fa"
+        ? await deactivateTwoFactor(context.db, auth, contact.id, data.reason, meta)
+        : data.intent === "sign-out"
+          ? await signOutEverywhere(context.db, auth, contact.id, meta)
+          : await revokeAccessLinks(context.db, context.env.LINKS, auth, contact.id, meta);
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, intent }, { status: result.status });
+  return json({ ok: true as const, message: result.message, intent });
+}
+
+function ConfirmBox({ id, children, error }: { id: string; children: ReactNode; error?: string }) {
+  return (
+    <div className="choice">
+      <input type="checkbox" id={id} name="confirm" value="yes" required aria-describedby={error ? `${id}-error` : undefined} />
+      <div>
+        <label htmlFor={id}>{children}</label>
+        {error ? (
+          <p className="error" id={`${id}-error`}>
+            {error}
+          </p>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+export default function EditLoginDetails() {
+  const { contact, account } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const errorFor = (intent: string, field: string) => (result && result.intent === intent ? fieldErrorOf(result, field) : undefined);
+  return (
+    <div className="narrow-wide">
+      <p className="small">
+        <Link to={`/app/contacts/${contact.id}`}>← {contact.name}</Link>
+      </p>
+      <h1>Edit login details</h1>
+      <Notice message={messageOf(result)} />
+      <FormError message={formErrorOf(result)} />
+      {account ? (
+        <>
+          <section className="card" aria-labelledby="email-heading">
+            <h2 id="email-heading">Login email</h2>
+            <Form method="post" noValidate>
+              <input type="hidden" name="intent" value="change-email" />
+              <Field
+                label="Email"
+                name="email"
+                type="email"
+                defaultValue={account.email}
+                required
+                hint="The client signs in with this address. We tell both the old and the new address."
+                error={errorFor("change-email", "email")}
+              />
+              <ConfirmBox id="confirm-email" error={errorFor("change-email", "confirm")}>
+                I have confirmed this change with the client.
+              </ConfirmBox>
+              <button type="submit">Save</button>
+            </Form>
+          </section>
+          <section className="card" aria-labelledby="tfa-heading">
+            <h2 id="tfa-heading">Two-factor authentication</h2>
+            {account.totpEnabledAt ? (
+              <Form method="post" noValidate>
+                <input type="hidden" name="intent" value="deactivate-2fa" />
+                <p>
+                  On since {formatDateTime(account.totpEnabledAt)}. If the client lost their phone, deactivate it: they sign in with their
+                  password and set it up again. Their devices are signed out and they are emailed.
+                </p>
+                <div className="field">
+                  <label htmlFor="reason">Reason</label>
+                  <textarea
+                    id="reason"
+                    name="reason"
+                    required
+                    maxLength={500}
+                    rows={2}
+                    aria-invalid={errorFor("deactivate-2fa", "reason") ? true : undefined}
+                    aria-describedby={errorFor("deactivate-2fa", "reason") ? "reason-error" : undefined}
+                  />
+                  {errorFor("deactivate-2fa", "reason") ? (
+                    <p className="error" id="reason-error">
+                      {errorFor("deactivate-2fa", "reason")}
+                    </p>
+                  ) : null}
+                </div>
+                <ConfirmBox id="confirm-2fa" error={errorFor("deactivate-2fa", "confirm")}>
+                  I have checked that this request really comes from the client.
+                </ConfirmBox>
+                <button type="submit" className="danger">
+                  Deactivate two-factor authentication
+                </button>
+              </Form>
+            ) : (
+              <p>Off.</p>
+            )}
+          </section>
+        </>
+      ) : (
+        <p>This contact has no portal account yet.</p>
+      )}
+      <section className="card" aria-labelledby="sessions-heading">
+        <h2 id="sessions-heading">Sessions and links</h2>
+        <Form method="post" noValidate className="stack">
+          <input type="hidden" name="intent" value="sign-out" />
+          <ConfirmBox id="confirm-sign-out" error={errorFor("sign-out", "confirm")}>
+            Sign the client out of every browser and device.
+          </ConfirmBox>
+          <button type="submit" className="secondary">
+            Sign out of all devices
+          </button>
+        </Form>
+        <Form method="post" noValidate className="stack">
+          <input type="hidden" name="intent" value="revoke-links" />
+          <ConfirmBox id="confirm-revoke" error={errorFor("revoke-links", "confirm")}>
+            Make every portal link we emailed this client stop working.
+          </ConfirmBox>
+          <button type="submit" className="secondary">
+            Revoke access links
+          </button>
+        </Form>
+      </section>
+    </div>
+  );
+}
