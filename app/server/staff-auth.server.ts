@@ -79,7 +79,14 @@ function signInRedirect(request: Request): never {
 
 export async function requireStaff(request: Request, context: AppLoadContext): Promise<StaffAuth> {
   const auth = await context.auth.staff();
-  if (!auth) signInRedirect(request);
+  if (!auth) {
+    // Password done, code not yet given: back to the code step, keeping the session cookie.
+    if (await loadPendingStaffSession(context.db, request)) {
+      const url = new URL(request.url);
+      throw redirect(`/login/2fa?redirectTo=${encodeURIComponent(url.pathname + url.search)}`);
+    }
+    signInRedirect(request);
+  }
   return auth;
 }
 
