@@ -268,6 +268,8 @@ describe("rule 25 (staff): token rotation across /login/2fa", () => {
     expect((await old.fetch("/login/2fa")).headers.get("location")).toBe("/login");
     const row = await db.query.sessions.findFirst({ where: eq(sessions.id, after.split(".")[0]) });
     expect(row!.twoFactorVerifiedAt).not.toBeNull();
+    // Rule 24 holds for the cookie set at the code step too.
+    for (const cookie of browser.setCookies) expect(cookie).toMatch(/^__Host-[a-z_]+=[^;]*; Path=\/; Secure; HttpOnly; SameSite=Lax(; Max-Age=\d+)?$/);
   });
 });
 
@@ -383,6 +385,30 @@ describe("staff enrolment and turning off, through the worker", () => {
     expect(state.enabledAt).toBeNull();
     expect(state.secret).toBeNull();
     expect((await browser.fetch("/app/contacts")).status).toBe(200);
+  });
+
+  it("rule 32: bad input on the setup and turn-off forms gets 400/413/422 with a message and changes nothing", async () => {
+    const { staff, browser } = await signedInStaff();
+    const bodies: Array<[string, RequestInit & { form?: Record<string, string> }]> = [
+      ["/app/account/two-factor", { method: "POST", form: {} }],
+      ["/app/account/two-factor", { method: "POST", form: { code: "12 34 5x", pending: "abc" } }],
+      ["/app/account/two-factor", { method: "POST", form: { code: "1".repeat(70_000) } }],
+      ["/app/account/two-factor", { method: "POST", body: "--x\r\nbroken", headers: { "content-type": "multipart/form-data; boundary=y" } }],
+    ];
+    for (const [path, init] of bodies) {
+      const response = await browser.fetch(path, init);
+      expect([400, 413, 422]).toContain(response.status);
+      expect((await response.text()).length).toBeGreaterThan(0);
+    }
+    expect((await loadFactorState(db, staffOwner(staff)))!.enabledAt).toBeNull();
+    const secret = await enableTotp(staffOwner(staff));
+    await browser.post("/login/2fa", { code: codeNow(secret) });
+    for (const form of [{}, { code: "abcdef" }, { code: "1".repeat(5000) }]) {
+      const response = await browser.post("/app/account", form);
+      expect(response.status).toBe(422);
+    }
+    expect((await loadFactorState(db, staffOwner(staff)))!).toMatchObject({ failures: 0 });
+    expect((await loadFactorState(db, staffOwner(staff)))!.enabledAt).not.toBeNull();
   });
 
   it("rule 18 (own 2FA): with a 15-minute-old sign-in, turning 2FA off asks for the password first", async () => {
