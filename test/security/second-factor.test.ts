@@ -403,7 +403,7 @@ describe("staff enrolment and turning off, through the worker", () => {
     expect((await loadFactorState(db, staffOwner(staff)))!.enabledAt).toBeNull();
     const secret = await enableTotp(staffOwner(staff));
     await browser.post("/login/2fa", { code: codeNow(secret) });
-    for (const form of [{}, { code: "abcdef" }, { code: "1".repeat(5000) }]) {
+    for (const form of [{}, { code: "abcdef" }, { code: "1".repeat(5000) }] as Array<Record<string, string>>) {
       const response = await browser.post("/app/account", form);
       expect(response.status).toBe(422);
     }
