@@ -18,6 +18,7 @@ export default function StaffApp() {
           <NavLink to="/app/contacts">Contacts</NavLink>
           <NavLink to="/app/requests">Requests</NavLink>
           <NavLink to="/app/settings/client-portal/security">Settings</NavLink>
+          <NavLink to="/app/account">Account</NavLink>
           <span className="small" title={staff.email}>
             {staff.name}
             {staff.role === "admin" ? " (admin)" : ""}

@@ -27,7 +27,7 @@ export type StaffAuth = { session: Session; staff: StaffUser; firm: Firm };
 export const REAUTH_WINDOW_MS = 10 * 60_000;
 
 /** One query: the session with its staff member and firm. Clears dead sessions. */
-export async function loadStaffAuth(db: Database, request: Request, now = Date.now()): Promise<StaffAuth | null> {
+async function loadStaffSession(db: Database, request: Request, now: number): Promise<StaffAuth | null> {
   const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
   if (!parts) return null;
   const [row] = await db
@@ -43,9 +43,25 @@ export async function loadStaffAuth(db: Database, request: Request, now = Date.n
     return null;
   }
   if (row.staff.deactivatedAt) return null;
+  return row;
+}
+
+export async function loadStaffAuth(db: Database, request: Request, now = Date.now()): Promise<StaffAuth | null> {
+  const row = await loadStaffSession(db, request, now);
+  if (!row) return null;
   // Staff who must use 2FA and have not passed it yet only reach /login/2fa.
   if (needsStaffSecondFactor(row.staff, row.firm) && !row.session.twoFactorVerifiedAt) return null;
   await touchSession(db, row.session, now);
+  return row;
+}
+
+/**
+ * The session of a staff member between password and code: valid, but still waiting for the second
+ * factor. Only /login/2fa uses it; every other page goes through loadStaffAuth, which refuses it.
+ */
+export async function loadPendingStaffSession(db: Database, request: Request, now = Date.now()): Promise<StaffAuth | null> {
+  const row = await loadStaffSession(db, request, now);
+  if (!row || !needsStaffSecondFactor(row.staff, row.firm) || row.session.twoFactorVerifiedAt) return null;
   return row;
 }
 
@@ -63,7 +79,14 @@ function signInRedirect(request: Request): never {
 
 export async function requireStaff(request: Request, context: AppLoadContext): Promise<StaffAuth> {
   const auth = await context.auth.staff();
-  if (!auth) signInRedirect(request);
+  if (!auth) {
+    // Password done, code not yet given: back to the code step, keeping the session cookie.
+    if (await loadPendingStaffSession(context.db, request)) {
+      const url = new URL(request.url);
+      throw redirect(`/login/2fa?redirectTo=${encodeURIComponent(url.pathname + url.search)}`);
+    }
+    signInRedirect(request);
+  }
   return auth;
 }
 

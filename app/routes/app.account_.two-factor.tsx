@@ -1,0 +1,110 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction, TypedResponse } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
+import type { ShouldRevalidateFunction } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { z } from "zod";
+import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
+import { totpCodeField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import type { PendingEnrolment } from "~/server/second-factor.server";
+import { hasRecentAuth, requireRecentAuth, requireStaff, staffSessionCookie } from "~/server/staff-auth.server";
+import { enrolStaffTotp, resumeStaffEnrolment, startStaffEnrolment } from "~/server/staff-two-factor.server";
+
+export const meta: MetaFunction = () => [{ title: "Set up two-factor authentication · Client Portal" }];
+
+const SETUP_PATH = "/app/account/two-factor";
+
+type EnrolmentView = Pick<PendingEnrolment, "pendingToken" | "manualKey" | "qrSvg">;
+
+function view(enrolment: PendingEnrolment): EnrolmentView {
+  return { pendingToken: enrolment.pendingToken, manualKey: enrolment.manualKey, qrSvg: enrolment.qrSvg };
+}
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const auth = await requireStaff(request, context);
+  if (auth.staff.totpEnabledAt) throw redirect("/app/account");
+  // Adding a factor to an account is sensitive: a stolen session must not be able to bind its own app.
+  requireRecentAuth(auth, request, SETUP_PATH);
+  return json({ enrolment: view(await startStaffEnrolment(context.env.TOTP_ENCRYPTION_KEY, auth)) });
+}
+
+// After a wrong code the page keeps the secret already scanned (the action sends it back), rather than
+// letting the loader make a new one.
+export const shouldRevalidate: ShouldRevalidateFunction = ({ formMethod, defaultShouldRevalidate }) =>
+  formMethod?.toUpperCase() === "POST" ? false : defaultShouldRevalidate;
+
+const schema = z.object({ code: totpCodeField, pending: z.string({ required_error: "Start again." }).max(200) });
+
+type Refused = { ok: false; formError: string; fieldErrors: Record<string, string>; enrolment: EnrolmentView };
+
+export async function action({ request, context }: ActionFunctionArgs): Promise<TypedResponse<Refused>> {
+  const key = context.env.TOTP_ENCRYPTION_KEY;
+  const auth = await requireStaff(request, context);
+  if (auth.staff.totpEnabledAt) throw redirect("/app/account");
+  if (!hasRecentAuth(auth.session)) throw redirect(`/app/reauthenticate?redirectTo=${encodeURIComponent(SETUP_PATH)}`);
+  const body = await readForm(request);
+  const pending = body.get("pending");
+  // The same secret again when the form came from this owner's page in time; a new one otherwise.
+  const resumed = typeof pending === "string" ? await resumeStaffEnrolment(key, auth, pending) : null;
+  const enrolment = view(resumed ?? (await startStaffEnrolment(key, auth)));
+  const form = validateForm(schema, body);
+  if (!form.ok) return json({ ...form, enrolment }, { status: 422 });
+  const result = await enrolStaffTotp(context.db, key, auth, form.data.pending, form.data.code, {
+    ip: context.ip,
+    userAgent: context.userAgent,
+  });
+  if (result.ok) {
+    throw redirect("/app/account?notice=2fa-on", { headers: { "Set-Cookie": staffSessionCookie(result.token) } });
+  }
+  if (result.reason === "already_enrolled") throw redirect("/app/account");
+  return json({ ok: false as const, formError: result.error, fieldErrors: {}, enrolment }, { status: 422 });
+}
+
+export default function StaffTwoFactorSetup() {
+  const loaded = useLoaderData<typeof loader>();
+  const data = useActionData<typeof action>();
+  const busy = useNavigation().state === "submitting";
+  const { pendingToken, manualKey, qrSvg } = data?.enrolment ?? loaded.enrolment;
+  return (
+    <div className="narrow">
+      <h1>Set up two-factor authentication</h1>
+      <FormError message={formErrorOf(data)} />
+      <ol className="stack">
+        <li>
+          Install an authenticator app on your phone if you do not have one: Google Authenticator, Microsoft Authenticator,
+          Okta Verify, Authy or 1Password all work.
+        </li>
+        <li>
+          <p>In the app, add an account and scan this QR code.</p>
+          {/* Server-made SVG (uqr): attributes only, no script or style, so it passes the CSP. */}
+          <div className="qr" role="img" aria-label="QR code to add this account to your authenticator app" dangerouslySetInnerHTML={{ __html: qrSvg }} />
+          <p>
+            Cannot scan it? Enter this key instead (time-based):{" "}
+            <code className="totp-key">{manualKey}</code>
+          </p>
+        </li>
+        <li>
+          <Form method="post" noValidate>
+            <input type="hidden" name="pending" value={pendingToken} />
+            <Field
+              label="Code"
+              name="code"
+              hint="Enter the 6-digit code the app shows for this account."
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              maxLength={10}
+              required
+              error={fieldErrorOf(data, "code")}
+            />
+            <div className="row">
+              <button type="submit" disabled={busy}>
+                Turn on two-factor authentication
+              </button>
+              <Link to="/app/account">Cancel</Link>
+            </div>
+          </Form>
+        </li>
+      </ol>
+    </div>
+  );
+}

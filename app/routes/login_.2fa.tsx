@@ -1,0 +1,71 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
+import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { z } from "zod";
+import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
+import { redirectToField, totpCodeField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { safeRedirectPath } from "~/server/request-meta.server";
+import { loadPendingStaffSession, staffSessionCookie } from "~/server/staff-auth.server";
+import { completeStaffSecondFactor } from "~/server/staff-two-factor.server";
+
+export const meta: MetaFunction = () => [{ title: "Two-factor authentication · Client Portal" }];
+
+const schema = z.object({ code: totpCodeField, redirectTo: redirectToField });
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const redirectTo = new URL(request.url).searchParams.get("redirectTo");
+  if (await context.auth.staff()) throw redirect(safeRedirectPath(redirectTo, "/app/contacts"));
+  if (!(await loadPendingStaffSession(context.db, request))) throw redirect("/login");
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const pending = await loadPendingStaffSession(context.db, request);
+  if (!pending) throw redirect("/login");
+  const form = validateForm(schema, await readForm(request));
+  if (!form.ok) return json(form, { status: 422 });
+  const result = await completeStaffSecondFactor(context.db, context.env.TOTP_ENCRYPTION_KEY, pending, form.data.code, {
+    ip: context.ip,
+    userAgent: context.userAgent,
+  });
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  return redirect(safeRedirectPath(form.data.redirectTo, "/app/contacts"), {
+    headers: { "Set-Cookie": staffSessionCookie(result.token) },
+  });
+}
+
+export default function StaffSecondFactor() {
+  const data = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  const busy = useNavigation().state === "submitting";
+  return (
+    <main id="main" className="narrow">
+      <h1>Two-factor authentication</h1>
+      <div className="card">
+        <FormError message={formErrorOf(data)} />
+        <Form method="post" noValidate>
+          <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
+          <Field
+            label="Code"
+            name="code"
+            hint="The 6-digit code from your authenticator app."
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            maxLength={10}
+            required
+            error={fieldErrorOf(data, "code")}
+          />
+          <button type="submit" disabled={busy}>
+            Verify
+          </button>
+        </Form>
+      </div>
+      <Form method="post" action="/logout">
+        <button type="submit" className="secondary">
+          Cancel and sign out
+        </button>
+      </Form>
+    </main>
+  );
+}
