@@ -6,7 +6,7 @@ import autocannon from "autocannon";
 import { type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { cpus, totalmem, type as osType, release } from "node:os";
+import { cpus, loadavg, totalmem, type as osType, release } from "node:os";
 import { join } from "node:path";
 import { hashPassword } from "../app/server/passwords.server";
 import { DEMO_PASSWORD } from "../db/seed";
@@ -242,7 +242,9 @@ function fmt(n: number, digits = 0): string {
 function markdown(report: Report): string {
   const lines: string[] = [];
   lines.push(`Machine: ${report.machine.cpu} × ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, ${report.machine.os}, Node ${report.machine.node}, wrangler ${report.machine.wrangler}, autocannon ${report.machine.autocannon}`);
-  lines.push(`Load: ${report.durationS} s per target after a ${WARMUP_S} s warm-up, ${report.when}`);
+  lines.push(
+    `Load: ${report.durationS} s per target after a ${WARMUP_S} s warm-up, ${report.when}; 1-min load average ${fmt(report.loadAverage.beforeBench, 1)} before the bench, ${fmt(report.loadAverage.start, 1)} / ${fmt(report.loadAverage.end, 1)} when loading began / ended`,
+  );
   lines.push("");
   lines.push("| target | conns | req/s | p50 ms | p99 ms | non-2xx / errors | req/s vs /healthz | p99 vs /healthz |");
   lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -284,6 +286,8 @@ type Report = {
   when: string;
   durationS: number;
   machine: { cpu: string; cores: number; memoryGiB: number; os: string; node: string; wrangler: string; autocannon: string };
+  /** 1-minute load averages: other work on a shared machine skews every number (our own build and seed add some). */
+  loadAverage: { beforeBench: number; start: number; end: number };
   seedSeconds: number;
   timeToFirstHealthzMs: number;
   signInSerialMs: number | null;
@@ -305,6 +309,8 @@ function versionOf(pkg: string): string {
 
 async function main(): Promise<number> {
   const total = performance.now();
+  const loadBefore = loadavg()[0];
+  if (loadBefore > cpus().length / 2) log(`warning: load average ${loadBefore.toFixed(1)} before the bench started; other work will skew the numbers`);
   log("building…");
   build();
 
@@ -333,6 +339,7 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  const loadStart = loadavg()[0];
   const results: TargetResult[] = [];
   let signInSerialMs: number | null = null;
   try {
@@ -372,6 +379,7 @@ async function main(): Promise<number> {
       wrangler: versionOf("wrangler"),
       autocannon: versionOf("autocannon"),
     },
+    loadAverage: { beforeBench: loadBefore, start: loadStart, end: loadavg()[0] },
     seedSeconds,
     timeToFirstHealthzMs,
     signInSerialMs,
