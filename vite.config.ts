@@ -23,5 +23,7 @@ export default defineConfig({
     target: "webworker",
     resolve: { conditions: ["workerd", "worker", "browser"], externalConditions: ["workerd", "worker"] },
   },
-  build: { minify: true },
+  // The manifest lets `npm run bench` size each route's client JS. Remix moves it to
+  // build/.vite/client-manifest.json, outside the served assets directory.
+  build: { minify: true, manifest: true },
 });

@@ -1,0 +1,62 @@
+// A D1 binding that records every statement it runs, for the query-budget and query-plan tests
+// (issue 7: at most 3 D1 queries per authenticated page load). Not used by the app itself.
+
+export type RecordedQuery = { sql: string; params: unknown[]; batched: boolean };
+export type QueryLog = { queries: RecordedQuery[]; roundTrips: number };
+
+type Tracked = { sql: string; params: unknown[] };
+
+/**
+ * Wraps `d1` so each executed statement lands in `log`. Statements are counted when they run
+ * (all/run/raw/first, or inside batch), not when prepared, so a prepared-but-unused statement is free.
+ */
+export function countingD1(d1: D1Database, log: QueryLog = { queries: [], roundTrips: 0 }): { db: D1Database; log: QueryLog } {
+  // batch() must receive the real statements, so every wrapper remembers what it wraps.
+  const unwrap = new WeakMap<object, D1PreparedStatement>();
+  const tracked = new WeakMap<object, Tracked>();
+
+  function wrap(statement: D1PreparedStatement, info: Tracked): D1PreparedStatement {
+    const proxy = new Proxy(statement, {
+      get(target, key) {
+        if (key === "bind") {
+          return (...params: unknown[]) => wrap(target.bind(...params), { sql: info.sql, params });
+        }
+        if (key === "all" || key === "run" || key === "raw" || key === "first") {
+          return (...args: unknown[]) => {
+            log.queries.push({ ...info, batched: false });
+            log.roundTrips++;
+            return (target[key] as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    unwrap.set(proxy, statement);
+    tracked.set(proxy, info);
+    return proxy;
+  }
+
+  const db = new Proxy(d1, {
+    get(target, key) {
+      if (key === "prepare") return (sql: string) => wrap(target.prepare(sql), { sql, params: [] });
+      if (key === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          log.roundTrips++;
+          for (const s of statements) log.queries.push({ ...(tracked.get(s) ?? { sql: "<unknown>", params: [] }), batched: true });
+          return target.batch(statements.map((s) => unwrap.get(s) ?? s));
+        };
+      }
+      if (key === "exec") {
+        return (sql: string) => {
+          log.roundTrips++;
+          log.queries.push({ sql, params: [], batched: false });
+          return target.exec(sql);
+        };
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, log };
+}

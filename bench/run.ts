@@ -1,0 +1,405 @@
+// `npm run bench`: build, seed a large firm in a fresh local D1, serve the real worker in workerd,
+// load each target in turn with autocannon, measure size and start-up, check the budgets of issue 7,
+// and write bench/results/latest.json plus a Markdown table. A failed budget is reported, not fatal;
+// a server that does not start is.
+import autocannon from "autocannon";
+import { type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, loadavg, totalmem, type as osType, release } from "node:os";
+import { join } from "node:path";
+import { hashPassword } from "../app/server/passwords.server";
+import { DEMO_PASSWORD } from "../db/seed";
+import { build, ensureDevVars, executeSql, migrate, root, seedDemo, startWorker } from "../scripts/local";
+import { LARGE_FIRM, largeFirmSeedChunks } from "./seed-large";
+import { clientJsPerRoute, startupCpu, workerBundleSize, type ClientJs, type Startup } from "./sizes";
+import { TARGETS, cookieFor, type Target } from "./targets";
+
+const PORT = Number(process.env.BENCH_PORT ?? 8788);
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
+const WARMUP_S = 1;
+const persistTo = join(root, ".state/bench");
+
+// wrangler dev logs every request at info level; under load that costs CPU on a 2-core machine.
+process.env.WRANGLER_LOG ??= "warn";
+
+const BUDGETS = {
+  pageThroughputRatio: 0.35,
+  pageP99Ratio: 3,
+  bundleGzipKiB: 400,
+  startupMs: 50,
+  clientJsGzipKiB: 120,
+  signInMs: 200,
+};
+
+type Measured = {
+  name: string;
+  method: string;
+  path: string;
+  connections: number;
+  status: "measured";
+  page: boolean;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  unexpected: number;
+  errors: number;
+  statusCodes: Record<string, number>;
+  rpsVsHealthz?: number;
+  p99VsHealthz?: number;
+};
+type Skipped = { name: string; method: string; path: string; status: "skipped"; reason: string; page: boolean };
+type TargetResult = Measured | Skipped;
+
+function log(message: string): void {
+  console.log(`[bench] ${message}`);
+}
+
+function elapsed(start: number): string {
+  return `${((performance.now() - start) / 1000).toFixed(1)} s`;
+}
+
+async function seed(): Promise<void> {
+  rmSync(persistTo, { recursive: true, force: true });
+  const vars = ensureDevVars();
+  migrate(persistTo);
+  await seedDemo(persistTo);
+  const chunks = await largeFirmSeedChunks(await hashPassword(DEMO_PASSWORD), vars.TOTP_ENCRYPTION_KEY);
+  chunks.forEach((sql, i) => executeSql(persistTo, sql, `bench-large-${i}`));
+}
+
+async function waitForHealthz(worker: ChildProcess, timeoutMs = 90_000): Promise<number> {
+  const start = performance.now();
+  let exited = false;
+  worker.once("exit", () => (exited = true));
+  while (performance.now() - start < timeoutMs) {
+    if (exited) throw new Error("wrangler dev exited before /healthz answered");
+    try {
+      const response = await fetch(`${ORIGIN}/healthz`);
+      if (response.ok) return performance.now() - start;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`/healthz did not answer within ${timeoutMs / 1000} s`);
+}
+
+function postHeaders(): Record<string, string> {
+  return { Origin: ORIGIN, "Sec-Fetch-Site": "same-origin", "Content-Type": "application/x-www-form-urlencoded" };
+}
+
+async function signInStaff(): Promise<string> {
+  const response = await fetch(`${ORIGIN}/login`, {
+    method: "POST",
+    headers: postHeaders(),
+    body: new URLSearchParams({ email: LARGE_FIRM.adminEmail, password: DEMO_PASSWORD }),
+    redirect: "manual",
+  });
+  const cookie = response.headers.getSetCookie().find((c) => c.startsWith("__Host-staff_session="));
+  if (response.status !== 302 || !cookie) throw new Error(`staff sign-in answered ${response.status}, no session cookie`);
+  return cookie.split(";")[0];
+}
+
+function requestOptions(target: Target, staffCookie: string) {
+  const headers: Record<string, string> = target.method === "POST" ? postHeaders() : {};
+  const cookie = cookieFor(target.identity, staffCookie);
+  if (cookie) headers.Cookie = cookie;
+  const body = target.form ? new URLSearchParams(target.form).toString() : undefined;
+  return { url: `${ORIGIN}${target.path}`, method: target.method, headers, body };
+}
+
+async function probe(target: Target, staffCookie: string): Promise<string | null> {
+  const { url, method, headers, body } = requestOptions(target, staffCookie);
+  const response = await fetch(url, { method, headers, body, redirect: "manual" });
+  await response.arrayBuffer();
+  if (response.status === target.expectStatus) return null;
+  const location = response.headers.get("location");
+  return `${method} ${target.path} answered ${response.status}${location ? ` → ${location}` : ""}, expected ${target.expectStatus}`;
+}
+
+async function load(target: Target, staffCookie: string): Promise<Measured> {
+  const options = { ...requestOptions(target, staffCookie), connections: target.connections, timeout: 10 };
+  await autocannon({ ...options, duration: WARMUP_S });
+  const result = await autocannon({ ...options, duration: DURATION_S });
+  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
+  const expected = statusCodes[String(target.expectStatus)] ?? 0;
+  const answered = Object.values(statusCodes).reduce((a, b) => a + b, 0);
+  return {
+    name: target.name,
+    method: target.method,
+    path: target.path,
+    connections: target.connections,
+    status: "measured",
+    page: target.page,
+    rps: expected / result.duration,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests: answered,
+    unexpected: answered - expected,
+    errors: result.errors + result.timeouts,
+    statusCodes,
+  };
+}
+
+/** One sign-in at a time: with no queueing its wall time bounds the CPU the KDF costs. */
+async function serialSignInMs(runs = 5): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    const response = await fetch(`${ORIGIN}/login`, {
+      method: "POST",
+      headers: postHeaders(),
+      body: new URLSearchParams({ email: LARGE_FIRM.adminEmail, password: DEMO_PASSWORD }),
+      redirect: "manual",
+    });
+    await response.arrayBuffer();
+    if (response.status !== 302) throw new Error(`sign-in answered ${response.status}`);
+    times.push(performance.now() - start);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
+}
+
+function stopWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => worker.kill("SIGKILL"), 10_000);
+    worker.once("exit", () => {
+      clearTimeout(force);
+      resolve();
+    });
+    worker.kill("SIGTERM");
+  });
+}
+
+type Budget = { budget: string; limit: string; measured: string; pass: boolean | null };
+
+function checkBudgets(
+  results: TargetResult[],
+  bundle: { gzipKiB: number },
+  startup: Startup,
+  clientJs: ClientJs,
+  signInMs: number | null,
+): Budget[] {
+  const budgets: Budget[] = [];
+  for (const r of results) {
+    if (!r.page) continue;
+    if (r.status === "skipped") {
+      budgets.push({ budget: `${r.name}: throughput and p99`, limit: "-", measured: "skipped", pass: null });
+      continue;
+    }
+    budgets.push({
+      budget: `${r.name}: throughput vs /healthz`,
+      limit: `≥ ${BUDGETS.pageThroughputRatio * 100}%`,
+      measured: `${((r.rpsVsHealthz ?? 0) * 100).toFixed(0)}%`,
+      pass: (r.rpsVsHealthz ?? 0) >= BUDGETS.pageThroughputRatio && r.unexpected === 0 && r.errors === 0,
+    });
+    budgets.push({
+      budget: `${r.name}: p99 vs /healthz p99`,
+      limit: `≤ ${BUDGETS.pageP99Ratio}x`,
+      measured: `${(r.p99VsHealthz ?? Infinity).toFixed(1)}x`,
+      pass: (r.p99VsHealthz ?? Infinity) <= BUDGETS.pageP99Ratio,
+    });
+  }
+  budgets.push({
+    budget: "worker bundle, minified, gzip",
+    limit: `≤ ${BUDGETS.bundleGzipKiB} KiB`,
+    measured: `${bundle.gzipKiB.toFixed(1)} KiB`,
+    pass: bundle.gzipKiB <= BUDGETS.bundleGzipKiB,
+  });
+  budgets.push({
+    budget: "start-up CPU (wrangler check startup, median)",
+    limit: `≤ ${BUDGETS.startupMs} ms`,
+    measured: startup.ok ? `${startup.medianMs.toFixed(1)} ms` : `not measured: ${startup.reason}`,
+    pass: startup.ok ? startup.medianMs <= BUDGETS.startupMs : null,
+  });
+  if (clientJs.ok) {
+    const largest = clientJs.routes.reduce((a, b) => (b.gzipKiB > a.gzipKiB ? b : a));
+    budgets.push({
+      budget: `client JS per route, gzip (largest: ${largest.route})`,
+      limit: `≤ ${BUDGETS.clientJsGzipKiB} KiB`,
+      measured: `${largest.gzipKiB.toFixed(1)} KiB`,
+      pass: largest.gzipKiB <= BUDGETS.clientJsGzipKiB,
+    });
+  } else {
+    budgets.push({ budget: "client JS per route, gzip", limit: `≤ ${BUDGETS.clientJsGzipKiB} KiB`, measured: clientJs.reason, pass: null });
+  }
+  budgets.push({
+    budget: "sign-in POST, one at a time (wall time ≥ CPU)",
+    limit: `≤ ${BUDGETS.signInMs} ms`,
+    measured: signInMs === null ? "not measured" : `${signInMs.toFixed(0)} ms`,
+    pass: signInMs === null ? null : signInMs <= BUDGETS.signInMs,
+  });
+  return budgets;
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+function markdown(report: Report): string {
+  const lines: string[] = [];
+  lines.push(`Machine: ${report.machine.cpu} × ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, ${report.machine.os}, Node ${report.machine.node}, wrangler ${report.machine.wrangler}, autocannon ${report.machine.autocannon}`);
+  lines.push(
+    `Load: ${report.durationS} s per target after a ${WARMUP_S} s warm-up, ${report.when}; 1-min load average ${fmt(report.loadAverage.beforeBench, 1)} before the bench, ${fmt(report.loadAverage.start, 1)} / ${fmt(report.loadAverage.end, 1)} when loading began / ended`,
+  );
+  lines.push("");
+  lines.push("| target | conns | req/s | p50 ms | p99 ms | non-2xx / errors | req/s vs /healthz | p99 vs /healthz |");
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of report.targets) {
+    if (r.status === "skipped") {
+      lines.push(`| ${r.name} | | | | | | | skipped: ${r.reason} |`);
+      continue;
+    }
+    const bad = `${r.unexpected} / ${r.errors}`;
+    lines.push(
+      `| ${r.name} | ${r.connections} | ${fmt(r.rps)} | ${r.p50Ms} | ${r.p99Ms} | ${bad} | ${fmt((r.rpsVsHealthz ?? 0) * 100)}% | ${fmt(r.p99VsHealthz ?? 0, 1)}x |`,
+    );
+  }
+  lines.push("");
+  lines.push(`Worker bundle (wrangler deploy --dry-run --minify): ${fmt(report.bundle.rawKiB, 1)} KiB, ${fmt(report.bundle.gzipKiB, 1)} KiB gzip`);
+  lines.push(
+    report.startup.ok
+      ? `Start-up CPU (wrangler check startup, local workerd, runs ${report.startup.runsMs.map((m) => fmt(m, 1)).join(" / ")} ms): median ${fmt(report.startup.medianMs, 1)} ms`
+      : `Start-up CPU: ${report.startup.reason}`,
+  );
+  lines.push(`wrangler dev cold start to first /healthz 200 (process start, not Worker start-up CPU): ${fmt(report.timeToFirstHealthzMs)} ms`);
+  if (report.signInSerialMs !== null) lines.push(`Sign-in POST one at a time (median of 5): ${fmt(report.signInSerialMs)} ms`);
+  lines.push("");
+  if (report.clientJs.ok) {
+    lines.push("| route | JS files | client JS gzip |");
+    lines.push("|---|---:|---:|");
+    for (const r of report.clientJs.routes) lines.push(`| ${r.route} | ${r.files} | ${fmt(r.gzipKiB, 1)} KiB |`);
+  } else {
+    lines.push(`Client JS per route: ${report.clientJs.reason}`);
+  }
+  lines.push("");
+  lines.push("| budget | limit | measured | result |");
+  lines.push("|---|---|---|---|");
+  for (const b of report.budgets) lines.push(`| ${b.budget} | ${b.limit} | ${b.measured} | ${b.pass === null ? "n/a" : b.pass ? "PASS" : "FAIL"} |`);
+  return lines.join("\n");
+}
+
+type Report = {
+  when: string;
+  durationS: number;
+  machine: { cpu: string; cores: number; memoryGiB: number; os: string; node: string; wrangler: string; autocannon: string };
+  /** 1-minute load averages: other work on a shared machine skews every number (our own build and seed add some). */
+  loadAverage: { beforeBench: number; start: number; end: number };
+  seedSeconds: number;
+  timeToFirstHealthzMs: number;
+  signInSerialMs: number | null;
+  targets: TargetResult[];
+  bundle: { rawKiB: number; gzipKiB: number };
+  startup: Startup;
+  clientJs: ClientJs;
+  budgets: Budget[];
+};
+
+function versionOf(pkg: string): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")).version;
+  }
+}
+
+async function main(): Promise<number> {
+  const total = performance.now();
+  const loadBefore = loadavg()[0];
+  if (loadBefore > cpus().length / 2) log(`warning: load average ${loadBefore.toFixed(1)} before the bench started; other work will skew the numbers`);
+  log("building…");
+  build();
+
+  // Measured before the server starts so the load test does not share the CPU with them.
+  log("measuring bundle, start-up and client JS…");
+  const bundle = workerBundleSize();
+  const startup = startupCpu();
+  const clientJs = clientJsPerRoute();
+
+  log(`seeding ${persistTo} (demo firms + ${LARGE_FIRM.contacts.toLocaleString()} contacts)…`);
+  const seedStart = performance.now();
+  await seed();
+  const seedSeconds = (performance.now() - seedStart) / 1000;
+  log(`seeded in ${seedSeconds.toFixed(1)} s`);
+
+  const worker = startWorker(persistTo, PORT, { APP_URL: ORIGIN });
+  const stop = () => void stopWorker(worker).then(() => process.exit(130));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let timeToFirstHealthzMs: number;
+  try {
+    timeToFirstHealthzMs = await waitForHealthz(worker);
+  } catch (error) {
+    console.error(`[bench] the worker did not start: ${(error as Error).message}`);
+    await stopWorker(worker);
+    return 1;
+  }
+
+  const loadStart = loadavg()[0];
+  const results: TargetResult[] = [];
+  let signInSerialMs: number | null = null;
+  try {
+    const staffCookie = await signInStaff();
+    for (const target of TARGETS) {
+      const reason = await probe(target, staffCookie);
+      if (reason) {
+        log(`${target.name}: skipped (${reason})`);
+        results.push({ name: target.name, method: target.method, path: target.path, status: "skipped", reason, page: target.page });
+        continue;
+      }
+      log(`${target.name}: ${target.connections} connections for ${DURATION_S} s…`);
+      results.push(await load(target, staffCookie));
+    }
+    signInSerialMs = await serialSignInMs();
+  } finally {
+    await stopWorker(worker);
+  }
+
+  const floor = results.find((r): r is Measured => r.status === "measured" && r.path === "/healthz");
+  if (!floor) throw new Error("/healthz was not measured; nothing to compare against");
+  for (const r of results) {
+    if (r.status !== "measured") continue;
+    r.rpsVsHealthz = r.rps / floor.rps;
+    r.p99VsHealthz = r.p99Ms / Math.max(floor.p99Ms, 1);
+  }
+
+  const report: Report = {
+    when: new Date().toISOString(),
+    durationS: DURATION_S,
+    machine: {
+      cpu: cpus()[0]?.model.trim() ?? "unknown",
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${osType()} ${release()}`,
+      node: process.versions.node,
+      wrangler: versionOf("wrangler"),
+      autocannon: versionOf("autocannon"),
+    },
+    loadAverage: { beforeBench: loadBefore, start: loadStart, end: loadavg()[0] },
+    seedSeconds,
+    timeToFirstHealthzMs,
+    signInSerialMs,
+    targets: results,
+    bundle: { rawKiB: bundle.rawKiB, gzipKiB: bundle.gzipKiB },
+    startup,
+    clientJs,
+    budgets: checkBudgets(results, bundle, startup, clientJs, signInSerialMs),
+  };
+  mkdirSync(join(root, "bench/results"), { recursive: true });
+  writeFileSync(join(root, "bench/results/latest.json"), JSON.stringify(report, null, 2) + "\n");
+  console.log("\n" + markdown(report) + "\n");
+  log(`wrote bench/results/latest.json; whole run ${elapsed(total)}`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

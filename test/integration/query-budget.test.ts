@@ -1,0 +1,76 @@
+// Issue 7: at most 3 D1 queries per authenticated page load, session lookup included.
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { sessions } from "../../db/schema";
+import { TOUCH_INTERVAL_MS } from "../../app/server/sessions.server";
+import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
+import { signInStaff } from "../support/http";
+import { countedLoad } from "../support/queries";
+
+const QUERY_BUDGET = 3;
+
+async function staffWithContacts() {
+  const firm = await createFirm();
+  const staff = await createStaff(firm);
+  const contacts = [];
+  for (let i = 0; i < 5; i++) contacts.push(await createContact(firm, { name: `Budget Contact ${i}` }));
+  await createPortalAccount(firm, contacts[0]);
+  const browser = await signInStaff(staff.email, PASSWORD);
+  return { firm, staff, contacts, browser };
+}
+
+function describeQueries(log: { queries: Array<{ sql: string }> }): string {
+  return log.queries.map((q, i) => `${i + 1}. ${q.sql}`).join("\n");
+}
+
+describe("D1 query budget per authenticated page load", () => {
+  it(`/app/contacts runs at most ${QUERY_BUDGET} queries`, async () => {
+    const { browser } = await staffWithContacts();
+    const { response, body, log } = await countedLoad(browser, "/app/contacts");
+    expect(response.status).toBe(200);
+    expect(body).toContain("Budget Contact 0");
+    // The counter must see the session lookup and the page query, or a count of 0 would pass.
+    expect(log.queries.some((q) => /from "sessions"/.test(q.sql))).toBe(true);
+    expect(log.queries.some((q) => /from "contacts"/.test(q.sql))).toBe(true);
+    expect(log.queries.length, describeQueries(log)).toBeLessThanOrEqual(QUERY_BUDGET);
+  });
+
+  it(`/app/contacts/:id runs at most ${QUERY_BUDGET} queries`, async () => {
+    const { browser, contacts } = await staffWithContacts();
+    const { response, body, log } = await countedLoad(browser, `/app/contacts/${contacts[0].id}`);
+    expect(response.status).toBe(200);
+    expect(body).toContain("Budget Contact 0");
+    expect(log.queries.some((q) => /from "sessions"/.test(q.sql))).toBe(true);
+    expect(log.queries.length, describeQueries(log)).toBeLessThanOrEqual(QUERY_BUDGET);
+  });
+
+  it("a client-side navigation (?_data) to the contacts page stays within the budget", async () => {
+    const { browser } = await staffWithContacts();
+    const { response, log } = await countedLoad(browser, "/app/contacts?_data=routes%2Fapp.contacts._index");
+    expect(response.status).toBe(200);
+    expect(log.queries.length).toBeGreaterThan(0);
+    expect(log.queries.length, describeQueries(log)).toBeLessThanOrEqual(QUERY_BUDGET);
+  });
+
+  it("stays within the budget on the load that moves the session's last-seen time", async () => {
+    const { browser, contacts } = await staffWithContacts();
+    const [id] = browser.cookies.get("__Host-staff_session")!.split(".");
+    for (const path of ["/app/contacts", `/app/contacts/${contacts[1].id}`]) {
+      await db
+        .update(sessions)
+        .set({ lastSeenAt: Date.now() - TOUCH_INTERVAL_MS - 60_000 })
+        .where(eq(sessions.id, id));
+      const { response, log } = await countedLoad(browser, path);
+      expect(response.status).toBe(200);
+      expect(log.queries.some((q) => /^update "sessions"/.test(q.sql)), describeQueries(log)).toBe(true);
+      expect(log.queries.length, describeQueries(log)).toBeLessThanOrEqual(QUERY_BUDGET);
+    }
+  });
+
+  it("a page view after a fresh touch writes nothing", async () => {
+    const { browser } = await staffWithContacts();
+    const { log } = await countedLoad(browser, "/app/contacts");
+    const writes = log.queries.filter((q) => /^\s*(insert|update|delete)/i.test(q.sql));
+    expect(writes, describeQueries(log)).toEqual([]);
+  });
+});
