@@ -1,11 +1,18 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
 import { Form, Link, Outlet, useLoaderData } from "@remix-run/react";
-import { portalAccess, requirePortalFirm } from "~/server/portal-auth.server";
+import { pathForAccess, portalAccess, requirePortalFirm } from "~/server/portal-auth.server";
 
-export async function loader({ params, context }: LoaderFunctionArgs) {
+/** Pages a client half-way through the second factor may see; every other portal page sends them back. */
+const SECOND_FACTOR_PAGES = ["/2fa", "/2fa/setup", "/recovery", "/help/two-factor"];
+
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const [firm, auth] = await Promise.all([requirePortalFirm(context.db, params.firmSlug), context.auth.portal()]);
   const access = portalAccess(auth, firm.slug);
+  if (access.status === "needs_code" || access.status === "needs_enrolment") {
+    const page = new URL(request.url).pathname.slice(`/portal/${firm.slug}`.length).replace(/\/$/, "");
+    if (!SECOND_FACTOR_PAGES.includes(page)) throw redirect(pathForAccess(firm.slug, access));
+  }
   return json({
     firm: { name: firm.name, slug: firm.slug },
     signedIn: access.status === "granted",

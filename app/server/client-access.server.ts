@@ -1,12 +1,14 @@
 // What staff see and change about a contact's portal access (PRODUCT.md "Contacts › Details").
 // Each change is one D1 batch: the change, the sessions it ends, the audit event and the emails.
 import { and, count, desc, eq, gt, isNull, ne } from "drizzle-orm";
-import { accessLinks, auditEvents, contacts, portalAccounts, recoveryCodes, sessions } from "../../db/schema";
+import { accessLinks, auditEvents, contacts, portalAccounts, sessions } from "../../db/schema";
 import { revokeContactLinks } from "./access-links.server";
 import { auditEvent } from "./audit.server";
 import { runBatch, type Database } from "./db.server";
 import { securityNoticeEmail } from "./emails.server";
 import { queueEmail } from "./outbox.server";
+import { deleteRecoveryCodes } from "./recovery-codes.server";
+import { disableTotp } from "./second-factor.server";
 import { deleteContactSessions } from "./sessions.server";
 import type { StaffAuth } from "./staff-auth.server";
 
@@ -114,11 +116,8 @@ export async function deactivateTwoFactor(db: Database, auth: StaffAuth, contact
   if (!row.account?.totpEnabledAt) return { ok: false, status: 409, error: "Two-factor authentication is not on for this client." };
   const { contact, account } = row;
   await runBatch(db, [
-    db
-      .update(portalAccounts)
-      .set({ totpSecret: null, totpEnabledAt: null, totpLastStep: null, totpFailures: 0, totpLockedUntil: null })
-      .where(eq(portalAccounts.id, account.id)),
-    db.delete(recoveryCodes).where(eq(recoveryCodes.portalAccountId, account.id)),
+    disableTotp(db, { kind: "portal", id: account.id, firmId: auth.firm.id }),
+    deleteRecoveryCodes(db, account.id),
     deleteContactSessions(db, contact.id),
     auditEvent(db, { firmId: auth.firm.id, type: "client.two_factor_reset", actor: staffActor(auth), contactId: contact.id, detail: { reason }, ...meta }),
     queueEmail(

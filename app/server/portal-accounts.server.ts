@@ -11,7 +11,7 @@ import { runBatch, type Database, type Statement } from "./db.server";
 import { accountExistsEmail, passwordResetEmail, securityNoticeEmail, verifyEmailEmail } from "./emails.server";
 import { deliverSoon, queueEmail } from "./outbox.server";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
-import type { Contact, Firm, PortalAccount, PortalAuth } from "./portal-auth.server";
+import { secondFactorApplies, type Contact, type Firm, type PortalAccount, type PortalAuth } from "./portal-auth.server";
 import { LIMITS, consume, isExhausted } from "./rate-limit.server";
 import { ABSOLUTE_TIMEOUT_MS, deleteContactSessions, issueSession } from "./sessions.server";
 
@@ -143,7 +143,8 @@ export async function signInClient(db: Database, firm: Firm, email: string, pass
     db.update(portalAccounts).set({ lastSignInAt: now }).where(eq(portalAccounts.id, account.id)),
     auditEvent(db, {
       firmId: firm.id,
-      type: "client.password_accepted",
+      // Where 2FA applies the password is only the first step; the code step records the sign-in.
+      type: secondFactorApplies(firm, account) ? "client.password_accepted" : "client.signed_in",
       actor: { type: "client", id: contact.id, label: email },
       contactId: contact.id,
       ip: meta.ip,

@@ -144,3 +144,23 @@ export function redirectIntoPortal(token: string, auth: PortalAuth): Response {
     headers: { "Set-Cookie": portalSessionCookie(token, auth.session.expiresAt) },
   });
 }
+
+/**
+ * For the sign-in steps (/2fa, /2fa/setup, /recovery): the client must be in one of `allowed` states for
+ * this firm; anyone else is sent where they belong.
+ */
+export async function requirePortalStep(
+  context: AppLoadContext,
+  firmSlug: string,
+  allowed: Array<PortalAccess["status"]>,
+): Promise<{ auth: PortalAuth; access: PortalAccess }> {
+  const auth = await context.auth.portal();
+  const access = portalAccess(auth, firmSlug);
+  if (auth && allowed.includes(access.status)) return { auth, access };
+  throw redirect(pathForAccess(firmSlug, access));
+}
+
+/** A signed-in client without 2FA may set it up from their account page (default mode). */
+export function mayEnrolVoluntarily(auth: PortalAuth, access: PortalAccess): boolean {
+  return access.status === "granted" && auth.session.kind === "client_password" && auth.account !== null && !auth.account.totpEnabledAt;
+}

@@ -9,11 +9,11 @@ import {
   createPortalAccount,
   createStaff,
   db,
-  enableTotp,
   PASSWORD,
   type TestFirm,
 } from "../support/factories";
 import { Browser, signInStaff } from "../support/http";
+import { enableTotp, portalOwner } from "../support/two-factor";
 import { claim, emailsTo, issueLink } from "../support/portal";
 
 async function scenario(options: { firm?: TestFirm; twoFactor?: boolean } = {}) {
@@ -21,7 +21,7 @@ async function scenario(options: { firm?: TestFirm; twoFactor?: boolean } = {}) 
   const contact = await createContact(firm);
   const account = await createPortalAccount(firm, contact);
   if (options.twoFactor) {
-    await enableTotp(account);
+    await enableTotp(portalOwner(account));
     await db.insert(recoveryCodes).values({ id: crypto.randomUUID(), portalAccountId: account.id, codeHash: "h" });
   }
   const client = await clientBrowser(account, { twoFactor: options.twoFactor });

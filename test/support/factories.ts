@@ -79,19 +79,8 @@ export async function createPortalAccount(
   return account;
 }
 
-import { env as testEnv } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
 import { issueSession } from "../../app/server/sessions.server";
-import { encryptTotpSecret, generateTotpSecret } from "../../app/server/totp.server";
 import { Browser } from "./http";
-
-/** Turns 2FA on for an account with a fresh secret; returns the secret to compute codes with. */
-export async function enableTotp(account: { id: string; firmId: string }): Promise<Uint8Array> {
-  const secret = generateTotpSecret();
-  const encrypted = await encryptTotpSecret(testEnv.TOTP_ENCRYPTION_KEY, account.firmId, account.id, secret);
-  await db.update(portalAccounts).set({ totpSecret: encrypted, totpEnabledAt: Date.now() - 1000 }).where(eq(portalAccounts.id, account.id));
-  return secret;
-}
 
 /** A browser already signed in to the portal with a password session (and 2FA passed, if asked). */
 export async function clientBrowser(

@@ -1,0 +1,56 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
+import { completeClientSecondFactor } from "~/server/client-two-factor.server";
+import { totpCodeField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { redirectIntoPortal, requirePortalStep } from "~/server/portal-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Two-factor authentication · Client portal" }];
+
+export async function loader({ params, context }: LoaderFunctionArgs) {
+  const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
+  return json({ slug: auth.firm.slug, firmName: auth.firm.name });
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
+  const form = validateForm(z.object({ code: totpCodeField }), await readForm(request));
+  if (!form.ok) return json(form, { status: 422 });
+  const result = await completeClientSecondFactor(context.db, context.env, auth, form.data.code, { ip: context.ip, userAgent: context.userAgent });
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  return redirectIntoPortal(result.token, result.auth);
+}
+
+export default function TwoFactorStep() {
+  const { slug } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <div className="narrow">
+      <h1>Enter your code</h1>
+      <p>Open your authenticator app and enter the 6-digit code it shows for this portal.</p>
+      <FormError message={formErrorOf(result)} />
+      <div className="card">
+        <Form method="post" noValidate>
+          <Field
+            label="Code"
+            name="code"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9 ]*"
+            maxLength={8}
+            required
+            autoFocus
+            error={fieldErrorOf(result, "code")}
+          />
+          <button type="submit">Verify</button>
+        </Form>
+      </div>
+      <p>
+        <Link to={`/portal/${slug}/recovery`}>Use a recovery code</Link> · <Link to={`/portal/${slug}/help/two-factor`}>Help with two-factor authentication</Link>
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,102 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
+import { RecoveryCodes } from "~/components/recovery-codes";
+import { enrolClientTotp, resumeClientEnrolment, startClientEnrolment } from "~/server/client-two-factor.server";
+import { totpCodeField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { mayEnrolVoluntarily, pathForAccess, portalSessionCookie, requirePortalStep } from "~/server/portal-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Set up two-factor authentication · Client portal" }];
+
+/** Required enrolment (firm mode) or a voluntary one from the account page. */
+async function enrolling(context: LoaderFunctionArgs["context"], slug: string) {
+  const { auth, access } = await requirePortalStep(context, slug, ["needs_enrolment", "granted"]);
+  if (access.status === "granted" && !mayEnrolVoluntarily(auth, access)) throw redirect(pathForAccess(slug, access));
+  return { auth, required: access.status === "needs_enrolment" };
+}
+
+export async function loader({ params, context }: LoaderFunctionArgs) {
+  const { auth, required } = await enrolling(context, params.firmSlug ?? "");
+  const pending = await startClientEnrolment(context.env, auth);
+  return json({ pending, required, slug: auth.firm.slug, firmName: auth.firm.name });
+}
+
+const schema = z.object({ code: totpCodeField, pending: z.string().min(1).max(500) });
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { auth } = await enrolling(context, params.firmSlug ?? "");
+  const body = await readForm(request);
+  const form = validateForm(schema, body);
+  const pendingToken = String(body.get("pending") ?? "").slice(0, 500);
+  // After a wrong code the same secret is shown again, so an app that already scanned it keeps working.
+  const pending = (await resumeClientEnrolment(context.env, auth, pendingToken)) ?? (await startClientEnrolment(context.env, auth));
+  if (!form.ok) return json({ ...form, pending, recoveryCodes: null }, { status: 422 });
+  const result = await enrolClientTotp(context.db, context.env, auth, form.data.pending, form.data.code, { ip: context.ip, userAgent: context.userAgent });
+  if (!result.ok) {
+    const fresh = result.reason === "expired" ? await startClientEnrolment(context.env, auth) : pending;
+    return json({ ok: false as const, formError: result.error, fieldErrors: {}, pending: fresh, recoveryCodes: null }, { status: 422 });
+  }
+  return json(
+    { ok: true as const, pending: null, recoveryCodes: result.recoveryCodes },
+    { headers: { "Set-Cookie": portalSessionCookie(result.token, result.auth.session.expiresAt), "Cache-Control": "no-store" } },
+  );
+}
+
+export default function TwoFactorSetup() {
+  const data = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  if (result?.recoveryCodes) {
+    return (
+      <div className="narrow-wide">
+        <h1>Two-factor authentication is on</h1>
+        <RecoveryCodes codes={result.recoveryCodes} firmName={data.firmName} />
+        <p>
+          <Link className="button" to={`/portal/${data.slug}/requests`}>
+            Continue to your requests
+          </Link>
+        </p>
+      </div>
+    );
+  }
+  const pending = result?.pending ?? data.pending;
+  return (
+    <div className="narrow-wide">
+      <h1>Set up two-factor authentication</h1>
+      {data.required ? <p>{data.firmName} requires an authenticator app for the client portal. It takes a minute.</p> : null}
+      <FormError message={formErrorOf(result)} />
+      <ol className="stack">
+        <li>
+          Install an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Okta Verify, Authy or
+          1Password. <Link to={`/portal/${data.slug}/help/two-factor`}>More about two-factor authentication</Link>
+        </li>
+        <li>
+          <p>Scan this QR code with the app:</p>
+          <div className="qr" role="img" aria-label="QR code for your authenticator app" dangerouslySetInnerHTML={{ __html: pending.qrSvg }} />
+          <p>
+            Or type this key into the app: <code className="totp-key">{pending.manualKey}</code>
+          </p>
+        </li>
+        <li>
+          <Form method="post" noValidate>
+            <input type="hidden" name="pending" value={pending.pendingToken} />
+            <Field
+              label="Code"
+              name="code"
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              pattern="[0-9 ]*"
+              maxLength={8}
+              required
+              hint="Enter the 6-digit code the app shows."
+              error={fieldErrorOf(result, "code")}
+            />
+            <button type="submit">Verify</button>
+          </Form>
+        </li>
+      </ol>
+    </div>
+  );
+}

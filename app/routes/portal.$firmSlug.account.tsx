@@ -1,0 +1,137 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
+import { formatDateTime } from "~/lib/format";
+import { clientSignOutEverywhere, recentSignIns } from "~/server/client-account.server";
+import { disableClientTotp } from "~/server/client-two-factor.server";
+import { clearCookie, PORTAL_SESSION_COOKIE } from "~/server/cookies.server";
+import { totpCodeField } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { portalPath, requirePortalAccess } from "~/server/portal-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Your account · Client portal" }];
+
+const EVENT_LABELS: Record<string, string> = {
+  "client.signed_in": "Signed in",
+  "access_link.claimed": "Opened an email link",
+  "access_link.reopened": "Opened an email link again",
+  "client.recovery_code_used": "Signed in with a recovery code",
+};
+
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  const { auth } = await requirePortalAccess(request, context, params.firmSlug ?? "");
+  const signIns = await recentSignIns(context.db, auth);
+  return json({
+    slug: auth.firm.slug,
+    mode: auth.firm.securityMode,
+    sessionKind: auth.session.kind,
+    account: auth.account ? { email: auth.account.email, totpEnabledAt: auth.account.totpEnabledAt } : null,
+    signIns: signIns.map((s) => ({ ...s, label: EVENT_LABELS[s.type] ?? s.type })),
+  });
+}
+
+const schemas = {
+  "sign-out-all": z.object({ intent: z.literal("sign-out-all") }),
+  "disable-2fa": z.object({ intent: z.literal("disable-2fa"), code: totpCodeField }),
+};
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { auth } = await requirePortalAccess(request, context, params.firmSlug ?? "");
+  const body = await readForm(request);
+  const intent = String(body.get("intent") ?? "");
+  if (!(intent in schemas)) return json({ ok: false as const, formError: "Use one of the buttons on this page.", fieldErrors: {} }, { status: 400 });
+  const form = validateForm(schemas[intent as keyof typeof schemas], body);
+  if (!form.ok) return json(form, { status: 422 });
+  const meta = { ip: context.ip, userAgent: context.userAgent };
+  if (form.data.intent === "sign-out-all") {
+    await clientSignOutEverywhere(context.db, auth, meta);
+    return redirect(portalPath(auth.firm.slug), { headers: { "Set-Cookie": clearCookie(PORTAL_SESSION_COOKIE) } });
+  }
+  const result = await disableClientTotp(context.db, context.env, auth, form.data.code, meta);
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  return json({ ok: true as const, message: "Two-factor authentication is off." });
+}
+
+export default function ClientAccount() {
+  const { slug, mode, sessionKind, account, signIns } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const base = `/portal/${slug}`;
+  return (
+    <div className="narrow-wide">
+      <h1>Your account</h1>
+      <Notice message={messageOf(result)} />
+      <FormError message={formErrorOf(result)} />
+      <section className="card" aria-labelledby="login-heading">
+        <h2 id="login-heading">Login</h2>
+        {account ? (
+          <p>
+            You sign in with <strong>{account.email}</strong>.
+          </p>
+        ) : mode === "magic_link_only" ? (
+          <p>You get in with the links we email you.</p>
+        ) : (
+          <p>
+            You came in with an email link. <Link to={`${base}/signup`}>Create a login</Link> to sign in with a password next time.
+          </p>
+        )}
+      </section>
+      {account && mode !== "magic_link_only" ? (
+        <section className="card" aria-labelledby="tfa-heading">
+          <h2 id="tfa-heading">Two-factor authentication</h2>
+          {account.totpEnabledAt ? (
+            <>
+              <p>On since {formatDateTime(account.totpEnabledAt)}.</p>
+              {mode === "magic_link_and_login_2fa" ? (
+                <p className="hint">Your firm requires two-factor authentication, so it stays on.</p>
+              ) : (
+                <Form method="post" noValidate>
+                  <input type="hidden" name="intent" value="disable-2fa" />
+                  <Field
+                    label="Code"
+                    name="code"
+                    inputMode="numeric"
+                    autoComplete="one-time-code"
+                    maxLength={8}
+                    hint="Enter a current code from your app to turn two-factor authentication off."
+                    error={fieldErrorOf(result, "code")}
+                  />
+                  <button type="submit" className="secondary">
+                    Turn off two-factor authentication
+                  </button>
+                </Form>
+              )}
+            </>
+          ) : sessionKind === "client_password" ? (
+            <p>
+              Off. <Link to={`${base}/2fa/setup`}>Set up two-factor authentication</Link> to protect your account with a code from your
+              phone.
+            </p>
+          ) : (
+            <p>Off. Sign in with your password to set it up.</p>
+          )}
+        </section>
+      ) : null}
+      <section className="card" aria-labelledby="activity-heading">
+        <h2 id="activity-heading">Recent sign-ins</h2>
+        {signIns.length === 0 ? <p>None yet.</p> : null}
+        <ul className="small">
+          {signIns.map((s, i) => (
+            <li key={i}>
+              {formatDateTime(s.at)}: {s.label}
+              {s.ip ? ` from ${s.ip}` : ""}
+              {s.userAgent ? ` (${s.userAgent.slice(0, 80)})` : ""}
+            </li>
+          ))}
+        </ul>
+        <Form method="post">
+          <input type="hidden" name="intent" value="sign-out-all" />
+          <button type="submit" className="secondary">
+            Sign out of all devices
+          </button>
+        </Form>
+      </section>
+    </div>
+  );
+}

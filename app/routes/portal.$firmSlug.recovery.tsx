@@ -1,0 +1,52 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
+import { redeemRecoveryCode } from "~/server/client-two-factor.server";
+import { readForm, validateForm } from "~/server/forms.server";
+import { redirectIntoPortal, requirePortalStep } from "~/server/portal-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Use a recovery code · Client portal" }];
+
+const schema = z.object({
+  code: z.string({ required_error: "Enter a recovery code." }).trim().min(1, "Enter a recovery code.").max(64, "That is not a recovery code."),
+});
+
+export async function loader({ params, context }: LoaderFunctionArgs) {
+  const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
+  return json({ slug: auth.firm.slug, firmName: auth.firm.name });
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
+  const form = validateForm(schema, await readForm(request));
+  if (!form.ok) return json(form, { status: 422 });
+  const result = await redeemRecoveryCode(context.db, context.env, auth, form.data.code, { ip: context.ip, userAgent: context.userAgent });
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  return redirectIntoPortal(result.token, result.auth);
+}
+
+export default function Recovery() {
+  const { slug, firmName } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <div className="narrow">
+      <h1>Use a recovery code</h1>
+      <p>
+        Enter one of the recovery codes you saved when you set up two-factor authentication. The code is used up, two-factor
+        authentication is turned off, and you will set up your authenticator app again{firmName ? ` if ${firmName} requires it` : ""}.
+      </p>
+      <FormError message={formErrorOf(result)} />
+      <div className="card">
+        <Form method="post" noValidate>
+          <Field label="Recovery code" name="code" autoComplete="off" spellCheck={false} required error={fieldErrorOf(result, "code")} />
+          <button type="submit">Use a recovery code</button>
+        </Form>
+      </div>
+      <p>
+        <Link to={`/portal/${slug}/2fa`}>Back to the code from my app</Link>
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,184 @@
+// Client two-factor authentication: the code step after the password, enrolment with recovery codes,
+// recovery, and turning 2FA off where the firm allows it. The rules themselves (lockout, replay, the
+// sealed pending secret) live in second-factor.server.ts; where a client may go lives in portal-auth.
+import { eq } from "drizzle-orm";
+import { portalAccounts } from "../../db/schema";
+import { auditEvent } from "./audit.server";
+import { runBatch, type Database, type Statement } from "./db.server";
+import { securityNoticeEmail } from "./emails.server";
+import { queueEmail } from "./outbox.server";
+import type { PortalAuth } from "./portal-auth.server";
+import { deleteRecoveryCodes, generateRecoveryCodes, replaceRecoveryCodes } from "./recovery-codes.server";
+import {
+  beginEnrolment,
+  confirmEnrolment,
+  disableTotp,
+  factorFailureMessage,
+  resumeEnrolment,
+  verifyRecoveryAttempt,
+  verifyTotpAttempt,
+  type FactorOwner,
+  type PendingEnrolment,
+} from "./second-factor.server";
+import { deleteContactSessions, rotateSession } from "./sessions.server";
+
+type Meta = { ip: string; userAgent: string };
+
+export type ClientFactorResult = { ok: true; token: string; auth: PortalAuth } | { ok: false; status: 400 | 401 | 429; error: string };
+
+function owner(auth: PortalAuth): FactorOwner & { kind: "portal" } {
+  return { kind: "portal", id: auth.account!.id, firmId: auth.firm.id };
+}
+
+function actor(auth: PortalAuth) {
+  return { type: "client" as const, id: auth.contact.id, label: auth.account?.email ?? auth.contact.email };
+}
+
+function labels(auth: PortalAuth) {
+  return { issuer: `${auth.firm.name} portal`, accountName: auth.account?.email ?? auth.contact.email };
+}
+
+/** Replaces the session by one marked as past 2FA, with a new token (SECURITY.md rule 25). */
+async function passSecondFactor(db: Database, auth: PortalAuth, extra: Statement[], now: number) {
+  const rotated = await rotateSession(db, auth.session, { twoFactorVerifiedAt: now }, now);
+  await runBatch(db, [...extra, ...rotated.statements]);
+  return { token: rotated.token, auth: { ...auth, session: rotated.session } };
+}
+
+/** The 6-digit code after the password. */
+export async function completeClientSecondFactor(db: Database, env: Env, auth: PortalAuth, code: string, meta: Meta, now = Date.now()): Promise<ClientFactorResult> {
+  if (!auth.account) return { ok: false, status: 400, error: "Sign in with your password first." };
+  const result = await verifyTotpAttempt(db, env.TOTP_ENCRYPTION_KEY, owner(auth), code, now);
+  if (!result.ok) {
+    await auditEvent(db, {
+      firmId: auth.firm.id,
+      type: result.reason === "locked" ? "client.two_factor_locked" : "client.two_factor_failed",
+      actor: actor(auth),
+      contactId: auth.contact.id,
+      ...meta,
+    });
+    return { ok: false, status: result.reason === "locked" ? 429 : 401, error: factorFailureMessage(result) };
+  }
+  const passed = await passSecondFactor(
+    db,
+    auth,
+    [
+      db.update(portalAccounts).set({ lastSignInAt: now }).where(eq(portalAccounts.id, auth.account.id)),
+      auditEvent(db, { firmId: auth.firm.id, type: "client.signed_in", actor: actor(auth), contactId: auth.contact.id, detail: { factor: "totp" }, ...meta }),
+    ],
+    now,
+  );
+  return { ok: true, ...passed };
+}
+
+export function startClientEnrolment(env: Env, auth: PortalAuth, now = Date.now()): Promise<PendingEnrolment> {
+  return beginEnrolment(env.TOTP_ENCRYPTION_KEY, owner(auth), labels(auth), now);
+}
+
+export function resumeClientEnrolment(env: Env, auth: PortalAuth, pendingToken: string, now = Date.now()) {
+  return resumeEnrolment(env.TOTP_ENCRYPTION_KEY, owner(auth), labels(auth), pendingToken, now);
+}
+
+export type ClientEnrolment =
+  | { ok: true; token: string; auth: PortalAuth; recoveryCodes: string[] }
+  | { ok: false; reason: "expired" | "invalid" | "already_enrolled"; error: string };
+
+/**
+ * Saves the secret after a valid code (burning its step), issues 10 recovery codes shown once, marks
+ * this browser's session as past 2FA and ends the client's other sessions, which would now need a code.
+ */
+export async function enrolClientTotp(
+  db: Database,
+  env: Env,
+  auth: PortalAuth,
+  pendingToken: string,
+  code: string,
+  meta: Meta,
+  now = Date.now(),
+): Promise<ClientEnrolment> {
+  const result = await confirmEnrolment(db, env.TOTP_ENCRYPTION_KEY, owner(auth), pendingToken, code, now);
+  if (!result.ok) {
+    const error = {
+      expired: "This setup page has expired. Scan the new QR code and enter a fresh code.",
+      invalid: "That code does not match. Enter the current 6-digit code from your authenticator app.",
+      already_enrolled: "Two-factor authentication is already on for your account.",
+    }[result.reason];
+    return { ok: false, reason: result.reason, error };
+  }
+  const recoveryCodes = generateRecoveryCodes();
+  const rotated = await rotateSession(db, auth.session, { twoFactorVerifiedAt: now }, now);
+  await runBatch(db, [
+    ...(await replaceRecoveryCodes(db, env.RECOVERY_CODE_KEY, auth.account!.id, recoveryCodes, now)),
+    deleteContactSessions(db, auth.contact.id, auth.session.id),
+    ...rotated.statements,
+    auditEvent(db, { firmId: auth.firm.id, type: "client.two_factor_enabled", actor: actor(auth), contactId: auth.contact.id, ...meta }),
+  ]);
+  const account = { ...auth.account!, totpEnabledAt: now };
+  return { ok: true, token: rotated.token, auth: { ...auth, account, session: rotated.session }, recoveryCodes };
+}
+
+/**
+ * A recovery code signs the client in once, is used up, and turns 2FA off: the other sessions end, the
+ * client is emailed, and where the firm requires 2FA the client goes straight to enrolment again.
+ */
+export async function redeemRecoveryCode(db: Database, env: Env, auth: PortalAuth, code: string, meta: Meta, now = Date.now()): Promise<ClientFactorResult> {
+  if (!auth.account) return { ok: false, status: 400, error: "Sign in with your password first." };
+  const result = await verifyRecoveryAttempt(db, env.RECOVERY_CODE_KEY, owner(auth), code, now);
+  if (!result.ok) {
+    await auditEvent(db, { firmId: auth.firm.id, type: "client.recovery_code_failed", actor: actor(auth), contactId: auth.contact.id, ...meta });
+    return { ok: false, status: result.reason === "locked" ? 429 : 401, error: result.reason === "invalid" ? "That recovery code is not valid." : factorFailureMessage(result) };
+  }
+  const passed = await passSecondFactor(
+    db,
+    auth,
+    [
+      disableTotp(db, owner(auth)),
+      deleteRecoveryCodes(db, auth.account.id),
+      deleteContactSessions(db, auth.contact.id, auth.session.id),
+      db.update(portalAccounts).set({ lastSignInAt: now }).where(eq(portalAccounts.id, auth.account.id)),
+      auditEvent(db, { firmId: auth.firm.id, type: "client.recovery_code_used", actor: actor(auth), contactId: auth.contact.id, ...meta }),
+      queueEmail(
+        db,
+        securityNoticeEmail({
+          firm: auth.firm,
+          to: auth.account.email,
+          name: auth.contact.name,
+          subject: "a recovery code was used",
+          body: [
+            "Someone signed in to your portal account with one of your recovery codes. Two-factor authentication is now off,",
+            "and every other device was signed out. Set up your authenticator app again from your account page.",
+          ],
+        }),
+      ),
+    ],
+    now,
+  );
+  const account = { ...auth.account, totpEnabledAt: null, totpSecret: null };
+  return { ok: true, token: passed.token, auth: { ...passed.auth, account } };
+}
+
+/** Turning 2FA off needs a current code, and is impossible while the firm requires 2FA. */
+export async function disableClientTotp(db: Database, env: Env, auth: PortalAuth, code: string, meta: Meta, now = Date.now()): Promise<{ ok: true } | { ok: false; status: 401 | 403 | 429; error: string }> {
+  if (auth.firm.securityMode === "magic_link_and_login_2fa") {
+    return { ok: false, status: 403, error: `${auth.firm.name} requires two-factor authentication, so it cannot be turned off.` };
+  }
+  if (!auth.account?.totpEnabledAt) return { ok: false, status: 403, error: "Two-factor authentication is not on." };
+  const result = await verifyTotpAttempt(db, env.TOTP_ENCRYPTION_KEY, owner(auth), code, now);
+  if (!result.ok) return { ok: false, status: result.reason === "locked" ? 429 : 401, error: factorFailureMessage(result) };
+  await runBatch(db, [
+    disableTotp(db, owner(auth)),
+    deleteRecoveryCodes(db, auth.account.id),
+    auditEvent(db, { firmId: auth.firm.id, type: "client.two_factor_disabled", actor: actor(auth), contactId: auth.contact.id, ...meta }),
+    queueEmail(
+      db,
+      securityNoticeEmail({
+        firm: auth.firm,
+        to: auth.account.email,
+        name: auth.contact.name,
+        subject: "two-factor authentication was turned off",
+        body: ["Two-factor authentication was turned off for your portal login."],
+      }),
+    ),
+  ]);
+  return { ok: true };
+}
