@@ -4,7 +4,7 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { sendStaffLink } from "~/server/access-links.server";
-import { accessSummary } from "~/server/client-access.server";
+import { contactWithAccess } from "~/server/client-access.server";
 import { readForm, validateForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
 import { formatDateTime } from "~/lib/format";
@@ -17,13 +17,12 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { firm, staff } = await requireStaff(request, context);
   const id = idParam.safeParse(params.contactId);
-  const details = id.success ? await getContact(context.db, firm.id, id.data) : null;
-  if (!details || details.contact.deletedAt) throw new Response("Contact not found", { status: 404 });
-  const { contact, account } = details;
-  const summary = await accessSummary(context.db, firm.id, contact.id);
+  const details = id.success ? await contactWithAccess(context.db, firm.id, id.data) : null;
+  if (!details) throw new Response("Contact not found", { status: 404 });
+  const { contact, account, activeSessions, activeLinks } = details;
   return json({
     isAdmin: staff.role === "admin",
-    summary,
+    summary: { activeSessions, activeLinks },
     contact: { id: contact.id, name: contact.name, email: contact.email, phone: contact.phone },
     account: account
       ? {
@@ -120,20 +119,6 @@ export default function ContactDetails() {
             </Link>
           ) : null}
         </Form>
-        {summary.recentEvents.length > 0 ? (
-          <>
-            <h3>Recent portal activity</h3>
-            <ul className="small">
-              {summary.recentEvents.map((event, i) => (
-                <li key={i}>
-                  {formatDateTime(event.at)}: {event.type.replace(/[._]/g, " ")}
-                  {event.actorLabel ? ` by ${event.actorLabel}` : ""}
-                  {event.ip ? ` from ${event.ip}` : ""}
-                </li>
-              ))}
-            </ul>
-          </>
-        ) : null}
       </section>
     </>
   );
