@@ -40,7 +40,7 @@ test("staff enrols with an authenticator app, signs in with a code, and turns 2F
   const secret = decodeBase32IgnorePadding(key);
 
   const enrolStep = currentStep();
-  await page.getByLabel("Code").fill(codeForStep(secret, enrolStep));
+  await page.getByLabel("Code", { exact: true }).fill(codeForStep(secret, enrolStep));
   await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
   await expect(page.getByRole("status")).toContainText("Two-factor authentication is on");
 
@@ -50,13 +50,13 @@ test("staff enrols with an authenticator app, signs in with a code, and turns 2F
   await expect(page).toHaveURL(/\/login\/2fa/);
   // The enrolment code was burned: the next step's code (inside the ±1 window) is the one to use.
   const signInStep = currentStep() + 1;
-  await page.getByLabel("Code").fill(codeForStep(secret, signInStep));
+  await page.getByLabel("Code", { exact: true }).fill(codeForStep(secret, signInStep));
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { name: "Contacts" })).toBeVisible();
 
   await page.getByRole("link", { name: "Account" }).click();
   await waitForStepAfter(page, signInStep - 1);
-  await page.getByLabel("Code").fill(codeForStep(secret, currentStep() + 1));
+  await page.getByLabel("Code", { exact: true }).fill(codeForStep(secret, currentStep() + 1));
   await page.getByRole("button", { name: "Turn off two-factor authentication" }).click();
   await expect(page.getByRole("status")).toContainText("Two-factor authentication is off");
 });
@@ -70,9 +70,9 @@ test("the setup page works without JavaScript and shows a clear error for a wron
   await page.goto("/app/account");
   await expect(page.getByText("Off", { exact: true })).toBeVisible();
   await page.getByRole("link", { name: "Set up two-factor authentication" }).click();
-  await page.getByLabel("Code").fill("000000");
+  await page.getByLabel("Code", { exact: true }).fill("000000");
   await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
   await expect(page.getByText("That code does not match.")).toBeVisible();
-  await expect(page.getByLabel("Code")).toHaveValue("");
+  await expect(page.getByLabel("Code", { exact: true })).toHaveValue("");
   await context.close();
 });
