@@ -47,6 +47,9 @@ export default function Contacts() {
         <button type="submit" className="secondary">
           Apply
         </button>
+        <a href={`/app/contacts/export.csv?${new URLSearchParams({ q, filter }).toString()}`} download>
+          Export CSV
+        </a>
       </Form>
       <div className="table-wrap">
         <table>
