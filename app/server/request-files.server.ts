@@ -3,7 +3,7 @@
 // and nothing is written to D1 until the object is stored, nor left in R2 if D1 refuses the row.
 import { generateId } from "./crypto.server";
 import type { Database } from "./db.server";
-import { recordUpload, type ClientActor, type ItemChange, type RequestFile } from "./requests.server";
+import { findOpenItem, recordUpload, type ClientActor, type ItemChange, type RequestFile } from "./requests.server";
 
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;
 /** Room for the multipart envelope (boundaries, part headers, the item id) around one file. */
@@ -90,6 +90,10 @@ export async function storeUpload(
   file: CheckedFile,
   body: ReadableStream<Uint8Array> | Blob,
 ): Promise<ItemChange | UploadRefusal> {
+  // Checked before any byte is stored; recordUpload checks again in the batch that records it.
+  const found = await findOpenItem(db, target.actor.firm.id, target.actor.contact.id, target.requestId, target.itemId);
+  if (!found || found.item.kind !== "file") return { ok: false, status: 404, message: "That item is not part of this request." };
+  if (found.request.status !== "open") return { ok: false, status: 409, message: "This request is complete, so it can no longer be changed." };
   const fileId = generateId();
   const key = objectKey(target.actor.firm.id, target.requestId, fileId);
   let source: ReadableStream<Uint8Array> | Blob = body;
