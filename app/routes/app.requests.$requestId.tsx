@@ -89,7 +89,7 @@ export default function StaffRequest() {
           </dd>
           <dt>Progress</dt>
           <dd>
-            <progress max={items.length} value={done} aria-label="Items done" /> {done} of {items.length} done
+            <progress max={items.length} value={done} aria-label="Items done" /> {`${done} of ${items.length} done`}
           </dd>
           <dt>Due</dt>
           <dd>{request.dueDate ?? "No due date"}</dd>

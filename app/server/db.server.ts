@@ -1,4 +1,4 @@
-import { sql, type SQL } from "drizzle-orm";
+import { getTableColumns, is, SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as schema from "../../db/schema";
@@ -27,8 +27,13 @@ export async function runBatch(db: Database, statements: Statement[]): Promise<v
  * placed before it in the same batch.
  */
 export function insertWhere<T extends SQLiteTable>(db: Database, table: T, row: T["$inferInsert"], condition: SQL): Statement {
-  const entries = Object.entries(row as Record<string, unknown>).filter(([, value]) => value !== undefined);
-  const columns = entries.map(([key]) => sql.identifier((table as unknown as Record<string, { name: string }>)[key].name));
-  const values = entries.map(([, value]) => sql`${value}`);
-  return db.run(sql`INSERT INTO ${table} (${sql.join(columns, sql`, `)}) SELECT ${sql.join(values, sql`, `)} WHERE ${condition}`);
+  // drizzle's INSERT … SELECT lists every column in table order, so every column gets a value here.
+  // (A raw db.run() would read better, but drizzle cannot bind parameters of raw SQL in a D1 batch.)
+  const values = Object.entries(getTableColumns(table)).map(([key, column]) => {
+    const value = (row as Record<string, unknown>)[key];
+    if (value !== undefined) return sql.param(value, column);
+    if (column.default !== undefined) return is(column.default, SQL) ? column.default : sql.param(column.default, column);
+    return sql`null`;
+  });
+  return db.insert(table).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE ${condition}`);
 }
