@@ -109,7 +109,8 @@ export default function ClientRequest() {
         {request.dueDate ? `Due ${request.dueDate}` : "No due date"} · {done} of {items.length} done
       </p>
       {request.status === "completed" ? <Notice message="This request is complete. Thank you." /> : null}
-      <Notice message={messageOf(result)} />
+      {/* Results of one item's form are shown beside that item; only the others here. */}
+      <Notice message={result && !result.itemId ? messageOf(result) : null} />
       {result && !result.ok && !result.itemId ? <FormError message={result.formError} /> : null}
       {request.description ? <p className="pre-line">{request.description}</p> : null}
       <ol className="items">
