@@ -10,7 +10,7 @@ import { DEVICE_COOKIE, readCookie, setCookie } from "~/server/cookies.server";
 import { generateToken } from "~/server/crypto.server";
 import { readForm, validateForm } from "~/server/forms.server";
 import { allowEmailSend, requestLinkForRecord } from "~/server/portal-accounts.server";
-import { pathForAccess, portalAccess, portalSessionCookie } from "~/server/portal-auth.server";
+import { pathForAccess, portalAccess, portalPath, portalSessionCookie } from "~/server/portal-auth.server";
 
 const DEVICE_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
 
@@ -75,7 +75,12 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   }
   headers.append("Set-Cookie", portalSessionCookie(result.token, result.link.sessionExpiresAt!));
   // Where the client goes depends on the firm's mode: in 2FA mode a link only identifies them.
-  const target = pathForAccess(result.firm.slug, portalAccess(result.auth, result.firm.slug));
+  // A link sent with a request opens that request once access is granted.
+  const access = portalAccess(result.auth, result.firm.slug);
+  const target =
+    access.status === "granted" && result.link.requestId
+      ? portalPath(result.firm.slug, `/requests/${encodeURIComponent(result.link.requestId)}`)
+      : pathForAccess(result.firm.slug, access);
   return redirect(target, { headers });
 }
 

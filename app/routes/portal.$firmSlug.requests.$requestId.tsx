@@ -1,38 +1,129 @@
-import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Link, useLoaderData } from "@remix-run/react";
+import { Link, useActionData, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { FormError, messageOf, Notice } from "~/components/form";
+import { ItemForms, type ItemResult } from "~/components/request-items";
 import { idParam } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { deliverSoon } from "~/server/outbox.server";
 import { requirePortalAccess } from "~/server/portal-auth.server";
-import { getContactRequest } from "~/server/requests.server";
+import { ACCEPT_ATTRIBUTE, readMultipartUpload, storeUpload, TYPES_SENTENCE, type UploadRefusal } from "~/server/request-files.server";
+import { filesOfRequest, getContactRequest, MAX_ANSWER_LENGTH, saveAnswer, tickTask, type ItemChange } from "~/server/requests.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client portal` }];
 
-export async function loader({ request, params, context }: LoaderFunctionArgs) {
+async function loadRequest(request: Request, context: LoaderFunctionArgs["context"], params: LoaderFunctionArgs["params"]) {
   const { auth, contactId } = await requirePortalAccess(request, context, params.firmSlug ?? "");
   const id = idParam.safeParse(params.requestId);
   const found = id.success ? await getContactRequest(context.db, auth.firm.id, contactId, id.data) : null;
   if (!found) throw new Response("Request not found", { status: 404 });
-  return json({ request: found.request, items: found.items, slug: auth.firm.slug });
+  return { auth, found };
 }
 
-const KIND_LABELS = { task: "Task", question: "Question", file: "File to upload" } as const;
+export async function loader({ request, params, context }: LoaderFunctionArgs) {
+  const { auth, found } = await loadRequest(request, context, params);
+  const files = await filesOfRequest(context.db, auth.firm.id, found.request.id);
+  const r = found.request;
+  return json({
+    request: { id: r.id, title: r.title, description: r.description, dueDate: r.dueDate, status: r.status, completedAt: r.completedAt },
+    items: found.items.map((item) => ({
+      id: item.id,
+      kind: item.kind,
+      label: item.label,
+      answer: item.answer,
+      completedAt: item.completedAt,
+      files: files.filter((f) => f.itemId === item.id).map((f) => ({ id: f.id, fileName: f.fileName, size: f.size })),
+    })),
+    slug: auth.firm.slug,
+    accept: ACCEPT_ATTRIBUTE,
+    typesSentence: TYPES_SENTENCE,
+  });
+}
+
+const itemSchema = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("tick"), itemId: idParam }),
+  z.object({
+    intent: z.literal("answer"),
+    itemId: idParam,
+    answer: z
+      .string({ required_error: "Write an answer before saving.", invalid_type_error: "Write an answer before saving." })
+      .trim()
+      .min(1, "Write an answer before saving.")
+      .max(MAX_ANSWER_LENGTH, "Answers are at most 5,000 characters."),
+  }),
+]);
+
+function answered(result: ItemChange | UploadRefusal, itemId: string | null, done: string) {
+  if (!result.ok) return json({ ok: false as const, formError: result.message, fieldErrors: {}, itemId }, { status: result.status });
+  return json({
+    ok: true as const,
+    itemId,
+    message: result.completed ? "Thank you: every item is done and your firm has been told." : done,
+  });
+}
+
+export async function action({ request, params, context }: ActionFunctionArgs) {
+  const { auth, found } = await loadRequest(request, context, params);
+  const actor = { firm: auth.firm, contact: auth.contact, ip: context.ip, userAgent: context.userAgent };
+  const requestId = found.request.id;
+
+  // Uploads have their own reader and limit (50 MB); every other form stays under readForm's 64 KB.
+  if ((request.headers.get("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
+    const upload = await readMultipartUpload(request);
+    if (!upload.ok) return json({ ok: false as const, formError: upload.message, fieldErrors: {}, itemId: null }, { status: upload.status });
+    const result = await storeUpload(context.db, context.env, { actor, requestId, itemId: upload.itemId }, upload.checked, upload.file);
+    if (result.ok && result.completed) deliverSoon(context.env, context.ctx, context.db);
+    return answered(result, upload.itemId, `Uploaded ${upload.checked.fileName}.`);
+  }
+
+  const form = await readForm(request);
+  const parsed = validateForm(itemSchema, form);
+  if (!parsed.ok) {
+    const itemId = typeof form.get("itemId") === "string" ? (form.get("itemId") as string).slice(0, 64) : null;
+    const status = parsed.fieldErrors.intent || parsed.fieldErrors.itemId ? 400 : 422;
+    const message = status === 400 ? "Use the buttons on this page." : Object.values(parsed.fieldErrors)[0];
+    return json({ ok: false as const, formError: message, fieldErrors: parsed.fieldErrors, itemId }, { status });
+  }
+  const data = parsed.data;
+  const result =
+    data.intent === "tick"
+      ? await tickTask(context.db, context.env, actor, requestId, data.itemId)
+      : await saveAnswer(context.db, context.env, actor, requestId, data.itemId, data.answer);
+  if (result.ok && result.completed) deliverSoon(context.env, context.ctx, context.db);
+  return answered(result, data.itemId, data.intent === "tick" ? "Marked as done." : "Answer saved.");
+}
 
 export default function ClientRequest() {
-  const { request, items, slug } = useLoaderData<typeof loader>();
+  const { request, items, slug, accept, typesSentence } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>() as ItemResult | undefined;
+  const done = items.filter((i) => i.completedAt).length;
+  const open = request.status === "open";
   return (
     <>
       <p className="small">
         <Link to={`/portal/${slug}/requests`}>← Your requests</Link>
       </p>
       <h1>{request.title}</h1>
-      <p className="muted">{request.dueDate ? `Due ${request.dueDate}` : "No due date"}</p>
-      {request.description ? <p>{request.description}</p> : null}
+      <p className="muted">
+        {request.dueDate ? `Due ${request.dueDate}` : "No due date"} · {done} of {items.length} done
+      </p>
+      {request.status === "completed" ? <Notice message="This request is complete. Thank you." /> : null}
+      {/* Results of one item's form are shown beside that item; only the others here. */}
+      <Notice message={result && !result.itemId ? messageOf(result) : null} />
+      {result && !result.ok && !result.itemId ? <FormError message={result.formError} /> : null}
+      {request.description ? <p className="pre-line">{request.description}</p> : null}
       <ol className="items">
         {items.map((item) => (
-          <li key={item.id} className="card">
-            <span className="badge">{KIND_LABELS[item.kind]}</span> {item.label}
-            <p className="small muted">{item.completedAt ? "Done" : "To do"}</p>
-            {item.answer ? <p>{item.answer}</p> : null}
+          <li key={item.id} className="card item">
+            <ItemForms
+              item={item}
+              open={open}
+              base={`/portal/${slug}/requests/${request.id}`}
+              accept={accept}
+              typesSentence={typesSentence}
+              result={result && result.itemId === item.id ? result : undefined}
+            />
           </li>
         ))}
       </ol>

@@ -2,13 +2,13 @@
 // D1 holds the authoritative record and the claim, so a link is claimed exactly once even under
 // concurrency. KV holds a copy for fast reads at the edge, never trusted for single use: it is
 // eventually consistent, so a KV miss is checked against D1 before a link is called unknown.
-import { and, eq, gt, isNull } from "drizzle-orm";
-import { accessLinks, contacts, firms, portalAccounts, sessions, type AccessLinkPurpose } from "../../db/schema";
+import { and, eq, gt, isNull, type SQL } from "drizzle-orm";
+import { accessLinks, contacts, firms, outbox, portalAccounts, sessions, type AccessLinkPurpose } from "../../db/schema";
 import { generateId, generateToken, sha256Hex } from "./crypto.server";
 import { auditEvent } from "./audit.server";
-import { runBatch, type Database, type Statement } from "./db.server";
+import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
 import { accessLinkEmail } from "./emails.server";
-import { queueEmail } from "./outbox.server";
+import { outboxRow, queueEmail } from "./outbox.server";
 import type { PortalAuth } from "./portal-auth.server";
 import { issueSession, LINK_SESSION_MS } from "./sessions.server";
 
@@ -53,7 +53,15 @@ export type NewAccessLink = { token: string; url: string; record: LinkRecord; st
 export async function createAccessLink(
   db: Database,
   env: Env,
-  input: { firm: Firm; contact: Contact; purpose: AccessLinkPurpose; requestId?: string | null; requestTitle?: string | null },
+  input: {
+    firm: Firm;
+    contact: Contact;
+    purpose: AccessLinkPurpose;
+    requestId?: string | null;
+    requestTitle?: string | null;
+    /** Write the link and its email only if this holds when the batch runs (e.g. a reminder's day claim). */
+    onlyIf?: SQL;
+  },
   now = Date.now(),
 ): Promise<NewAccessLink> {
   const token = generateToken();
@@ -85,23 +93,22 @@ export async function createAccessLink(
         ),
     );
   }
-  statements.push(
-    db.insert(accessLinks).values({
-      id: record.id,
-      tokenHash,
-      firmId: record.firmId,
-      contactId: record.contactId,
-      purpose: record.purpose,
-      requestId: input.requestId ?? null,
-      createdAt: now,
-      expiresAt: record.expiresAt,
-    }),
-    queueEmail(
-      db,
-      accessLinkEmail({ firm: input.firm, contact: input.contact, url, purpose: input.purpose, requestTitle: input.requestTitle ?? null }),
-      now,
-    ),
-  );
+  const linkRow: typeof accessLinks.$inferInsert = {
+    id: record.id,
+    tokenHash,
+    firmId: record.firmId,
+    contactId: record.contactId,
+    purpose: record.purpose,
+    requestId: input.requestId ?? null,
+    createdAt: now,
+    expiresAt: record.expiresAt,
+  };
+  const email = accessLinkEmail({ firm: input.firm, contact: input.contact, url, purpose: input.purpose, requestTitle: input.requestTitle ?? null });
+  if (input.onlyIf) {
+    statements.push(insertWhere(db, accessLinks, linkRow, input.onlyIf), insertWhere(db, outbox, outboxRow(email, now), input.onlyIf));
+  } else {
+    statements.push(db.insert(accessLinks).values(linkRow), queueEmail(db, email, now));
+  }
   return { token, url, record, statements };
 }
 

@@ -23,8 +23,12 @@ export type AuditInput = {
 };
 
 export function auditEvent(db: Database, input: AuditInput) {
+  return db.insert(auditEvents).values(auditRow(input));
+}
+
+export function auditRow(input: AuditInput): typeof auditEvents.$inferInsert {
   const actor = input.actor;
-  return db.insert(auditEvents).values({
+  return {
     id: generateId(),
     firmId: input.firmId,
     at: input.at ?? Date.now(),
@@ -36,7 +40,7 @@ export function auditEvent(db: Database, input: AuditInput) {
     detail: input.detail ? JSON.stringify(input.detail) : null,
     ip: input.ip ?? null,
     userAgent: input.userAgent ? input.userAgent.slice(0, 300) : null,
-  });
+  };
 }
 
 export const AUDIT_PAGE_SIZE = 50;

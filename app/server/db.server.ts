@@ -1,4 +1,6 @@
+import { getTableColumns, is, SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as schema from "../../db/schema";
 
 export function createDb(d1: D1Database) {
@@ -16,4 +18,22 @@ export type Statement = BatchItem<"sqlite">;
 export async function runBatch(db: Database, statements: Statement[]): Promise<void> {
   if (statements.length === 0) return;
   await db.batch(statements as [Statement, ...Statement[]]);
+}
+
+/**
+ * `INSERT INTO table (…) SELECT … WHERE condition`: a row that exists only if the condition holds when
+ * the batch runs. Batches are transactions, so writes that must happen only together with a claim
+ * (a reminder's day, a request's completion) are made conditional on the claim's own predicate and
+ * placed before it in the same batch.
+ */
+export function insertWhere<T extends SQLiteTable>(db: Database, table: T, row: T["$inferInsert"], condition: SQL): Statement {
+  // drizzle's INSERT … SELECT lists every column in table order, so every column gets a value here.
+  // (A raw db.run() would read better, but drizzle cannot bind parameters of raw SQL in a D1 batch.)
+  const values = Object.entries(getTableColumns(table)).map(([key, column]) => {
+    const value = (row as Record<string, unknown>)[key];
+    if (value !== undefined) return sql.param(value, column);
+    if (column.default !== undefined) return is(column.default, SQL) ? column.default : sql.param(column.default, column);
+    return sql`null`;
+  });
+  return db.insert(table).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE ${condition}`);
 }

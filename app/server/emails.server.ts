@@ -103,3 +103,25 @@ export function securityNoticeEmail(input: { firm: FirmRef; to: string; name: st
     ].join("\n"),
   };
 }
+
+/** To the staff member who sent a request (or the firm's admins) when the client finishes it. */
+export function requestCompletedEmail(input: {
+  firm: FirmRef;
+  to: { name: string; email: string };
+  contact: ContactRef;
+  requestTitle: string;
+  url: string;
+}): EmailMessage {
+  return {
+    firmId: input.firm.id,
+    to: input.to.email,
+    subject: `Request completed: ${input.requestTitle}`,
+    text: [
+      greeting(input.to.name),
+      "",
+      `${input.contact.name} (${input.contact.email}) has completed every item of "${input.requestTitle}".`,
+      "",
+      `Review it here: ${input.url}`,
+    ].join("\n"),
+  };
+}

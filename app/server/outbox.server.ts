@@ -13,8 +13,8 @@ export interface EmailTransport {
   send(message: { from: string; to: string; subject: string; text: string }): Promise<void>;
 }
 
-export function queueEmail(db: Database, message: EmailMessage, now = Date.now()) {
-  return db.insert(outbox).values({
+export function outboxRow(message: EmailMessage, now = Date.now()): typeof outbox.$inferInsert {
+  return {
     id: generateId(),
     firmId: message.firmId,
     toAddress: message.to,
@@ -22,7 +22,11 @@ export function queueEmail(db: Database, message: EmailMessage, now = Date.now()
     textBody: message.text,
     createdAt: now,
     nextAttemptAt: now,
-  });
+  };
+}
+
+export function queueEmail(db: Database, message: EmailMessage, now = Date.now()) {
+  return db.insert(outbox).values(outboxRow(message, now));
 }
 
 /** Posts JSON to a provider's HTTP API (Postmark/Resend-style). Any non-2xx is a failure to retry. */

@@ -1,0 +1,158 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { z } from "zod";
+import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
+import { formatDateTime } from "~/lib/format";
+import { formatBytes, ITEM_KIND_LABELS, SCHEDULE_LABELS, STATUS_LABELS } from "~/lib/requests";
+import { idParam } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { deliverSoon } from "~/server/outbox.server";
+import { getFirmRequest, sendReminder } from "~/server/requests.server";
+import { requireStaff } from "~/server/staff-auth.server";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client Portal` }];
+
+const ACTIVITY_LABELS: Record<string, string> = {
+  "request.sent": "Request sent",
+  "request.reminder_sent": "Reminder sent",
+  "request.reminder_sent_automatically": "Automatic reminder sent",
+  "request.task_done": "Task ticked",
+  "request.question_answered": "Question answered",
+  "request.file_uploaded": "File uploaded",
+  "request.completed": "Request completed",
+};
+
+async function loadRequest(request: Request, context: LoaderFunctionArgs["context"], requestId: string | undefined) {
+  const auth = await requireStaff(request, context);
+  const id = idParam.safeParse(requestId);
+  const details = id.success ? await getFirmRequest(context.db, auth.firm.id, id.data) : null;
+  if (!details) throw new Response("Request not found", { status: 404 });
+  return { auth, details };
+}
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const { details } = await loadRequest(request, context, params.requestId);
+  const { request: r, contact, items, files, activity } = details;
+  return json({
+    request: r,
+    contact: { id: contact.id, name: contact.name, email: contact.email },
+    items: items.map((item) => ({ ...item, files: files.filter((f) => f.itemId === item.id) })),
+    activity,
+  });
+}
+
+const actionSchema = z.object({ intent: z.literal("send-reminder") });
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const { auth, details } = await loadRequest(request, context, params.requestId);
+  const form = validateForm(actionSchema, await readForm(request));
+  if (!form.ok) return json({ ok: false as const, formError: "Use one of the buttons on this page.", fieldErrors: {} }, { status: 400 });
+  if (details.request.status !== "open" || details.contact.deletedAt) {
+    return json({ ok: false as const, formError: "Only open requests of current contacts can be reminded.", fieldErrors: {} }, { status: 409 });
+  }
+  const sent = await sendReminder(context.db, context.env, {
+    firm: auth.firm,
+    contact: details.contact,
+    request: details.request,
+    by: { type: "staff", staff: auth.staff, ip: context.ip, userAgent: context.userAgent },
+  });
+  if (!sent) return json({ ok: false as const, formError: "This request is no longer open.", fieldErrors: {} }, { status: 409 });
+  deliverSoon(context.env, context.ctx, context.db);
+  return json({ ok: true as const, message: `We emailed a reminder with a fresh link to ${details.contact.email}.` });
+}
+
+export default function StaffRequest() {
+  const { request, contact, items, activity } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const [search] = useSearchParams();
+  const done = items.filter((i) => i.completedAt).length;
+  return (
+    <>
+      <p className="small">
+        <Link to="/app/requests">← Requests</Link>
+      </p>
+      <h1>{request.title}</h1>
+      <Notice message={messageOf(result) ?? (search.get("sent") ? `Request sent to ${contact.email}.` : null)} />
+      <FormError message={formErrorOf(result)} />
+      <section className="card" aria-labelledby="summary-heading">
+        <h2 id="summary-heading">Summary</h2>
+        <dl className="details">
+          <dt>Contact</dt>
+          <dd>
+            <Link to={`/app/contacts/${contact.id}`}>{contact.name}</Link> ({contact.email})
+          </dd>
+          <dt>Status</dt>
+          <dd>
+            <span className={request.status === "completed" ? "badge badge-ok" : "badge"}>{STATUS_LABELS[request.status]}</span>
+            {request.completedAt ? ` on ${formatDateTime(request.completedAt)}` : null}
+          </dd>
+          <dt>Progress</dt>
+          <dd>
+            <progress max={items.length} value={done} aria-label="Items done" /> {`${done} of ${items.length} done`}
+          </dd>
+          <dt>Due</dt>
+          <dd>{request.dueDate ?? "No due date"}</dd>
+          <dt>Reminders</dt>
+          <dd>
+            {SCHEDULE_LABELS[request.reminderSchedule]}
+            {request.lastReminderOn ? ` · last email ${request.lastReminderOn}` : null}
+          </dd>
+        </dl>
+        {request.description ? <p className="pre-line">{request.description}</p> : null}
+        {request.status === "open" ? (
+          <Form method="post" className="row">
+            <button type="submit" name="intent" value="send-reminder">
+              Send reminder
+            </button>
+          </Form>
+        ) : null}
+      </section>
+      <section aria-labelledby="items-heading">
+        <h2 id="items-heading">Checklist</h2>
+        <ol className="items">
+          {items.map((item) => (
+            <li key={item.id} className="card item">
+              <p className="item-head">
+                <span className="badge">{ITEM_KIND_LABELS[item.kind]}</span>{" "}
+                <span className={item.completedAt ? "badge badge-ok" : "badge badge-warn"}>{item.completedAt ? "Done" : "To do"}</span>
+              </p>
+              <p className="item-label">{item.label}</p>
+              {item.answer ? (
+                <blockquote className="answer pre-line" aria-label="Answer">
+                  {item.answer}
+                </blockquote>
+              ) : null}
+              {item.files.length > 0 ? (
+                <ul className="files">
+                  {item.files.map((f) => (
+                    <li key={f.id}>
+                      <a href={`/app/requests/${request.id}/files/${f.id}`} download>
+                        {f.fileName}
+                      </a>{" "}
+                      <span className="small muted">
+                        {formatBytes(f.size)} · {formatDateTime(f.uploadedAt)}
+                      </span>
+                    </li>
+                  ))}
+                </ul>
+              ) : null}
+            </li>
+          ))}
+        </ol>
+      </section>
+      <section className="card" aria-labelledby="activity-heading">
+        <h2 id="activity-heading">Activity</h2>
+        {activity.length === 0 ? <p className="muted">Nothing yet.</p> : null}
+        <ul className="activity">
+          {activity.map((a) => (
+            <li key={a.id}>
+              <span className="small muted">{formatDateTime(a.at)}</span> {ACTIVITY_LABELS[a.type] ?? a.type}
+              {a.actorLabel ? ` · ${a.actorLabel}` : null}
+            </li>
+          ))}
+        </ul>
+      </section>
+    </>
+  );
+}

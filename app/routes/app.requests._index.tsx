@@ -1,0 +1,134 @@
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json } from "@remix-run/cloudflare";
+import { Form, Link, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { STATUS_LABELS } from "~/lib/requests";
+import { idParam } from "~/server/fields";
+import { contactOptions, listFirmRequests } from "~/server/requests.server";
+import { requireStaff } from "~/server/staff-auth.server";
+import { REQUEST_STATUSES } from "../../db/schema";
+
+export const meta: MetaFunction = () => [{ title: "Requests · Client Portal" }];
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+
+// Filters come from the URL: anything malformed is ignored rather than refused.
+const query = z.object({
+  status: z.enum(REQUEST_STATUSES).optional().catch(undefined),
+  contact: idParam.optional().catch(undefined),
+  dueFrom: isoDate.optional().catch(undefined),
+  dueTo: isoDate.optional().catch(undefined),
+  after: z.string().max(200).optional().catch(undefined),
+});
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { firm } = await requireStaff(request, context);
+  const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
+  const [page, contacts] = await Promise.all([
+    listFirmRequests(context.db, firm.id, {
+      status: params.status,
+      contactId: params.contact,
+      dueFrom: params.dueFrom,
+      dueTo: params.dueTo,
+      after: params.after,
+    }),
+    contactOptions(context.db, firm.id),
+  ]);
+  return json({
+    ...page,
+    contacts: contacts.options,
+    filters: { status: params.status ?? "", contact: params.contact ?? "", dueFrom: params.dueFrom ?? "", dueTo: params.dueTo ?? "" },
+  });
+}
+
+export default function Requests() {
+  const { rows, next, contacts, filters } = useLoaderData<typeof loader>();
+  const nextParams = new URLSearchParams({ ...filters, ...(next ? { after: next } : {}) });
+  return (
+    <>
+      <div className="row page-head">
+        <h1>Requests</h1>
+        <Link className="button" to="/app/requests/new">
+          New request
+        </Link>
+      </div>
+      <Form method="get" className="filters" role="search" aria-label="Filter requests">
+        <div>
+          <label htmlFor="status">Status</label>
+          <select id="status" name="status" defaultValue={filters.status}>
+            <option value="">Any status</option>
+            {REQUEST_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {STATUS_LABELS[s]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label htmlFor="contact">Contact</label>
+          {contacts.length > 0 ? (
+            <select id="contact" name="contact" defaultValue={filters.contact}>
+              <option value="">Any contact</option>
+              {contacts.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          ) : (
+            <input id="contact" name="contact" type="search" defaultValue={filters.contact} placeholder="Contact id" />
+          )}
+        </div>
+        <div>
+          <label htmlFor="dueFrom">Due from</label>
+          <input id="dueFrom" name="dueFrom" type="date" defaultValue={filters.dueFrom} />
+        </div>
+        <div>
+          <label htmlFor="dueTo">Due until</label>
+          <input id="dueTo" name="dueTo" type="date" defaultValue={filters.dueTo} />
+        </div>
+        <button type="submit" className="secondary">
+          Apply
+        </button>
+      </Form>
+      <div className="table-wrap">
+        <table>
+          <caption className="muted small">{rows.length === 0 ? "No requests match." : `Showing ${rows.length} requests`}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Title</th>
+              <th scope="col">Contact</th>
+              <th scope="col">Due</th>
+              <th scope="col">Progress</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.id}>
+                <td>
+                  <Link to={`/app/requests/${row.id}`}>{row.title}</Link>
+                </td>
+                <td>
+                  <Link to={`/app/contacts/${row.contactId}`}>{row.contactName}</Link>
+                </td>
+                <td>{row.dueDate ?? "—"}</td>
+                <td>
+                  {row.done} of {row.items}
+                </td>
+                <td>
+                  <span className={row.status === "completed" ? "badge badge-ok" : "badge"}>{STATUS_LABELS[row.status]}</span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {next ? (
+        <nav className="pager" aria-label="Pages">
+          <Link to={`?${nextParams.toString()}`}>Next page</Link>
+        </nav>
+      ) : null}
+    </>
+  );
+}
