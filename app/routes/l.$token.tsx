@@ -6,13 +6,10 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Notice } from "~/components/form";
 import { claimAccessLink, findLink } from "~/server/access-links.server";
-import { DEVICE_COOKIE, readCookie, setCookie } from "~/server/cookies.server";
-import { generateToken } from "~/server/crypto.server";
+import { deviceOf } from "~/server/devices.server";
 import { readForm, validateForm } from "~/server/forms.server";
 import { allowEmailSend, requestLinkForRecord } from "~/server/portal-accounts.server";
 import { pathForAccess, portalAccess, portalPath, portalSessionCookie } from "~/server/portal-auth.server";
-
-const DEVICE_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
 
 // The token is in the URL: never leak it in a Referer, never let a cache keep the page.
 const TOKEN_PAGE_HEADERS = { "Referrer-Policy": "no-referrer", "Cache-Control": "no-store" };
@@ -23,19 +20,12 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { name: "referrer", content: "no-referrer" },
 ];
 
-/** The browser's device id, made on first sight so a claim can be bound to this browser. */
-function deviceId(request: Request): { id: string; cookie: string | null } {
-  const existing = readCookie(request, DEVICE_COOKIE);
-  if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return { id: existing, cookie: null };
-  const id = generateToken();
-  return { id, cookie: setCookie(DEVICE_COOKIE, id, DEVICE_MAX_AGE_SECONDS) };
-}
 
 type PageState = "continue" | "expired" | "unknown";
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const record = await findLink(context.db, context.env.LINKS, params.token ?? "");
-  const device = deviceId(request);
+  const device = deviceOf(request);
   const headers = new Headers(TOKEN_PAGE_HEADERS);
   if (device.cookie) headers.append("Set-Cookie", device.cookie);
   // An expired unclaimed link is refused here; a claimed one may still reopen on its own browser,
@@ -53,7 +43,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const form = validateForm(schema, await readForm(request));
   if (!form.ok) return json({ state: "error" as const, message: "Use the button on this page." }, { status: 400, headers: TOKEN_PAGE_HEADERS });
   const token = params.token ?? "";
-  const device = deviceId(request);
+  const device = deviceOf(request);
   const headers = new Headers(TOKEN_PAGE_HEADERS);
   if (device.cookie) headers.append("Set-Cookie", device.cookie);
 

@@ -6,6 +6,7 @@ import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
 import { completeClientSecondFactor } from "~/server/client-two-factor.server";
 import { totpCodeField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
+import { deviceOf } from "~/server/devices.server";
 import { redirectIntoPortal, requirePortalStep } from "~/server/portal-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-factor authentication · Client portal" }];
@@ -19,9 +20,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
   const form = validateForm(z.object({ code: totpCodeField }), await readForm(request));
   if (!form.ok) return json(form, { status: 422 });
-  const result = await completeClientSecondFactor(context.db, context.env, auth, form.data.code, { ip: context.ip, userAgent: context.userAgent });
+  const device = deviceOf(request);
+  const result = await completeClientSecondFactor(context.db, context.env, auth, form.data.code, { ip: context.ip, userAgent: context.userAgent, deviceId: device.id });
   if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
-  return redirectIntoPortal(result.token, result.auth);
+  return redirectIntoPortal(result.token, result.auth, device.cookie);
 }
 
 export default function TwoFactorStep() {

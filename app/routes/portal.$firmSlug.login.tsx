@@ -7,6 +7,7 @@ import { ClientSignInForm, EmailLinkForm } from "~/components/portal-forms";
 import { emailField, signInPasswordField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import { signInClient } from "~/server/portal-accounts.server";
+import { deviceOf } from "~/server/devices.server";
 import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
 import { handleEmailLinkRequest } from "~/server/portal-routes.server";
 
@@ -27,9 +28,10 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const form = validateForm(schema, body);
   const email = String(body.get("email") ?? "").slice(0, 254);
   if (!form.ok) return json({ ...form, email }, { status: 422 });
-  const result = await signInClient(context.db, firm, form.data.email, form.data.password, { ip: context.ip, userAgent: context.userAgent });
+  const device = deviceOf(request);
+  const result = await signInClient(context.db, firm, form.data.email, form.data.password, { ip: context.ip, userAgent: context.userAgent, deviceId: device.id });
   if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, email }, { status: result.status });
-  return redirectIntoPortal(result.token, result.auth);
+  return redirectIntoPortal(result.token, result.auth, device.cookie);
 }
 
 export default function PortalLogin() {

@@ -1,9 +1,8 @@
 // Client two-factor authentication: the code step after the password, enrolment with recovery codes,
 // recovery, and turning 2FA off where the firm allows it. The rules themselves (lockout, replay, the
 // sealed pending secret) live in second-factor.server.ts; where a client may go lives in portal-auth.
-import { eq } from "drizzle-orm";
-import { portalAccounts } from "../../db/schema";
 import { auditEvent } from "./audit.server";
+import { clientSignedIn, type SignInMeta } from "./devices.server";
 import { runBatch, type Database, type Statement } from "./db.server";
 import { securityNoticeEmail } from "./emails.server";
 import { queueEmail } from "./outbox.server";
@@ -22,7 +21,7 @@ import {
 } from "./second-factor.server";
 import { deleteContactSessions, rotateSession } from "./sessions.server";
 
-type Meta = { ip: string; userAgent: string };
+type Meta = SignInMeta;
 
 export type ClientFactorResult = { ok: true; token: string; auth: PortalAuth } | { ok: false; status: 400 | 401 | 429; error: string };
 
@@ -55,17 +54,15 @@ export async function completeClientSecondFactor(db: Database, env: Env, auth: P
       type: result.reason === "locked" ? "client.two_factor_locked" : "client.two_factor_failed",
       actor: actor(auth),
       contactId: auth.contact.id,
-      ...meta,
+      ip: meta.ip,
+      userAgent: meta.userAgent,
     });
     return { ok: false, status: result.reason === "locked" ? 429 : 401, error: factorFailureMessage(result) };
   }
   const passed = await passSecondFactor(
     db,
     auth,
-    [
-      db.update(portalAccounts).set({ lastSignInAt: now }).where(eq(portalAccounts.id, auth.account.id)),
-      auditEvent(db, { firmId: auth.firm.id, type: "client.signed_in", actor: actor(auth), contactId: auth.contact.id, detail: { factor: "totp" }, ...meta }),
-    ],
+    await clientSignedIn(db, auth, meta, { factor: "totp" }, now),
     now,
   );
   return { ok: true, ...passed };
@@ -135,8 +132,8 @@ export async function redeemRecoveryCode(db: Database, env: Env, auth: PortalAut
       disableTotp(db, owner(auth)),
       deleteRecoveryCodes(db, auth.account.id),
       deleteContactSessions(db, auth.contact.id, auth.session.id),
-      db.update(portalAccounts).set({ lastSignInAt: now }).where(eq(portalAccounts.id, auth.account.id)),
-      auditEvent(db, { firmId: auth.firm.id, type: "client.recovery_code_used", actor: actor(auth), contactId: auth.contact.id, ...meta }),
+      ...(await clientSignedIn(db, auth, meta, { factor: "recovery_code" }, now)),
+      auditEvent(db, { firmId: auth.firm.id, type: "client.recovery_code_used", actor: actor(auth), contactId: auth.contact.id, ip: meta.ip, userAgent: meta.userAgent }),
       queueEmail(
         db,
         securityNoticeEmail({

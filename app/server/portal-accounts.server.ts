@@ -6,6 +6,7 @@ import { and, eq, gt, isNull } from "drizzle-orm";
 import { accountTokens, contacts, portalAccounts, type AccountTokenKind } from "../../db/schema";
 import { createAccessLink, publishLink, type LinkRecord } from "./access-links.server";
 import { auditEvent } from "./audit.server";
+import { clientSignedIn, type SignInMeta } from "./devices.server";
 import { generateId, generateToken, sha256Hex } from "./crypto.server";
 import { runBatch, type Database, type Statement } from "./db.server";
 import { accountExistsEmail, passwordResetEmail, securityNoticeEmail, verifyEmailEmail } from "./emails.server";
@@ -17,7 +18,7 @@ import { ABSOLUTE_TIMEOUT_MS, deleteContactSessions, issueSession } from "./sess
 
 export const ACCOUNT_TOKEN_VALIDITY_MS = 60 * 60_000;
 
-type Meta = { ip: string; userAgent: string };
+type Meta = SignInMeta;
 
 async function findContactByEmail(db: Database, firmId: string, email: string) {
   const [row] = await db
@@ -138,24 +139,28 @@ export async function signInClient(db: Database, firm: Firm, email: string, pass
     ip: meta.ip,
     userAgent: meta.userAgent,
   });
+  const auth: PortalAuth = { session: issued.session, firm, contact, account };
+  // Where 2FA applies the password is only the first step; the code step records the sign-in.
   const statements: Statement[] = [
     issued.insert,
-    db.update(portalAccounts).set({ lastSignInAt: now }).where(eq(portalAccounts.id, account.id)),
-    auditEvent(db, {
-      firmId: firm.id,
-      // Where 2FA applies the password is only the first step; the code step records the sign-in.
-      type: secondFactorApplies(firm, account) ? "client.password_accepted" : "client.signed_in",
-      actor: { type: "client", id: contact.id, label: email },
-      contactId: contact.id,
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-    }),
+    ...(secondFactorApplies(firm, account)
+      ? [
+          auditEvent(db, {
+            firmId: firm.id,
+            type: "client.password_accepted",
+            actor: { type: "client", id: contact.id, label: email },
+            contactId: contact.id,
+            ip: meta.ip,
+            userAgent: meta.userAgent,
+          }),
+        ]
+      : await clientSignedIn(db, auth, meta, { factor: "password" }, now)),
   ];
   if (check.needsRehash) {
     statements.push(db.update(portalAccounts).set({ passwordHash: await hashPassword(password) }).where(eq(portalAccounts.id, account.id)));
   }
   await runBatch(db, statements);
-  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact, account } };
+  return { ok: true, token: issued.token, auth };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -139,10 +139,10 @@ export async function requirePortalFirm(db: Database, slug: string | undefined):
 }
 
 /** After a sign-in step: set the new session cookie and send the client where they now belong. */
-export function redirectIntoPortal(token: string, auth: PortalAuth): Response {
-  return redirect(pathForAccess(auth.firm.slug, portalAccess(auth, auth.firm.slug)), {
-    headers: { "Set-Cookie": portalSessionCookie(token, auth.session.expiresAt) },
-  });
+export function redirectIntoPortal(token: string, auth: PortalAuth, deviceCookie?: string | null): Response {
+  const headers = new Headers({ "Set-Cookie": portalSessionCookie(token, auth.session.expiresAt) });
+  if (deviceCookie) headers.append("Set-Cookie", deviceCookie);
+  return redirect(pathForAccess(auth.firm.slug, portalAccess(auth, auth.firm.slug)), { headers });
 }
 
 /**

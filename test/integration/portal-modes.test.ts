@@ -101,8 +101,8 @@ describe("mode: Magic link + Login (default)", () => {
     expect((await signIn(base, contact.email, NEW_PASSWORD)).response.status).toBe(302);
     const replay = await new Browser().post(`${base}/forgot-password`, { intent: "reset", token, password: "yet another passphrase" });
     expect(replay.status).toBe(400);
-    const [notice] = await emailsTo(contact.email, Date.now() - 5_000);
-    expect(notice.subject).toContain("password was changed");
+    const mail = await emailsTo(contact.email, Date.now() - 5_000);
+    expect(mail.map((m) => m.subject).some((s) => s.includes("password was changed"))).toBe(true);
   });
 });
 
