@@ -1,7 +1,7 @@
 // SECURITY.md rules 1-8: magic links.
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { accessLinks, auditEvents, sessions } from "../../db/schema";
 import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
 import { Browser, signInStaff } from "../support/http";
@@ -18,10 +18,18 @@ describe("rule 1: no token is stored or logged in clear", () => {
     const staff = await createStaff(firm, { role: "member" });
     const browser = await signInStaff(staff.email, PASSWORD);
     const since = Date.now();
+    const logged: string[] = [];
+    const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) =>
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" "))),
+    );
     const response = await browser.post(`/app/contacts/${contact.id}`, { intent: "send-link" });
     expect(response.status).toBe(200);
     const [email] = await emailsTo(contact.email, since);
     const token = linkTokenIn(email.textBody);
+    // Open and claim it too: no log line anywhere on the way mentions the token.
+    await claim(token);
+    for (const spy of spies) spy.mockRestore();
+    expect(logged.join("\n")).not.toContain(token);
 
     // Every D1 table except the outbox (the email itself must carry the link).
     const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite%' AND name <> 'd1_migrations'").all<{ name: string }>();
