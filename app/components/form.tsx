@@ -81,3 +81,21 @@ export function messageOf(data: unknown): string | null {
   const { ok, message } = data as { ok?: unknown; message?: unknown };
   return ok === true && typeof message === "string" ? message : null;
 }
+
+/** The 6-digit authenticator code, the same everywhere: numeric keypad, one-time-code autofill. */
+export function CodeField({ error, hint, autoFocus }: { error?: string; hint?: string; autoFocus?: boolean }) {
+  return (
+    <Field
+      label="Code"
+      name="code"
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      pattern="[0-9 ]*"
+      maxLength={10}
+      required
+      autoFocus={autoFocus}
+      hint={hint ?? "The 6-digit code from your authenticator app."}
+      error={error}
+    />
+  );
+}

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { json, redirect } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
-import { Field, fieldErrorOf, formErrorOf, FormError, Notice } from "~/components/form";
+import { fieldErrorOf, formErrorOf, FormError, Notice, CodeField } from "~/components/form";
 import { formatDate } from "~/lib/format";
 import { totpCodeField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
@@ -59,16 +59,7 @@ export default function StaffAccount() {
             <h3>Turn off two-factor authentication</h3>
             <FormError message={formErrorOf(data)} />
             <Form method="post" noValidate>
-              <Field
-                label="Code"
-                name="code"
-                hint="To turn it off, enter the current 6-digit code from your authenticator app."
-                inputMode="numeric"
-                autoComplete="one-time-code"
-                maxLength={10}
-                required
-                error={fieldErrorOf(data, "code")}
-              />
+              <CodeField hint="To turn it off, enter the current 6-digit code from your authenticator app." error={fieldErrorOf(data, "code")} />
               <button type="submit" className="danger">
                 Turn off two-factor authentication
               </button>

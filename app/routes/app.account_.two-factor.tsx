@@ -3,7 +3,7 @@ import { json, redirect } from "@remix-run/cloudflare";
 import type { ShouldRevalidateFunction } from "@remix-run/react";
 import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
-import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
+import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { totpCodeField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import type { PendingEnrolment } from "~/server/second-factor.server";
@@ -86,16 +86,7 @@ export default function StaffTwoFactorSetup() {
         <li>
           <Form method="post" noValidate>
             <input type="hidden" name="pending" value={pendingToken} />
-            <Field
-              label="Code"
-              name="code"
-              hint="Enter the 6-digit code the app shows for this account."
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              maxLength={10}
-              required
-              error={fieldErrorOf(data, "code")}
-            />
+            <CodeField hint="Enter the 6-digit code the app shows for this account." error={fieldErrorOf(data, "code")} />
             <div className="row">
               <button type="submit" disabled={busy}>
                 Turn on two-factor authentication

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { json, redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
-import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
+import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { redirectToField, totpCodeField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
@@ -46,16 +46,7 @@ export default function StaffSecondFactor() {
         <FormError message={formErrorOf(data)} />
         <Form method="post" noValidate>
           <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
-          <Field
-            label="Code"
-            name="code"
-            hint="The 6-digit code from your authenticator app."
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            maxLength={10}
-            required
-            error={fieldErrorOf(data, "code")}
-          />
+          <CodeField hint="The 6-digit code from your authenticator app." error={fieldErrorOf(data, "code")} />
           <button type="submit" disabled={busy}>
             Verify
           </button>

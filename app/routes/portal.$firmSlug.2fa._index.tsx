@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { json } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
+import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { completeClientSecondFactor } from "~/server/client-two-factor.server";
 import { totpCodeField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
@@ -36,17 +36,7 @@ export default function TwoFactorStep() {
       <FormError message={formErrorOf(result)} />
       <div className="card">
         <Form method="post" noValidate>
-          <Field
-            label="Code"
-            name="code"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            pattern="[0-9 ]*"
-            maxLength={8}
-            required
-            autoFocus
-            error={fieldErrorOf(result, "code")}
-          />
+          <CodeField autoFocus error={fieldErrorOf(result, "code")} />
           <button type="submit">Verify</button>
         </Form>
       </div>

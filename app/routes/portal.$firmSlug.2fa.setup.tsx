@@ -1,8 +1,9 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import type { ShouldRevalidateFunction } from "@remix-run/react";
 import { json, redirect } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
+import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { RecoveryCodes } from "~/components/recovery-codes";
 import { enrolClientTotp, resumeClientEnrolment, startClientEnrolment } from "~/server/client-two-factor.server";
 import { totpCodeField } from "~/server/fields";
@@ -45,6 +46,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   );
 }
 
+// Once enrolled, this page's loader would send the client on to their requests; the recovery codes in
+// the action's answer must stay on screen until the client has saved them.
+export const shouldRevalidate: ShouldRevalidateFunction = ({ actionResult, defaultShouldRevalidate }) =>
+  actionResult && typeof actionResult === "object" && "recoveryCodes" in actionResult && actionResult.recoveryCodes ? false : defaultShouldRevalidate;
+
 export default function TwoFactorSetup() {
   const data = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
@@ -82,17 +88,7 @@ export default function TwoFactorSetup() {
         <li>
           <Form method="post" noValidate>
             <input type="hidden" name="pending" value={pending.pendingToken} />
-            <Field
-              label="Code"
-              name="code"
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              pattern="[0-9 ]*"
-              maxLength={8}
-              required
-              hint="Enter the 6-digit code the app shows."
-              error={fieldErrorOf(result, "code")}
-            />
+            <CodeField hint="Enter the 6-digit code the app shows." error={fieldErrorOf(result, "code")} />
             <button type="submit">Verify</button>
           </Form>
         </li>

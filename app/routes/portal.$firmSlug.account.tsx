@@ -2,7 +2,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { json, redirect } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
+import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice, CodeField } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
 import { clientSignOutEverywhere, recentSignIns } from "~/server/client-account.server";
 import { disableClientTotp } from "~/server/client-two-factor.server";
@@ -88,15 +88,7 @@ export default function ClientAccount() {
               ) : (
                 <Form method="post" noValidate>
                   <input type="hidden" name="intent" value="disable-2fa" />
-                  <Field
-                    label="Code"
-                    name="code"
-                    inputMode="numeric"
-                    autoComplete="one-time-code"
-                    maxLength={8}
-                    hint="Enter a current code from your app to turn two-factor authentication off."
-                    error={fieldErrorOf(result, "code")}
-                  />
+                  <CodeField hint="Enter a current code from your app to turn two-factor authentication off." error={fieldErrorOf(result, "code")} />
                   <button type="submit" className="secondary">
                     Turn off two-factor authentication
                   </button>

@@ -7,9 +7,9 @@ import { EmailLinkForm } from "~/components/portal-forms";
 import { emailField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
-import { allowEmailSend, requestPasswordReset, resetPassword, resetTokenHasSecondFactor } from "~/server/portal-accounts.server";
+import { requestPasswordReset, resetPassword, resetTokenHasSecondFactor } from "~/server/portal-accounts.server";
 import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
-import { handleEmailLinkRequest, TOO_MANY_EMAILS } from "~/server/portal-routes.server";
+import { handleEmailLinkRequest, refuseIfEmailLimited } from "~/server/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Forgot password · Client portal" }];
 
@@ -47,9 +47,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   }
   const form = validateForm(z.object({ email: emailField }), body);
   if (!form.ok) return json(form, { status: 422 });
-  if (!(await allowEmailSend(context.db, form.data.email, context.ip))) {
-    return json({ ok: false as const, formError: TOO_MANY_EMAILS, fieldErrors: {} }, { status: 429 });
-  }
+  const limited = await refuseIfEmailLimited(context, form.data.email);
+  if (limited) return limited;
   requestPasswordReset(context.db, context.env, context.ctx, firm, form.data.email);
   return json({
     ok: true as const,

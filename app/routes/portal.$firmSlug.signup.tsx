@@ -7,7 +7,6 @@ import { emailField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
 import {
-  allowEmailSend,
   completeSignup,
   createAccountFromLinkSession,
   peekAccountToken,
@@ -15,7 +14,7 @@ import {
   SIGNUP_DISABLED,
 } from "~/server/portal-accounts.server";
 import { redirectIntoPortal, requirePortalFirm, type Firm } from "~/server/portal-auth.server";
-import { TOO_MANY_EMAILS } from "~/server/portal-routes.server";
+import { refuseIfEmailLimited } from "~/server/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Create a login · Client portal" }];
 
@@ -54,9 +53,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (intent === "request") {
     const form = validateForm(z.object({ email: emailField }), body);
     if (!form.ok) return json(form, { status: 422 });
-    if (!(await allowEmailSend(context.db, form.data.email, context.ip))) {
-      return json({ ok: false as const, formError: TOO_MANY_EMAILS, fieldErrors: {} }, { status: 429 });
-    }
+    const limited = await refuseIfEmailLimited(context, form.data.email);
+    if (limited) return limited;
     requestSignupByEmail(context.db, context.env, context.ctx, firm, form.data.email);
     return json({
       ok: true as const,

@@ -32,6 +32,10 @@ test("a client enrols with an authenticator app, signs in with a fresh code, the
   await page.getByLabel("Code", { exact: true }).fill(codeForStep(secret, enrolStep));
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { name: "Two-factor authentication is on" })).toBeVisible();
+  // The codes stay on screen after the page settles (no revalidation navigates away from them).
+  await page.waitForLoadState("networkidle");
+  await page.waitForTimeout(500);
+  await expect(page.getByRole("heading", { name: "Two-factor authentication is on" })).toBeVisible();
   const codes = await page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem").allTextContents();
   expect(codes).toHaveLength(10);
   await expect(page.getByRole("link", { name: "Download" })).toHaveAttribute("download", "recovery-codes.txt");
