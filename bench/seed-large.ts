@@ -26,7 +26,8 @@ export const BENCH_TOKENS = {
   linkSession: { id: "bench-link-session", secret: "bench-link-secret-0000000000000000000000000" },
   passwordSession: { id: "bench-password-session", secret: "bench-password-secret-00000000000000000000" },
   twoFactorPendingSession: { id: "bench-2fa-session", secret: "bench-2fa-secret-0000000000000000000000000" },
-  accessLink: "bench-access-link-token-000000000000000000000",
+  // 43 characters, the length of a real token (32 bytes, base64url).
+  accessLink: "bench-access-link-token-0000000000000000000",
 } as const;
 
 export function sessionCookieValue(token: { id: string; secret: string }): string {
