@@ -8,6 +8,7 @@ import { readForm, validateForm } from "~/server/forms.server";
 import {
   changeSecurityMode,
   countSessionsEndedBySwitch,
+  setStaffTwoFactorRequired,
   planAllowsTwoFactorMode,
   selectableModes,
 } from "~/server/security-mode.server";
@@ -39,16 +40,30 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     selectable: selectableModes(firm),
     isAdmin: staff.role === "admin",
     recentAuth: hasRecentAuth(session),
+    staffTwoFactorRequired: firm.staffTwoFactorRequired,
     downgradedWithTwoFactor: firm.securityMode === "magic_link_and_login_2fa" && !planAllowsTwoFactorMode(firm.plan),
   });
 }
 
 const schema = z.object({ mode: z.enum(SECURITY_MODES, { message: "Choose one of the three options." }), intent: z.enum(["review", "confirm"]) });
+const staffSchema = z.object({ intent: z.literal("staff-2fa"), required: z.enum(["yes", "no"]) });
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const auth = await requireAdmin(request, context);
   requireRecentAuth(auth, request, PATH);
-  const form = validateForm(schema, await readForm(request));
+  const body = await readForm(request);
+  if (body.get("intent") === "staff-2fa") {
+    const staffForm = validateForm(staffSchema, body);
+    if (!staffForm.ok) return json({ ...staffForm, review: null }, { status: 422 });
+    const required = staffForm.data.required === "yes";
+    await setStaffTwoFactorRequired(context.db, auth, required, { ip: context.ip, userAgent: context.userAgent });
+    return json({
+      ok: true as const,
+      message: required ? "Saved: every staff member now needs two-factor authentication." : "Saved: staff two-factor authentication is optional.",
+      review: null,
+    });
+  }
+  const form = validateForm(schema, body);
   if (!form.ok) return json({ ...form, review: null }, { status: 422 });
   const { mode, intent } = form.data;
   if (!selectableModes(auth.firm).includes(mode)) {
@@ -146,6 +161,32 @@ export default function PortalSecuritySettings() {
           </button>
         </Form>
       )}
+      <Form method="post" className="card">
+        <input type="hidden" name="intent" value="staff-2fa" />
+        <fieldset disabled={locked}>
+          <legend>Staff sign-in</legend>
+          <div className="choice">
+            <input
+              type="checkbox"
+              id="staff-2fa"
+              name="required"
+              value="yes"
+              defaultChecked={data.staffTwoFactorRequired}
+              aria-describedby="staff-2fa-help"
+            />
+            <div>
+              <label htmlFor="staff-2fa">Require two-factor authentication for all staff</label>
+              <p className="hint" id="staff-2fa-help">
+                Staff without an authenticator app are asked to set one up at their next click.
+              </p>
+            </div>
+          </div>
+          <input type="hidden" name="required" value="no" />
+        </fieldset>
+        <button type="submit" className="secondary" disabled={locked}>
+          Save staff setting
+        </button>
+      </Form>
     </div>
   );
 }

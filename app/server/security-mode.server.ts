@@ -62,3 +62,18 @@ export async function changeSecurityMode(db: Database, auth: StaffAuth, mode: Se
   ]);
   return { ok: true, changed: true, endedSessions };
 }
+
+/** "Require 2FA for all staff": staff without it are sent to set it up at their next click. */
+export async function setStaffTwoFactorRequired(db: Database, auth: StaffAuth, required: boolean, meta: { ip: string; userAgent: string }) {
+  await runBatch(db, [
+    db.update(firms).set({ staffTwoFactorRequired: required }).where(eq(firms.id, auth.firm.id)),
+    auditEvent(db, {
+      firmId: auth.firm.id,
+      type: "firm.staff_two_factor_required_changed",
+      actor: { type: "staff", id: auth.staff.id, label: auth.staff.email },
+      detail: { required },
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    }),
+  ]);
+}

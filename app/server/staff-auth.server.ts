@@ -87,8 +87,16 @@ export async function requireStaff(request: Request, context: AppLoadContext): P
     }
     signInRedirect(request);
   }
+  // The firm requires 2FA for staff: someone without it sets it up before anything else.
+  if (auth.firm.staffTwoFactorRequired && !auth.staff.totpEnabledAt) {
+    const path = new URL(request.url).pathname;
+    if (!STAFF_ENROLMENT_PATHS.includes(path)) throw redirect("/app/account/two-factor");
+  }
   return auth;
 }
+
+/** Where a staff member who must set up 2FA may go: the set-up page and what it needs. */
+const STAFF_ENROLMENT_PATHS = ["/app/account", "/app/account/two-factor", "/app/reauthenticate"];
 
 export async function requireAdmin(request: Request, context: AppLoadContext): Promise<StaffAuth> {
   const auth = await requireStaff(request, context);
