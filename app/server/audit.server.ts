@@ -79,7 +79,16 @@ export async function auditEventTypes(db: Database, firmId: string): Promise<str
 }
 
 /** The audit log's filters, from the query string; anything malformed is ignored. */
-const dateField = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().catch(undefined);
+const dateField = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/)
+  // A real calendar day: "2026-13-01" would compare as NaN and hide every event, "2026-02-31" would mean March 3.
+  .refine((day) => {
+    const ms = Date.parse(`${day}T00:00:00Z`);
+    return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === day;
+  })
+  .optional()
+  .catch(undefined);
 export const auditQuery = z.object({
   type: z.string().max(80).regex(/^[a-z_.]*$/).optional().catch(undefined),
   contact: z.string().max(64).regex(/^[A-Za-z0-9_-]*$/).optional().catch(undefined),

@@ -1,5 +1,5 @@
 // Contacts of one firm. Every query takes the firm id: a contact id from another firm finds nothing.
-import { and, asc, eq, gt, isNotNull, isNull, like, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, isNull, or, sql } from "drizzle-orm";
 import { contacts, portalAccounts } from "../../db/schema";
 import type { Database } from "./db.server";
 
@@ -58,7 +58,7 @@ export async function listContacts(
       and(
         eq(contacts.firmId, firmId),
         isNull(contacts.deletedAt),
-        search ? or(like(contacts.name, `%${escapeLike(search)}%`), like(contacts.email, `%${escapeLike(search)}%`)) : undefined,
+        search ? or(containsText(contacts.name, search), containsText(contacts.email, search)) : undefined,
         filterCondition(options.filter ?? "all"),
         afterName !== undefined && afterId !== undefined
           ? or(gt(contacts.name, afterName), and(eq(contacts.name, afterName), gt(contacts.id, afterId)))
@@ -72,9 +72,11 @@ export async function listContacts(
   return { rows: page, next: rows.length > limit && last ? `${last.name}\u0000${last.id}` : null };
 }
 
-function escapeLike(value: string): string {
-  // drizzle's like() has no ESCAPE clause; wildcards typed by the user are dropped instead.
-  return value.replace(/[%_]/g, "");
+/** `column LIKE '%text%'` with the text matched literally: "_" and "%" are common in emails. */
+function containsText(column: typeof contacts.name | typeof contacts.email, text: string) {
+  // drizzle's like() has no ESCAPE clause, so the clause is written out.
+  const pattern = `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+  return sql`${column} LIKE ${pattern} ESCAPE '\\'`;
 }
 
 export type ContactDetails = {
