@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import type { ShouldRevalidateFunction } from "@remix-run/react";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData, type ShouldRevalidateFunction } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { RecoveryCodes } from "~/components/recovery-codes";
@@ -25,10 +25,6 @@ export async function loader({ params, context }: LoaderFunctionArgs) {
   return json({ pending, required, slug: auth.firm.slug, firmName: auth.firm.name });
 }
 
-// The recovery codes are in the action's answer and shown once. Revalidating this loader after the POST
-// would find 2FA on and redirect to the requests, taking the codes off the screen before they are saved.
-export const shouldRevalidate: ShouldRevalidateFunction = ({ formMethod, defaultShouldRevalidate }) =>
-  formMethod?.toUpperCase() === "POST" ? false : defaultShouldRevalidate;
 
 const schema = z.object({ code: totpCodeField, pending: z.string().min(1).max(500) });
 
