@@ -184,7 +184,7 @@ export default function PortalSecuritySettings() {
           <input type="hidden" name="required" value="no" />
         </fieldset>
         <button type="submit" className="secondary" disabled={locked}>
-          Save staff setting
+          Update staff sign-in
         </button>
       </Form>
     </div>
