@@ -215,7 +215,8 @@ export function staffSessionCookie(token: string): string {
 }
 
 export async function signOutStaff(db: Database, request: Request): Promise<string> {
-  const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
-  if (parts) await deleteSession(db, parts.id);
+  // Any valid session of this cookie, pending 2FA or not; a cookie with a wrong secret deletes nothing.
+  const row = await loadStaffSession(db, request, Date.now());
+  if (row) await deleteSession(db, row.session.id);
   return clearCookie(STAFF_SESSION_COOKIE);
 }
