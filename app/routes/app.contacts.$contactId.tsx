@@ -8,7 +8,7 @@ import { contactWithAccess } from "~/server/client-access.server";
 import { readForm, validateForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
 import { formatDateTime } from "~/lib/format";
-import { getContact } from "~/server/contacts.server";
+import { deleteContact, getContact, restoreContact } from "~/server/contacts.server";
 import { idParam } from "~/server/fields";
 import { requireStaff } from "~/server/staff-auth.server";
 
@@ -23,7 +23,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   return json({
     isAdmin: staff.role === "admin",
     summary: { activeSessions, activeLinks },
-    contact: { id: contact.id, name: contact.name, email: contact.email, phone: contact.phone },
+    contact: { id: contact.id, name: contact.name, email: contact.email, phone: contact.phone, deletedAt: contact.deletedAt },
     account: account
       ? {
           email: account.email,
@@ -36,15 +36,31 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   });
 }
 
-const actionSchema = z.object({ intent: z.enum(["send-link", "send-invite"]) });
+const actionSchema = z.object({ intent: z.enum(["send-link", "send-invite", "delete", "restore"]) });
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
-  const { firm, staff } = await requireStaff(request, context);
+  const auth = await requireStaff(request, context);
+  const { firm, staff } = auth;
   const id = idParam.safeParse(params.contactId);
   const details = id.success ? await getContact(context.db, firm.id, id.data) : null;
-  if (!details || details.contact.deletedAt) throw new Response("Contact not found", { status: 404 });
+  if (!details) throw new Response("Contact not found", { status: 404 });
   const form = validateForm(actionSchema, await readForm(request));
   if (!form.ok) return json({ ok: false as const, formError: "Use one of the buttons on this page.", fieldErrors: {} }, { status: 400 });
+  const meta = { ip: context.ip, userAgent: context.userAgent };
+  const deleted = details.contact.deletedAt !== null;
+  if (form.data.intent === "delete" || form.data.intent === "restore") {
+    if (staff.role !== "admin") throw new Response("Only firm admins can do this.", { status: 403 });
+    if (form.data.intent === "delete" && !deleted) {
+      await deleteContact(context.db, context.env.LINKS, auth, details.contact.id, meta);
+      return json({ ok: true as const, message: "The contact was deleted. Their portal login is deactivated until you restore them." });
+    }
+    if (form.data.intent === "restore" && deleted) {
+      await restoreContact(context.db, auth, details.contact.id, meta);
+      return json({ ok: true as const, message: "The contact was restored, with their portal login." });
+    }
+    return json({ ok: true as const, message: "Nothing changed." });
+  }
+  if (deleted) return json({ ok: false as const, formError: "Restore this contact before sending them links.", fieldErrors: {} }, { status: 409 });
   await sendStaffLink(context.db, context.env, {
     firm,
     contact: details.contact,
@@ -68,6 +84,18 @@ export default function ContactDetails() {
       <h1>{contact.name}</h1>
       <Notice message={messageOf(result)} />
       <FormError message={formErrorOf(result)} />
+      {contact.deletedAt ? (
+        <div className="alert alert-warn" role="status">
+          This contact was deleted on {formatDateTime(contact.deletedAt)}. Their portal login is deactivated.
+          {isAdmin ? (
+            <Form method="post">
+              <button type="submit" name="intent" value="restore" className="secondary">
+                Restore contact
+              </button>
+            </Form>
+          ) : null}
+        </div>
+      ) : null}
       <section className="card" aria-labelledby="details-heading">
         <h2 id="details-heading">Details</h2>
         <dl className="details">
@@ -98,6 +126,7 @@ export default function ContactDetails() {
           <dd>{summary.activeLinks}</dd>
         </dl>
         {account ? null : <p className="muted">This contact has not created a portal account yet.</p>}
+        {contact.deletedAt ? null : (
         <Form method="post" className="row">
           {account ? (
             <button type="submit" name="intent" value="send-link">
@@ -119,7 +148,19 @@ export default function ContactDetails() {
             </Link>
           ) : null}
         </Form>
+        )}
       </section>
+      {isAdmin && !contact.deletedAt ? (
+        <section className="card" aria-labelledby="delete-heading">
+          <h2 id="delete-heading">Delete contact</h2>
+          <p className="hint">Their portal login is deactivated, their sessions end and their links stop working. You can restore them later.</p>
+          <Form method="post">
+            <button type="submit" name="intent" value="delete" className="danger">
+              Delete contact
+            </button>
+          </Form>
+        </section>
+      ) : null}
     </>
   );
 }

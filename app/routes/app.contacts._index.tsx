@@ -10,6 +10,7 @@ import { requireStaff } from "~/server/staff-auth.server";
 export const meta: MetaFunction = () => [{ title: "Contacts · Client Portal" }];
 
 const query = z.object({
+  show: z.enum(["deleted"]).optional().catch(undefined),
   q: z.string().max(100).optional().catch(undefined),
   filter: z.enum(CONTACT_FILTERS).optional().catch(undefined),
   after: z.string().max(400).optional().catch(undefined),
@@ -19,17 +20,22 @@ const query = z.object({
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { firm } = await requireStaff(request, context);
   const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
-  const page = await listContacts(context.db, firm.id, { search: params.q, filter: params.filter, after: params.after });
-  return json({ ...page, q: params.q ?? "", filter: params.filter ?? "all" });
+  const deleted = params.show === "deleted";
+  const page = await listContacts(context.db, firm.id, { search: params.q, filter: params.filter, after: params.after, deleted });
+  return json({ ...page, q: params.q ?? "", filter: params.filter ?? "all", deleted });
 }
 
 export default function Contacts() {
-  const { rows, next, q, filter } = useLoaderData<typeof loader>();
-  const nextParams = new URLSearchParams({ q, filter, ...(next ? { after: next } : {}) });
+  const { rows, next, q, filter, deleted } = useLoaderData<typeof loader>();
+  const nextParams = new URLSearchParams({ q, filter, ...(deleted ? { show: "deleted" } : {}), ...(next ? { after: next } : {}) });
   return (
     <>
-      <h1>Contacts</h1>
+      <h1>{deleted ? "Deleted contacts" : "Contacts"}</h1>
+      <p className="small">
+        {deleted ? <Link to="/app/contacts">← All contacts</Link> : <Link to="/app/contacts?show=deleted">Deleted contacts</Link>}
+      </p>
       <Form method="get" className="row" role="search">
+        {deleted ? <input type="hidden" name="show" value="deleted" /> : null}
         <div>
           <label htmlFor="q">Search</label>
           <input id="q" name="q" type="search" defaultValue={q} placeholder="Name or email" />

@@ -15,8 +15,8 @@ import type { StaffAuth } from "./staff-auth.server";
 type Meta = { ip: string; userAgent: string };
 
 /**
- * A contact with their portal account and live sessions and unused links, in one query: the Details
- * tab stays within the page budget of three D1 queries.
+ * A contact (deleted ones too, so they can be restored) with their portal account and live sessions and
+ * unused links, in one query: the Details tab stays within the page budget of three D1 queries.
  */
 export async function contactWithAccess(db: Database, firmId: string, contactId: string, now = Date.now()) {
   const [row] = await db
@@ -29,7 +29,7 @@ export async function contactWithAccess(db: Database, firmId: string, contactId:
     })
     .from(contacts)
     .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
-    .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId), isNull(contacts.deletedAt)))
+    .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId)))
     .limit(1);
   return row ?? null;
 }

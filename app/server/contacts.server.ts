@@ -1,7 +1,10 @@
 // Contacts of one firm. Every query takes the firm id: a contact id from another firm finds nothing.
 import { and, asc, eq, gt, isNotNull, isNull, or, sql } from "drizzle-orm";
 import { contacts, portalAccounts } from "../../db/schema";
-import type { Database } from "./db.server";
+import { revokeContactLinks } from "./access-links.server";
+import { auditEvent } from "./audit.server";
+import { runBatch, type Database } from "./db.server";
+import { deleteContactSessions } from "./sessions.server";
 
 export const CONTACTS_PAGE_SIZE = 50;
 
@@ -38,7 +41,7 @@ function filterCondition(filter: ContactFilter) {
 export async function listContacts(
   db: Database,
   firmId: string,
-  options: { search?: string; filter?: ContactFilter; after?: string | null; limit?: number } = {},
+  options: { search?: string; filter?: ContactFilter; after?: string | null; limit?: number; deleted?: boolean } = {},
 ): Promise<{ rows: ContactRow[]; next: string | null }> {
   const limit = options.limit ?? CONTACTS_PAGE_SIZE;
   const search = options.search?.trim();
@@ -57,7 +60,8 @@ export async function listContacts(
     .where(
       and(
         eq(contacts.firmId, firmId),
-        isNull(contacts.deletedAt),
+        // Deleted contacts are listed only on their own view, where they can be restored.
+        options.deleted ? isNotNull(contacts.deletedAt) : isNull(contacts.deletedAt),
         search ? or(containsText(contacts.name, search), containsText(contacts.email, search)) : undefined,
         filterCondition(options.filter ?? "all"),
         afterName !== undefined && afterId !== undefined
@@ -99,4 +103,30 @@ export function countContacts(db: Database, firmId: string) {
     .select({ n: sql<number>`count(*)` })
     .from(contacts)
     .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt)));
+}
+
+type StaffActor = { firm: { id: string }; staff: { id: string; email: string } };
+
+/**
+ * Deleting a contact deactivates their portal login (kept, so restoring brings it back), ends their
+ * sessions and revokes their links, in one batch with the audit event.
+ */
+export async function deleteContact(db: Database, kv: KVNamespace, auth: StaffActor, contactId: string, meta: { ip: string; userAgent: string }) {
+  const now = Date.now();
+  await runBatch(db, [
+    db.update(contacts).set({ deletedAt: now }).where(and(eq(contacts.id, contactId), eq(contacts.firmId, auth.firm.id))),
+    db.update(portalAccounts).set({ deactivatedAt: now }).where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, auth.firm.id))),
+    deleteContactSessions(db, contactId),
+    ...(await revokeContactLinks(db, kv, contactId, now)),
+    auditEvent(db, { firmId: auth.firm.id, type: "contact.deleted", actor: { type: "staff", id: auth.staff.id, label: auth.staff.email }, contactId, ...meta }),
+  ]);
+}
+
+/** Restoring a contact restores their portal login as it was (password and 2FA included). */
+export async function restoreContact(db: Database, auth: StaffActor, contactId: string, meta: { ip: string; userAgent: string }) {
+  await runBatch(db, [
+    db.update(contacts).set({ deletedAt: null }).where(and(eq(contacts.id, contactId), eq(contacts.firmId, auth.firm.id))),
+    db.update(portalAccounts).set({ deactivatedAt: null }).where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, auth.firm.id))),
+    auditEvent(db, { firmId: auth.firm.id, type: "contact.restored", actor: { type: "staff", id: auth.staff.id, label: auth.staff.email }, contactId, ...meta }),
+  ]);
 }
