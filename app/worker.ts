@@ -32,6 +32,8 @@ app.use("*", securityHeaders());
 app.use("*", crossSiteWriteGuard);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
+// Browsers ask for /favicon.ico whatever the page links; the icon is an SVG asset.
+app.get("/favicon.ico", (c) => c.redirect("/favicon.svg", 301));
 app.route("/api", api);
 
 app.all("*", async (c) => {
