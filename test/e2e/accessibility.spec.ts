@@ -62,7 +62,7 @@ test("the check can fail: an input without a label is reported", async ({ page }
   await page.evaluate(() => {
     const input = document.createElement("input");
     input.type = "text";
-    document.querySelector("main")?.append(input);
+    document.getElementById("main")!.appendChild(input);
   });
   await expect(page.locator("main > input")).toHaveCount(1);
   const results = await new AxeBuilder({ page }).withTags(["wcag2a"]).analyze();
