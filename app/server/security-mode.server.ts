@@ -5,7 +5,6 @@ import { auditEvent } from "./audit.server";
 import { runBatch, type Database } from "./db.server";
 import type { StaffAuth } from "./staff-auth.server";
 
-export { MODE_LABELS } from "~/lib/domain";
 
 export function planAllowsTwoFactorMode(plan: Plan): boolean {
   return plan === "business" || plan === "enterprise";
