@@ -6,6 +6,7 @@ import { formatDate } from "~/lib/format";
 import { CONTACT_FILTERS, FILTER_LABELS } from "~/lib/contact-filters";
 import { listContacts } from "~/server/contacts.server";
 import { requireStaff } from "~/server/staff-auth.server";
+import { NextPage } from "~/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Contacts · Client Portal" }];
 
@@ -86,11 +87,7 @@ export default function Contacts() {
           </tbody>
         </table>
       </div>
-      {next ? (
-        <nav className="pager" aria-label="Pages">
-          <Link to={`?${nextParams.toString()}`}>Next page</Link>
-        </nav>
-      ) : null}
+      <NextPage params={next ? nextParams : null} />
     </>
   );
 }

@@ -7,6 +7,7 @@ import { idParam } from "~/server/fields";
 import { contactOptions, listFirmRequests } from "~/server/requests.server";
 import { requireStaff } from "~/server/staff-auth.server";
 import { REQUEST_STATUSES } from "../../db/schema";
+import { NextPage } from "~/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Requests · Client Portal" }];
 
@@ -124,11 +125,7 @@ export default function Requests() {
           </tbody>
         </table>
       </div>
-      {next ? (
-        <nav className="pager" aria-label="Pages">
-          <Link to={`?${nextParams.toString()}`}>Next page</Link>
-        </nav>
-      ) : null}
+      <NextPage params={next ? nextParams : null} />
     </>
   );
 }

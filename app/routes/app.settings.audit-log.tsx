@@ -4,6 +4,7 @@ import { Form, Link, useLoaderData } from "@remix-run/react";
 import { formatDateTime } from "~/lib/format";
 import { auditEventTypes, auditQuery, listAuditEvents } from "~/server/audit.server";
 import { requireAdmin } from "~/server/staff-auth.server";
+import { NextPage } from "~/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Client Portal" }];
 
@@ -87,11 +88,7 @@ export default function AuditLog() {
           </tbody>
         </table>
       </div>
-      {next ? (
-        <nav className="pager" aria-label="Pages">
-          <Link to={`?${nextParams.toString()}`}>Older events</Link>
-        </nav>
-      ) : null}
+      <NextPage params={next ? nextParams : null} label="Older events" />
     </>
   );
 }
