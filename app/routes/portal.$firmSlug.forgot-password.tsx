@@ -4,12 +4,11 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { EmailLinkForm } from "~/components/portal-forms";
-import { emailField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
 import { requestPasswordReset, resetPassword, resetTokenHasSecondFactor } from "~/server/portal-accounts.server";
 import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
-import { handleEmailLinkRequest, refuseIfEmailLimited } from "~/server/portal-routes.server";
+import { handleEmailLinkRequest, handleEmailRequest } from "~/server/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Forgot password · Client portal" }];
 
@@ -45,15 +44,12 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: 400 });
     return redirectIntoPortal(result.token, result.auth);
   }
-  const form = validateForm(z.object({ email: emailField }), body);
-  if (!form.ok) return json(form, { status: 422 });
-  const limited = await refuseIfEmailLimited(context, form.data.email);
-  if (limited) return limited;
-  requestPasswordReset(context.db, context.env, context.ctx, firm, form.data.email);
-  return json({
-    ok: true as const,
-    message: "If this address has a portal login, we have emailed it a link to choose a new password. It expires in 1 hour.",
-  });
+  return handleEmailRequest(
+    context,
+    body,
+    (email) => requestPasswordReset(context.db, context.env, context.ctx, firm, email),
+    "If this address has a portal login, we have emailed it a link to choose a new password. It expires in 1 hour.",
+  );
 }
 
 export default function ForgotPassword() {

@@ -3,7 +3,6 @@ import { json } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
-import { emailField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
 import {
@@ -14,7 +13,7 @@ import {
   SIGNUP_DISABLED,
 } from "~/server/portal-accounts.server";
 import { redirectIntoPortal, requirePortalFirm, type Firm } from "~/server/portal-auth.server";
-import { refuseIfEmailLimited } from "~/server/portal-routes.server";
+import { handleEmailRequest } from "~/server/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Create a login · Client portal" }];
 
@@ -51,15 +50,12 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const password = passwordSchema(requiresTwoFactor(firm));
 
   if (intent === "request") {
-    const form = validateForm(z.object({ email: emailField }), body);
-    if (!form.ok) return json(form, { status: 422 });
-    const limited = await refuseIfEmailLimited(context, form.data.email);
-    if (limited) return limited;
-    requestSignupByEmail(context.db, context.env, context.ctx, firm, form.data.email);
-    return json({
-      ok: true as const,
-      message: "If this address belongs to one of our clients, we have emailed a link to create your login. It expires in 1 hour.",
-    });
+    return handleEmailRequest(
+      context,
+      body,
+      (email) => requestSignupByEmail(context.db, context.env, context.ctx, firm, email),
+      "If this address belongs to one of our clients, we have emailed a link to create your login. It expires in 1 hour.",
+    );
   }
   if (intent === "complete") {
     const form = validateForm(z.object({ token: tokenField, password }), body);

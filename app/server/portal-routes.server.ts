@@ -7,23 +7,35 @@ import { readForm, validateForm } from "./forms.server";
 import { allowEmailSend, requestLinkByEmail } from "./portal-accounts.server";
 import type { Firm } from "./portal-auth.server";
 
-const emailLinkSchema = z.object({ intent: z.literal("email-link"), email: emailField });
-
 export const LINK_SENT_MESSAGE = "If this address belongs to one of our clients, we have emailed a link to it. It expires in 15 minutes.";
 export const TOO_MANY_EMAILS = "Too many emails were requested. Wait 10 minutes and try again.";
 
-/** The 429 every email-sending form answers once an address or IP has used its 3 emails in 10 minutes. */
-export async function refuseIfEmailLimited(context: AppLoadContext, email: string) {
-  if (await allowEmailSend(context.db, email, context.ip)) return null;
-  return json({ ok: false as const, formError: TOO_MANY_EMAILS, fieldErrors: {}, sent: false as const }, { status: 429 });
+/**
+ * Every form that emails a typed address: validate it, apply the 3-per-10-minutes limits (per address and
+ * per IP), start the work after the response, and give the same answer whether or not the address is known.
+ */
+export async function handleEmailRequest(
+  context: AppLoadContext,
+  form: FormData,
+  start: (email: string) => void,
+  message: string,
+) {
+  const parsed = validateForm(z.object({ email: emailField }), form);
+  if (!parsed.ok) return json({ ...parsed, sent: false as const }, { status: 422 });
+  if (!(await allowEmailSend(context.db, parsed.data.email, context.ip))) {
+    return json({ ok: false as const, formError: TOO_MANY_EMAILS, fieldErrors: {}, sent: false as const }, { status: 429 });
+  }
+  start(parsed.data.email);
+  return json({ ok: true as const, sent: true as const, message });
 }
 
-/** "Email me a link" with a typed address: one answer for every address. */
+/** "Email me a link" with a typed address. */
 export async function handleEmailLinkRequest(request: Request, context: AppLoadContext, firm: Firm, form?: FormData) {
-  const parsed = validateForm(emailLinkSchema, form ?? (await readForm(request)));
-  if (!parsed.ok) return json({ ...parsed, sent: false as const }, { status: 422 });
-  const limited = await refuseIfEmailLimited(context, parsed.data.email);
-  if (limited) return limited;
-  requestLinkByEmail(context.db, context.env, context.ctx, firm, parsed.data.email, { ip: context.ip, userAgent: context.userAgent });
-  return json({ ok: true as const, sent: true as const, message: LINK_SENT_MESSAGE });
+  const meta = { ip: context.ip, userAgent: context.userAgent };
+  return handleEmailRequest(
+    context,
+    form ?? (await readForm(request)),
+    (email) => requestLinkByEmail(context.db, context.env, context.ctx, firm, email, meta),
+    LINK_SENT_MESSAGE,
+  );
 }
