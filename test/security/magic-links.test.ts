@@ -61,7 +61,7 @@ describe("rule 1: no usable token is stored or logged in clear, the outbox inclu
       // Delivery renders each link into its message for the provider, and leaves nothing usable behind.
       const provider: string[] = [];
       const recording: EmailTransport = { name: "recording", send: async (message) => void provider.push(message.text) };
-      const report = await deliverOutbox(db, recording, "from@test", Date.now() + 1000, 1000);
+      const report = await deliverOutbox(db, env, recording, Date.now() + 1000, 1000);
       expect(report.failed).toBe(0);
       for (const token of tokens) expect(provider.filter((text) => text.includes(token))).toHaveLength(1);
       expect(await placesHolding(tokens), "after delivery").toEqual([]);

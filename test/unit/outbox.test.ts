@@ -1,4 +1,5 @@
 // The outbox: nothing is lost when the provider is down; delivery retries with backoff.
+import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { outbox } from "../../db/schema";
@@ -25,7 +26,7 @@ describe("outbox delivery", () => {
     await queueEmail(db, { firmId: null, to, subject: "Hello", text: "Body" }, now);
 
     const down = fakeProvider(false);
-    const first = await deliverOutbox(db, down, "from@test", now);
+    const first = await deliverOutbox(db, env, down, now);
     expect(first.failed).toBeGreaterThanOrEqual(1);
     const [row] = await db.select().from(outbox).where(eq(outbox.toAddress, to));
     expect(row.sentAt).toBeNull();
@@ -34,11 +35,11 @@ describe("outbox delivery", () => {
     expect(row.nextAttemptAt).toBeGreaterThan(now);
 
     const up = fakeProvider(true);
-    await deliverOutbox(db, up, "from@test", now + 1); // not due yet: backoff holds it
+    await deliverOutbox(db, env, up, now + 1); // not due yet: backoff holds it
     expect(up.sent).not.toContain(to);
-    await deliverOutbox(db, up, "from@test", row.nextAttemptAt, 1000);
+    await deliverOutbox(db, env, up, row.nextAttemptAt, 1000);
     expect(up.sent.filter((t) => t === to)).toHaveLength(1);
-    await deliverOutbox(db, up, "from@test", row.nextAttemptAt + 60 * 60_000, 1000);
+    await deliverOutbox(db, env, up, row.nextAttemptAt + 60 * 60_000, 1000);
     expect(up.sent.filter((t) => t === to)).toHaveLength(1);
     const [after] = await db.select().from(outbox).where(eq(outbox.toAddress, to));
     expect(after.sentAt).not.toBeNull();
