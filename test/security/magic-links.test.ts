@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
-import { accessLinks, auditEvents, sessions } from "../../db/schema";
+import { accessLinks, sessions } from "../../db/schema";
 import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
 import { Browser, signInStaff } from "../support/http";
 import { claim, emailsTo, issueLink, linkTokenIn, settle, urlTokenIn } from "../support/portal";
