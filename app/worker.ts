@@ -10,6 +10,7 @@ import { createDb } from "./server/db.server";
 import { runScheduledJobs } from "./server/scheduled.server";
 import { clientIp, userAgent } from "./server/request-meta.server";
 import { loadStaffAuth } from "./server/staff-auth.server";
+import { trackBackgroundWork } from "./worker/background-work";
 import { crossSiteWriteGuard, newNonce, securityHeaders } from "./worker/security";
 
 type HonoEnv = { Bindings: Env; Variables: { nonce: string } };
@@ -41,7 +42,8 @@ app.all("*", async (c) => {
   const db = createDb(c.env.DB);
   const context: AppLoadContext = {
     env: c.env,
-    ctx: c.executionCtx as ExecutionContext,
+    // In tests, work done after the response is recorded so a test can wait for it (background-work.ts).
+    ctx: c.env.ENVIRONMENT === "test" ? trackBackgroundWork(c.executionCtx as ExecutionContext) : (c.executionCtx as ExecutionContext),
     db,
     nonce: c.get("nonce"),
     ip: clientIp(request),

@@ -249,6 +249,8 @@ export const auditEvents = sqliteTable(
   ],
 );
 
+// No usable token at rest (docs/decisions/008): a body that carries a link holds a placeholder, and the
+// link itself is sealed (AES-GCM, additional data = the row id) until delivery, then erased.
 export const outbox = sqliteTable(
   "outbox",
   {
@@ -257,9 +259,14 @@ export const outbox = sqliteTable(
     toAddress: text("to_address").notNull(),
     subject: text("subject").notNull(),
     textBody: text("text_body").notNull(),
+    /** base64(iv || AES-GCM ciphertext) of the secret URL the body's placeholder stands for; null once delivered. */
+    sealedSecret: text("sealed_secret"),
     createdAt: integer("created_at").notNull(),
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at").notNull(),
+    /** A delivery run holds the row until then, so overlapping runs never send it twice. */
+    claimedUntil: integer("claimed_until"),
+    claimedBy: text("claimed_by"),
     sentAt: integer("sent_at"),
     lastError: text("last_error"),
   },

@@ -4,13 +4,26 @@ import { useLoaderData } from "@remix-run/react";
 import { desc } from "drizzle-orm";
 import { outbox } from "../../db/schema";
 import { formatDateTime } from "~/lib/format";
+import { renderOutboxMessage } from "~/server/outbox.server";
 
 export const meta: MetaFunction = () => [{ title: "Dev outbox" }];
 
-// Development only: it shows live sign-in links, so anywhere else it does not exist.
+// Development only: it shows live sign-in links, so anywhere else it does not exist. The links are
+// stored sealed (docs/decisions/008); this page opens them the way delivery does. In development the
+// "delivered" message keeps its sealed link, since this page is its mailbox.
 export async function loader({ context }: LoaderFunctionArgs) {
   if (context.env.ENVIRONMENT !== "development") throw new Response("Not found", { status: 404 });
-  const messages = await context.db.select().from(outbox).orderBy(desc(outbox.createdAt)).limit(50);
+  const rows = await context.db.select().from(outbox).orderBy(desc(outbox.createdAt)).limit(50);
+  const messages = await Promise.all(
+    rows.map(async (row) => ({
+      id: row.id,
+      toAddress: row.toAddress,
+      createdAt: row.createdAt,
+      sentAt: row.sentAt,
+      attempts: row.attempts,
+      ...(await renderOutboxMessage(context.env, row, "(link removed after delivery)")),
+    })),
+  );
   return json({ messages });
 }
 
@@ -44,7 +57,7 @@ export default function DevOutbox() {
           <p className="small muted">
             To {m.toAddress} · {formatDateTime(m.createdAt)} · {m.sentAt ? "delivered" : `queued (${m.attempts} attempts)`}
           </p>
-          <Linkified text={m.textBody} />
+          <Linkified text={m.text} />
         </article>
       ))}
     </main>

@@ -8,7 +8,7 @@ import { generateId, generateToken, sha256Hex } from "./crypto.server";
 import { auditEvent } from "./audit.server";
 import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
 import { accessLinkEmail } from "./emails.server";
-import { outboxRow, queueEmail } from "./outbox.server";
+import { outboxRow, queueEmail, sealEmail } from "./outbox.server";
 import type { PortalAuth } from "./portal-auth.server";
 import { issueSession, LINK_SESSION_MS } from "./sessions.server";
 
@@ -105,9 +105,9 @@ export async function createAccessLink(
   };
   const email = accessLinkEmail({ firm: input.firm, contact: input.contact, url, purpose: input.purpose, requestTitle: input.requestTitle ?? null });
   if (input.onlyIf) {
-    statements.push(insertWhere(db, accessLinks, linkRow, input.onlyIf), insertWhere(db, outbox, outboxRow(email, now), input.onlyIf));
+    statements.push(insertWhere(db, accessLinks, linkRow, input.onlyIf), insertWhere(db, outbox, outboxRow(await sealEmail(env, email, now)), input.onlyIf));
   } else {
-    statements.push(db.insert(accessLinks).values(linkRow), queueEmail(db, email, now));
+    statements.push(db.insert(accessLinks).values(linkRow), queueEmail(db, await sealEmail(env, email, now)));
   }
   return { token, url, record, statements };
 }

@@ -1,6 +1,8 @@
-// Every email the product sends, as plain text. Links are the only secrets in them and expire.
+// Every email the product sends, as plain text. Links are the only secrets in them and expire: a message
+// that carries one returns it as `secretUrl` and holds SECRET_URL_PLACEHOLDER where it goes, so the
+// outbox stores it sealed and renders it only at delivery (docs/decisions/008).
 import type { AccessLinkPurpose } from "../../db/schema";
-import type { EmailMessage } from "./outbox.server";
+import { SECRET_URL_PLACEHOLDER, type EmailMessage, type EmailWithSecret } from "./outbox.server";
 
 type FirmRef = { id: string; name: string };
 type ContactRef = { name: string; email: string };
@@ -15,7 +17,7 @@ export function accessLinkEmail(input: {
   url: string;
   purpose: AccessLinkPurpose;
   requestTitle: string | null;
-}): EmailMessage {
+}): EmailWithSecret {
   const { firm, contact, url, purpose, requestTitle } = input;
   const subject =
     purpose === "invite"
@@ -30,15 +32,21 @@ export function accessLinkEmail(input: {
     requestTitle ? `${firm.name} has sent you a request: ${requestTitle}.` : `Here is your link to the ${firm.name} client portal.`,
     purpose === "invite" ? "Open it to see your requests, and create a login if you would like one." : "",
     "",
-    url,
+    SECRET_URL_PLACEHOLDER,
     "",
     `The link works once, on the device where you open it, and expires in ${validity} if unused.`,
     "If you did not expect this email, you can ignore it.",
   ];
-  return { firmId: firm.id, to: contact.email, subject, text: lines.filter((l, i, a) => l !== "" || a[i - 1] !== "").join("\n") };
+  return {
+    firmId: firm.id,
+    to: contact.email,
+    subject,
+    text: lines.filter((l, i, a) => l !== "" || a[i - 1] !== "").join("\n"),
+    secretUrl: url,
+  };
 }
 
-export function verifyEmailEmail(input: { firm: FirmRef; contact: ContactRef; url: string }): EmailMessage {
+export function verifyEmailEmail(input: { firm: FirmRef; contact: ContactRef; url: string }): EmailWithSecret {
   return {
     firmId: input.firm.id,
     to: input.contact.email,
@@ -49,14 +57,15 @@ export function verifyEmailEmail(input: { firm: FirmRef; contact: ContactRef; ur
       `Someone (hopefully you) asked to create a login for the ${input.firm.name} client portal with this address.`,
       "Open this link within 1 hour to choose your password:",
       "",
-      input.url,
+      SECRET_URL_PLACEHOLDER,
       "",
       "If this was not you, ignore this email; nothing changes.",
     ].join("\n"),
+    secretUrl: input.url,
   };
 }
 
-export function accountExistsEmail(input: { firm: FirmRef; contact: ContactRef; resetUrl: string }): EmailMessage {
+export function accountExistsEmail(input: { firm: FirmRef; contact: ContactRef; resetUrl: string }): EmailWithSecret {
   return {
     firmId: input.firm.id,
     to: input.contact.email,
@@ -67,12 +76,13 @@ export function accountExistsEmail(input: { firm: FirmRef; contact: ContactRef; 
       `Someone asked to create a ${input.firm.name} portal login for this address, but you already have one.`,
       "If you have forgotten your password, you can choose a new one here (valid for 1 hour):",
       "",
-      input.resetUrl,
+      SECRET_URL_PLACEHOLDER,
     ].join("\n"),
+    secretUrl: input.resetUrl,
   };
 }
 
-export function passwordResetEmail(input: { firm: FirmRef; contact: ContactRef; url: string }): EmailMessage {
+export function passwordResetEmail(input: { firm: FirmRef; contact: ContactRef; url: string }): EmailWithSecret {
   return {
     firmId: input.firm.id,
     to: input.contact.email,
@@ -82,10 +92,11 @@ export function passwordResetEmail(input: { firm: FirmRef; contact: ContactRef; 
       "",
       "Open this link within 1 hour to choose a new password. It works once.",
       "",
-      input.url,
+      SECRET_URL_PLACEHOLDER,
       "",
       "If you did not ask for this, ignore this email; your password stays the same.",
     ].join("\n"),
+    secretUrl: input.url,
   };
 }
 

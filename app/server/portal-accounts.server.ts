@@ -10,7 +10,7 @@ import { clientSignedIn, type SignInMeta } from "./devices.server";
 import { generateId, generateToken, sha256Hex } from "./crypto.server";
 import { runBatch, type Database, type Statement } from "./db.server";
 import { accountExistsEmail, passwordResetEmail, securityNoticeEmail, verifyEmailEmail } from "./emails.server";
-import { deliverSoon, queueEmail } from "./outbox.server";
+import { deliverSoon, queueEmail, sealEmail } from "./outbox.server";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
 import { secondFactorApplies, type Contact, type Firm, type PortalAccount, type PortalAuth } from "./portal-auth.server";
 import { LIMITS, consume, isExhausted } from "./rate-limit.server";
@@ -236,11 +236,11 @@ export function requestSignupByEmail(db: Database, env: Env, ctx: ExecutionConte
       if (account) {
         const reset = await accountToken(db, { kind: "password_reset", firmId: firm.id, contactId: contact.id, accountId: account.id, email });
         const resetUrl = portalUrl(env, firm, `/forgot-password?token=${reset.token}`);
-        await runBatch(db, [reset.insert, queueEmail(db, accountExistsEmail({ firm, contact, resetUrl }))]);
+        await runBatch(db, [reset.insert, queueEmail(db, await sealEmail(env, accountExistsEmail({ firm, contact, resetUrl })))]);
       } else {
         const verify = await accountToken(db, { kind: "email_verification", firmId: firm.id, contactId: contact.id, accountId: null, email });
         const url = portalUrl(env, firm, `/signup?token=${verify.token}`);
-        await runBatch(db, [verify.insert, queueEmail(db, verifyEmailEmail({ firm, contact, url }))]);
+        await runBatch(db, [verify.insert, queueEmail(db, await sealEmail(env, verifyEmailEmail({ firm, contact, url })))]);
       }
       deliverSoon(env, ctx, db);
     })().catch((error) => console.error("requestSignupByEmail failed", error)),
@@ -352,7 +352,7 @@ export function requestPasswordReset(db: Database, env: Env, ctx: ExecutionConte
         email,
       });
       const url = portalUrl(env, firm, `/forgot-password?token=${reset.token}`);
-      await runBatch(db, [reset.insert, queueEmail(db, passwordResetEmail({ firm, contact: found.contact, url }))]);
+      await runBatch(db, [reset.insert, queueEmail(db, await sealEmail(env, passwordResetEmail({ firm, contact: found.contact, url })))]);
       deliverSoon(env, ctx, db);
     })().catch((error) => console.error("requestPasswordReset failed", error)),
   );

@@ -1,6 +1,6 @@
 // Work done by the Cron Trigger. Each job is idempotent: a retried run does nothing twice.
 import type { Database } from "./db.server";
-import { deliverOutbox, transportFor } from "./outbox.server";
+import { deliverOutbox, purgeOutbox, transportFor } from "./outbox.server";
 import { pruneRateLimits } from "./rate-limit.server";
 import { sendDueReminders } from "./reminders.server";
 
@@ -8,6 +8,7 @@ export async function runScheduledJobs(env: Env, db: Database, now = Date.now())
   // Reminders first, so their emails leave in the same run.
   await sendDueReminders(db, env, now);
   const transport = transportFor(env);
-  if (transport) await deliverOutbox(db, transport, env.EMAIL_FROM, now, 100);
+  if (transport) await deliverOutbox(db, env, transport, now, 100);
+  await purgeOutbox(db, now);
   await pruneRateLimits(db, now);
 }

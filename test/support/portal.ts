@@ -4,6 +4,8 @@ import { and, desc, eq, gt } from "drizzle-orm";
 import { outbox, type AccessLinkPurpose } from "../../db/schema";
 import { createAccessLink, publishLink } from "../../app/server/access-links.server";
 import { runBatch } from "../../app/server/db.server";
+import { renderOutboxMessage } from "../../app/server/outbox.server";
+import { backgroundWorkSettled } from "../../app/worker/background-work";
 import { db, type TestFirm } from "./factories";
 import { Browser } from "./http";
 
@@ -23,18 +25,20 @@ export async function claim(token: string, browser = new Browser()): Promise<{ b
   return { browser, response };
 }
 
-/** Emails to an address since a moment, newest first; waits briefly for work done after the response. */
-export async function emailsTo(address: string, since: number, { wait = true } = {}) {
-  for (let i = 0; i < 40; i++) {
-    const rows = await db
-      .select()
-      .from(outbox)
-      .where(and(eq(outbox.toAddress, address), gt(outbox.createdAt, since - 1)))
-      .orderBy(desc(outbox.createdAt));
-    if (rows.length > 0 || !wait) return rows;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return [];
+/**
+ * Emails to an address since a moment, newest first, as the recipient reads them: the sealed link is
+ * opened and rendered into the body the way delivery does it. Reads only after the work the worker
+ * does after its responses (ctx.waitUntil) has finished, so an empty answer means nothing was sent.
+ * (`wait` is no longer needed and kept only so callers need not change.)
+ */
+export async function emailsTo(address: string, since: number, _options: { wait?: boolean } = {}) {
+  await settle();
+  const rows = await db
+    .select()
+    .from(outbox)
+    .where(and(eq(outbox.toAddress, address), gt(outbox.createdAt, since - 1)))
+    .orderBy(desc(outbox.createdAt));
+  return Promise.all(rows.map(async (row) => ({ ...row, textBody: (await renderOutboxMessage(env, row, "(link removed after delivery)")).text })));
 }
 
 export function linkTokenIn(text: string): string {
@@ -49,6 +53,7 @@ export function urlTokenIn(text: string): string {
   return match[1];
 }
 
-export async function settle(ms = 150): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits until the work the worker started after its responses (ctx.waitUntil) has finished. */
+export async function settle(): Promise<void> {
+  await backgroundWorkSettled();
 }

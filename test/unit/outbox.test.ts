@@ -1,21 +1,53 @@
-// The outbox: nothing is lost when the provider is down; delivery retries with backoff.
-import { eq } from "drizzle-orm";
+// The outbox: nothing is lost when the provider is down; delivery retries with backoff; overlapping runs
+// send each message once; links are sealed at rest and rendered only at delivery (docs/decisions/008).
+import { env } from "cloudflare:workers";
+import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { outbox } from "../../db/schema";
-import { deliverOutbox, queueEmail, type EmailTransport } from "~/server/outbox.server";
+import {
+  DELIVERY_LEASE_MS,
+  deliverOutbox,
+  devOutboxTransport,
+  OUTBOX_RETENTION_MS,
+  purgeOutbox,
+  queueEmail,
+  renderOutboxMessage,
+  SECRET_URL_PLACEHOLDER,
+  sealEmail,
+  type EmailTransport,
+  type OutgoingEmail,
+} from "~/server/outbox.server";
+import { runBatch } from "~/server/db.server";
+import { passwordResetEmail } from "~/server/emails.server";
 import { db, uid } from "../support/factories";
 
-/** A local fake provider: records what it is asked to send, and can be down. */
-function fakeProvider(up: boolean): EmailTransport & { sent: string[] } {
-  const sent: string[] = [];
+/** A local fake provider: records what it is asked to send, can be down, and can be slow. */
+function fakeProvider(options: { up?: boolean; slowMs?: number } = {}): EmailTransport & { sent: OutgoingEmail[] } {
+  const sent: OutgoingEmail[] = [];
   return {
     name: "fake",
     sent,
     async send(message) {
-      if (!up) throw new Error("provider unavailable");
-      sent.push(message.to);
+      // A slow provider keeps a run busy while another run starts: the window a double send needs.
+      if (options.slowMs) await new Promise((resolve) => setTimeout(resolve, options.slowMs));
+      if (options.up === false) throw new Error("provider unavailable");
+      sent.push(message);
     },
   };
+}
+
+async function queueMany(count: number, now: number): Promise<string[]> {
+  const addresses = Array.from({ length: count }, () => `${uid("mail_")}@client.test`);
+  await runBatch(db, addresses.map((to) => queueEmail(db, { firmId: null, to, subject: "Hello", text: "Body" }, now)));
+  return addresses;
+}
+
+function timesSent(provider: { sent: OutgoingEmail[] }, to: string): number {
+  return provider.sent.filter((m) => m.to === to).length;
+}
+
+async function rowsTo(addresses: string[]) {
+  return db.select().from(outbox).where(inArray(outbox.toAddress, addresses));
 }
 
 describe("outbox delivery", () => {
@@ -24,23 +56,161 @@ describe("outbox delivery", () => {
     const now = Date.UTC(2030, 0, 1);
     await queueEmail(db, { firmId: null, to, subject: "Hello", text: "Body" }, now);
 
-    const down = fakeProvider(false);
-    const first = await deliverOutbox(db, down, "from@test", now);
+    const down = fakeProvider({ up: false });
+    const first = await deliverOutbox(db, env, down, now);
     expect(first.failed).toBeGreaterThanOrEqual(1);
     const [row] = await db.select().from(outbox).where(eq(outbox.toAddress, to));
     expect(row.sentAt).toBeNull();
     expect(row.attempts).toBe(1);
     expect(row.lastError).toContain("provider unavailable");
     expect(row.nextAttemptAt).toBeGreaterThan(now);
+    expect(row.claimedUntil).toBeNull(); // a failed attempt hands the row back
 
-    const up = fakeProvider(true);
-    await deliverOutbox(db, up, "from@test", now + 1); // not due yet: backoff holds it
-    expect(up.sent).not.toContain(to);
-    await deliverOutbox(db, up, "from@test", row.nextAttemptAt, 1000);
-    expect(up.sent.filter((t) => t === to)).toHaveLength(1);
-    await deliverOutbox(db, up, "from@test", row.nextAttemptAt + 60 * 60_000, 1000);
-    expect(up.sent.filter((t) => t === to)).toHaveLength(1);
+    const up = fakeProvider();
+    await deliverOutbox(db, env, up, now + 1); // not due yet: backoff holds it
+    expect(timesSent(up, to)).toBe(0);
+    await deliverOutbox(db, env, up, row.nextAttemptAt, 1000);
+    expect(timesSent(up, to)).toBe(1);
+    await deliverOutbox(db, env, up, row.nextAttemptAt + 60 * 60_000, 1000);
+    expect(timesSent(up, to)).toBe(1);
     const [after] = await db.select().from(outbox).where(eq(outbox.toAddress, to));
     expect(after.sentAt).not.toBeNull();
+    expect(after.claimedUntil).toBeNull();
+  });
+});
+
+describe("overlapping delivery runs send each message exactly once", () => {
+  it("two runs in parallel with a slow provider", async () => {
+    const now = Date.UTC(2031, 0, 1);
+    const addresses = await queueMany(8, now);
+    const provider = fakeProvider({ slowMs: 15 });
+    const [a, b] = await Promise.all([deliverOutbox(db, env, provider, now, 1000), deliverOutbox(db, env, provider, now, 1000)]);
+    for (const to of addresses) expect(timesSent(provider, to), to).toBe(1);
+    expect(a.sent + b.sent).toBeGreaterThanOrEqual(addresses.length);
+    for (const row of await rowsTo(addresses)) {
+      expect(row.sentAt).not.toBeNull();
+      expect(row.attempts).toBe(1);
+    }
+  });
+
+  it("five runs in parallel with small batches, then more runs until nothing is due: each message once, none lost", async () => {
+    const now = Date.UTC(2032, 0, 1);
+    const addresses = await queueMany(20, now);
+    const provider = fakeProvider({ slowMs: 3 });
+    await Promise.all(Array.from({ length: 5 }, () => deliverOutbox(db, env, provider, now, 3)));
+    for (let round = 0; round < 20; round++) {
+      const report = await deliverOutbox(db, env, provider, now, 1000);
+      if (report.sent === 0 && report.failed === 0) break;
+    }
+    for (const to of addresses) expect(timesSent(provider, to), to).toBe(1);
+    expect((await rowsTo(addresses)).every((row) => row.sentAt !== null)).toBe(true);
+  });
+
+  it("provider down for two parallel runs (one attempt each message), then up: delivered once", async () => {
+    const now = Date.UTC(2033, 0, 1);
+    const addresses = await queueMany(5, now);
+    const down = fakeProvider({ up: false, slowMs: 10 });
+    await Promise.all([deliverOutbox(db, env, down, now, 1000), deliverOutbox(db, env, down, now, 1000)]);
+    for (const row of await rowsTo(addresses)) {
+      expect(row.sentAt).toBeNull();
+      expect(row.attempts, "each message was tried by one run only").toBe(1);
+    }
+    const later = now + 60 * 60_000;
+    const up = fakeProvider({ slowMs: 10 });
+    await Promise.all([deliverOutbox(db, env, up, later, 1000), deliverOutbox(db, env, up, later, 1000)]);
+    for (const to of addresses) expect(timesSent(up, to), to).toBe(1);
+  });
+
+  it("a run that crashed holding rows: nobody sends them while its lease runs, the next run after it does, once", async () => {
+    const now = Date.UTC(2034, 0, 1);
+    const addresses = await queueMany(3, now);
+    await db.update(outbox).set({ claimedUntil: now + DELIVERY_LEASE_MS, claimedBy: "crashed-run" }).where(inArray(outbox.toAddress, addresses));
+    const provider = fakeProvider();
+    await deliverOutbox(db, env, provider, now + DELIVERY_LEASE_MS - 1, 1000);
+    for (const to of addresses) expect(timesSent(provider, to)).toBe(0);
+    await Promise.all([
+      deliverOutbox(db, env, provider, now + DELIVERY_LEASE_MS, 1000),
+      deliverOutbox(db, env, provider, now + DELIVERY_LEASE_MS, 1000),
+    ]);
+    for (const to of addresses) expect(timesSent(provider, to)).toBe(1);
+  });
+});
+
+describe("links are sealed at rest and rendered at delivery", () => {
+  const firm = { id: "firm_sealed", name: "Sealed & Co" };
+
+  async function queueReset(now: number) {
+    const to = `${uid("reset_")}@client.test`;
+    const url = `http://portal.test/portal/sealed/forgot-password?token=${uid("tok")}`;
+    const sealed = await sealEmail(env, passwordResetEmail({ firm, contact: { name: "Ada Client", email: to }, url }), now);
+    await queueEmail(db, sealed);
+    const [row] = await db.select().from(outbox).where(eq(outbox.toAddress, to));
+    return { to, url, row };
+  }
+
+  it("the stored body holds a placeholder and a ciphertext; delivery sends the link and erases it", async () => {
+    const now = Date.UTC(2035, 0, 1);
+    const { to, url, row } = await queueReset(now);
+    expect(row.textBody).toContain(SECRET_URL_PLACEHOLDER);
+    expect(JSON.stringify(row)).not.toContain(url);
+    expect(row.sealedSecret).toMatch(/^[A-Za-z0-9+/]+=*$/);
+
+    const provider = fakeProvider();
+    await deliverOutbox(db, env, provider, now, 1000);
+    const [sent] = provider.sent.filter((m) => m.to === to);
+    expect(sent.text).toContain(url);
+    expect(sent.text).not.toContain(SECRET_URL_PLACEHOLDER);
+    expect(sent.id).toBe(row.id);
+    const [after] = await db.select().from(outbox).where(eq(outbox.id, row.id));
+    expect(after.sealedSecret).toBeNull();
+    expect(JSON.stringify(after)).not.toContain(url);
+    expect((await renderOutboxMessage(env, after, "(gone)")).text).toContain("(gone)");
+    await expect(renderOutboxMessage(env, after)).rejects.toThrow();
+  });
+
+  it("a sealed link copied onto another message does not open", async () => {
+    const now = Date.UTC(2035, 0, 2);
+    const first = await queueReset(now);
+    const second = await queueReset(now);
+    await db.update(outbox).set({ sealedSecret: first.row.sealedSecret }).where(eq(outbox.id, second.row.id));
+    const [moved] = await db.select().from(outbox).where(eq(outbox.id, second.row.id));
+    await expect(renderOutboxMessage(env, moved)).rejects.toThrow();
+    expect((await renderOutboxMessage(env, first.row)).text).toContain(first.url);
+  });
+
+  it("a message that cannot be opened is not sent with a broken link: it fails and stays queued", async () => {
+    const now = Date.UTC(2035, 0, 3);
+    const { to, row } = await queueReset(now);
+    await db.update(outbox).set({ sealedSecret: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }).where(eq(outbox.id, row.id));
+    const provider = fakeProvider();
+    await deliverOutbox(db, env, provider, now, 1000);
+    expect(timesSent(provider, to)).toBe(0);
+    const [after] = await db.select().from(outbox).where(eq(outbox.id, row.id));
+    expect(after.sentAt).toBeNull();
+    expect(after.lastError).toContain("cannot be opened");
+  });
+
+  it("development's outbox is the mailbox: a delivered message keeps its link sealed for /dev/outbox", async () => {
+    const now = Date.UTC(2035, 0, 4);
+    const { url, row } = await queueReset(now);
+    await deliverOutbox(db, env, devOutboxTransport, now, 1000);
+    const [after] = await db.select().from(outbox).where(eq(outbox.id, row.id));
+    expect(after.sentAt).not.toBeNull();
+    expect(JSON.stringify(after)).not.toContain(url);
+    expect((await renderOutboxMessage(env, after)).text).toContain(url);
+  });
+});
+
+describe("retention", () => {
+  it("the cron deletes messages delivered more than 30 days ago and those never delivered in 30 days, and keeps the rest", async () => {
+    const now = Date.UTC(2036, 0, 1);
+    const day = 24 * 60 * 60_000;
+    const [oldSent, recentSent, oldPending, recentPending] = await queueMany(4, now - 40 * day);
+    await db.update(outbox).set({ sentAt: now - OUTBOX_RETENTION_MS - 1 }).where(eq(outbox.toAddress, oldSent));
+    await db.update(outbox).set({ sentAt: now - 2 * day }).where(eq(outbox.toAddress, recentSent));
+    await db.update(outbox).set({ createdAt: now - day }).where(eq(outbox.toAddress, recentPending));
+    await purgeOutbox(db, now);
+    const left = (await rowsTo([oldSent, recentSent, oldPending, recentPending])).map((row) => row.toAddress);
+    expect(left.sort()).toEqual([recentSent, recentPending].sort());
   });
 });
