@@ -49,6 +49,10 @@ export const contacts = sqliteTable(
     email: text("email").notNull(),
     phone: text("phone"),
     deletedAt: integer("deleted_at"),
+    // Raised in the batch of every revoking action (login-email change, password reset, 2FA reset, sign out
+    // of all devices, deletion). Links and account tokens carry the value they were mailed under and work
+    // only while it is unchanged: a counter, not a time, so clock skew between Workers cannot matter.
+    credentialEpoch: integer("credential_epoch").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [
@@ -138,6 +142,9 @@ export const accessLinks = sqliteTable(
     contactId: text("contact_id").notNull().references(() => contacts.id),
     purpose: text("purpose", { enum: ACCESS_LINK_PURPOSES }).notNull(),
     requestId: text("request_id"),
+    // The address the link was mailed to; it opens nothing once the contact's address is another one.
+    sentTo: text("sent_to"),
+    credentialEpoch: integer("credential_epoch").notNull().default(0),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
     claimedAt: integer("claimed_at"),
@@ -161,6 +168,7 @@ export const accountTokens = sqliteTable(
     contactId: text("contact_id").notNull(),
     portalAccountId: text("portal_account_id"),
     email: text("email").notNull(),
+    credentialEpoch: integer("credential_epoch").notNull().default(0),
     expiresAt: integer("expires_at").notNull(),
     usedAt: integer("used_at"),
     createdAt: integer("created_at").notNull(),

@@ -32,7 +32,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 const confirmed = z.literal("yes", { errorMap: () => ({ message: "Tick the box to confirm." }) });
 const schemas = {
-  "change-email": z.object({ intent: z.literal("change-email"), email: emailField, confirm: confirmed }),
+  // currentEmail is the login email the admin saw: a change made against an older page is refused.
+  "change-email": z.object({ intent: z.literal("change-email"), email: emailField, currentEmail: z.string().max(254), confirm: confirmed }),
   "deactivate-2fa": z.object({
     intent: z.literal("deactivate-2fa"),
     reason: z.string({ required_error: "Give a reason." }).trim().min(3, "Give a reason.").max(500, "Keep the reason under 500 characters."),
@@ -54,7 +55,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const data = form.data;
   const result =
     data.intent === "change-email"
-      ? await changeLoginEmail(context.db, auth, contact.id, data.email, meta)
+      ? await changeLoginEmail(context.db, auth, contact.id, { email: data.email, currentEmail: data.currentEmail }, meta)
       : data.intent === "deactivate-2fa"
         ? await deactivateTwoFactor(context.db, auth, contact.id, data.reason, meta)
         : data.intent === "sign-out"
@@ -98,6 +99,7 @@ export default function EditLoginDetails() {
             <h2 id="email-heading">Login email</h2>
             <Form method="post" noValidate>
               <input type="hidden" name="intent" value="change-email" />
+              <input type="hidden" name="currentEmail" value={account.email} />
               <Field
                 label="Email"
                 name="email"

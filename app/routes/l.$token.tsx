@@ -5,7 +5,7 @@ import { json, redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Notice } from "~/components/form";
-import { claimAccessLink, findLink } from "~/server/access-links.server";
+import { accessLinkPage, claimAccessLink, type LinkState } from "~/server/access-links.server";
 import { deviceOf } from "~/server/devices.server";
 import { readForm, validateForm } from "~/server/forms.server";
 import { allowEmailSend, requestLinkForRecord } from "~/server/portal-accounts.server";
@@ -16,25 +16,24 @@ const TOKEN_PAGE_HEADERS = { "Referrer-Policy": "no-referrer", "Cache-Control": 
 export const headers: HeadersFunction = () => TOKEN_PAGE_HEADERS;
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
-  { title: data?.firmName ? `Continue to ${data.firmName} portal` : "Portal link" },
+  { title: data?.firmName && data.state === "continue" ? `Continue to ${data.firmName} portal` : "Portal link" },
   { name: "referrer", content: "no-referrer" },
 ];
 
 
-type PageState = "continue" | "expired" | "unknown";
+type PageState = "continue" | "claimed_elsewhere" | "expired" | "unknown";
+
+/** The page for a link state: the GET shows what the POST would do in this browser. */
+function pageState(state: LinkState): PageState {
+  return state === "claimable" || state === "open_here" ? "continue" : state;
+}
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const record = await findLink(context.db, context.env.LINKS, params.token ?? "");
   const device = deviceOf(request);
+  const page = await accessLinkPage(context.db, params.token ?? "", device.id);
   const headers = new Headers(TOKEN_PAGE_HEADERS);
   if (device.cookie) headers.append("Set-Cookie", device.cookie);
-  // An expired unclaimed link is refused here; a claimed one may still reopen on its own browser,
-  // which only the POST (reading D1) can tell.
-  const state: PageState = !record ? "unknown" : "continue";
-  return json(
-    { state, firmName: record?.firmName ?? null, expiredUnclaimed: record ? record.expiresAt <= Date.now() : false },
-    { status: record ? 200 : 404, headers },
-  );
+  return json({ state: pageState(page.state), firmName: page.firmName }, { status: page.state === "unknown" ? 404 : 200, headers });
 }
 
 const schema = z.object({ intent: z.enum(["continue", "new-link"]) });
@@ -48,8 +47,9 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (device.cookie) headers.append("Set-Cookie", device.cookie);
 
   if (form.data.intent === "new-link") {
-    const record = await findLink(context.db, context.env.LINKS, token);
-    if (!record) return json({ state: "unknown" as const, message: null }, { status: 404, headers });
+    const page = await accessLinkPage(context.db, token, device.id);
+    if (!page.contactId || !page.firmId) return json({ state: "unknown" as const, message: null }, { status: 404, headers });
+    const record = { firmId: page.firmId, contactId: page.contactId };
     // Nothing typed: the new link goes to the address on file, so there is nothing to enumerate.
     if (!(await allowEmailSend(context.db, `contact:${record.contactId}`, context.ip))) {
       return json({ state: "sent" as const, message: "We have sent several links already. Check your inbox, or try again in 10 minutes." }, { status: 429, headers });
@@ -77,7 +77,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 export default function AccessLinkLanding() {
   const page = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  const state = result?.state ?? (page.expiredUnclaimed ? "expired" : page.state);
+  const state = result?.state ?? page.state;
   const firmName = page.firmName ?? "your firm's";
 
   if (state === "unknown") {

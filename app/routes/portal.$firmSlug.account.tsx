@@ -20,8 +20,9 @@ const EVENT_LABELS: Record<string, string> = {
   "client.recovery_code_used": "Signed in with a recovery code",
 };
 
+// The account scope: link sessions are sent to sign in (or create a login) before any of this page.
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const { auth } = await requirePortalAccess(request, context, params.firmSlug ?? "");
+  const { auth } = await requirePortalAccess(request, context, params.firmSlug ?? "", "account");
   const signIns = await recentSignIns(context.db, auth);
   return json({
     slug: auth.firm.slug,
@@ -38,7 +39,7 @@ const schemas = {
 };
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const { auth } = await requirePortalAccess(request, context, params.firmSlug ?? "");
+  const { auth } = await requirePortalAccess(request, context, params.firmSlug ?? "", "account");
   const body = await readForm(request);
   const intent = String(body.get("intent") ?? "");
   if (!(intent in schemas)) return json({ ok: false as const, formError: "Use one of the buttons on this page.", fieldErrors: {} }, { status: 400 });
@@ -69,13 +70,7 @@ export default function ClientAccount() {
           <p>
             You sign in with <strong>{account.email}</strong>.
           </p>
-        ) : mode === "magic_link_only" ? (
-          <p>You get in with the links we email you.</p>
-        ) : (
-          <p>
-            You came in with an email link. <Link to={`${base}/signup`}>Create a login</Link> to sign in with a password next time.
-          </p>
-        )}
+        ) : null}
       </section>
       {account && mode !== "magic_link_only" ? (
         <section className="card" aria-labelledby="tfa-heading">

@@ -18,12 +18,14 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   return json({
     firm: { name: firm.name, slug: firm.slug },
     signedIn: access.status === "granted",
+    // A link session opens requests only; the account page needs a password sign-in.
+    accountPage: portalAccess(auth, firm.slug, "account").status === "granted",
     hasSession: access.status !== "signed_out",
   });
 }
 
 export default function PortalLayout() {
-  const { firm, signedIn, hasSession } = useLoaderData<typeof loader>();
+  const { firm, signedIn, accountPage, hasSession } = useLoaderData<typeof loader>();
   const base = `/portal/${firm.slug}`;
   return (
     <>
@@ -35,7 +37,7 @@ export default function PortalLayout() {
           {signedIn ? (
             <>
               <Link to={`${base}/requests`}>Requests</Link>
-              <Link to={`${base}/account`}>Account</Link>
+              {accountPage ? <Link to={`${base}/account`}>Account</Link> : null}
             </>
           ) : null}
           {hasSession ? (

@@ -1,15 +1,17 @@
 // Magic links ("access links"). The emailed token is 32 random bytes; only its SHA-256 is stored.
 // D1 holds the authoritative record and the claim, so a link is claimed exactly once even under
-// concurrency. KV holds a copy for fast reads at the edge, never trusted for single use: it is
-// eventually consistent, so a KV miss is checked against D1 before a link is called unknown.
-import { and, eq, gt, isNull, type SQL } from "drizzle-orm";
-import { accessLinks, contacts, firms, outbox, portalAccounts, sessions, type AccessLinkPurpose } from "../../db/schema";
+// concurrency. The landing page reads D1 too: what a link does depends on the claim, the browser and the
+// contact's revocations, which only D1 knows (docs/decisions/009). KV keeps a copy of each new link
+// (ADR 001), which nothing decides by.
+import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
+import { accessLinks, auditEvents, contacts, firms, outbox, portalAccounts, sessions, type AccessLinkPurpose } from "../../db/schema";
 import { generateId, generateToken, sha256Hex } from "./crypto.server";
-import { auditEvent } from "./audit.server";
+import { auditEvent, auditRow } from "./audit.server";
 import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
+import { deviceHash } from "./devices.server";
 import { accessLinkEmail } from "./emails.server";
 import { outboxRow, queueEmail, sealEmail } from "./outbox.server";
-import type { PortalAuth } from "./portal-auth.server";
+import type { PortalAccount, PortalAuth } from "./portal-auth.server";
 import { issueSession, LINK_SESSION_MS } from "./sessions.server";
 
 export const STAFF_LINK_VALIDITY_MS = 14 * 24 * 60 * 60_000;
@@ -100,6 +102,10 @@ export async function createAccessLink(
     contactId: record.contactId,
     purpose: record.purpose,
     requestId: input.requestId ?? null,
+    // The link works only for this address and until the contact's next revoking action. A contact read
+    // before a revocation carries the older epoch, so a stale read can only make a link die sooner.
+    sentTo: input.contact.email,
+    credentialEpoch: input.contact.credentialEpoch,
     createdAt: now,
     expiresAt: record.expiresAt,
   };
@@ -112,33 +118,64 @@ export async function createAccessLink(
   return { token, url, record, statements };
 }
 
-/** Copies a committed link to KV for fast edge reads, with a TTL (KV needs at least 60 s). */
+/** Copies a committed link to KV, with a TTL (KV needs at least 60 s). Never read to decide anything. */
 export async function publishLink(kv: KVNamespace, token: string, record: LinkRecord, now = Date.now()): Promise<void> {
   const ttl = Math.max(60, Math.ceil((record.expiresAt - now) / 1000));
   await kv.put(kvKey(await sha256Hex(token)), JSON.stringify(record), { expirationTtl: ttl });
 }
 
-/** The landing page's view of a link: KV first, D1 on a miss (a fresh link may not have spread yet). */
-export async function findLink(db: Database, kv: KVNamespace, token: string): Promise<LinkRecord | null> {
+type LinkRow = { link: AccessLink; firm: Firm; contact: Contact; account: PortalAccount | null };
+
+/** The authoritative row of a link with its firm, contact and account, by token. */
+async function loadLink(db: Database, token: string): Promise<LinkRow | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const tokenHash = await sha256Hex(token);
-  const cached = await kv.get<LinkRecord>(kvKey(tokenHash), "json");
-  if (cached) return cached;
   const [row] = await db
-    .select({ link: accessLinks, firm: firms })
+    .select({ link: accessLinks, firm: firms, contact: contacts, account: portalAccounts })
     .from(accessLinks)
     .innerJoin(firms, eq(firms.id, accessLinks.firmId))
-    .where(eq(accessLinks.tokenHash, tokenHash))
+    .innerJoin(contacts, and(eq(contacts.id, accessLinks.contactId), eq(contacts.firmId, accessLinks.firmId)))
+    .leftJoin(portalAccounts, eq(portalAccounts.contactId, accessLinks.contactId))
+    .where(eq(accessLinks.tokenHash, await sha256Hex(token)))
     .limit(1);
-  if (!row) return null;
+  return row ?? null;
+}
+
+/**
+ * What a link does in one browser now:
+ * - `claimable`: never claimed and still valid; Continue claims it for this browser.
+ * - `open_here`: claimed by this browser, within 30 days of the claim; Continue opens a link session.
+ * - `claimed_elsewhere`: claimed by another browser and still live there; this one is declined.
+ * - `expired`: past its validity, revoked, sent before the contact's last revocation, sent to an address
+ *   that is no longer the contact's, or the contact was deleted.
+ * The landing page's GET and POST both ask this function, so the page never promises what the POST refuses.
+ */
+export type LinkState = "unknown" | "claimable" | "open_here" | "claimed_elsewhere" | "expired";
+
+export function accessLinkState(row: Pick<LinkRow, "link" | "contact"> | null, browserDeviceHash: string, now: number): LinkState {
+  if (!row) return "unknown";
+  const { link, contact } = row;
+  const voided =
+    link.revokedAt !== null ||
+    contact.deletedAt !== null ||
+    link.credentialEpoch !== contact.credentialEpoch ||
+    link.sentTo === null ||
+    link.sentTo !== contact.email;
+  if (voided) return "expired";
+  if (link.claimedAt === null) return link.expiresAt > now ? "claimable" : "expired";
+  if (link.sessionExpiresAt === null || link.sessionExpiresAt <= now) return "expired";
+  return link.claimedDeviceHash === browserDeviceHash ? "open_here" : "claimed_elsewhere";
+}
+
+export type LinkPage = { state: LinkState; firmName: string | null; firmId: string | null; contactId: string | null };
+
+/** The landing page (GET/HEAD): reads D1, the only place that knows the claim, the device and revocations. */
+export async function accessLinkPage(db: Database, token: string, deviceId: string, now = Date.now()): Promise<LinkPage> {
+  const row = await loadLink(db, token);
   return {
-    id: row.link.id,
-    firmId: row.firm.id,
-    firmSlug: row.firm.slug,
-    firmName: row.firm.name,
-    contactId: row.link.contactId,
-    purpose: row.link.purpose,
-    expiresAt: row.link.expiresAt,
+    state: accessLinkState(row, await deviceHash(deviceId), now),
+    firmName: row?.firm.name ?? null,
+    firmId: row?.firm.id ?? null,
+    contactId: row?.contact.id ?? null,
   };
 }
 
@@ -147,46 +184,36 @@ export type ClaimResult =
   | { status: "claimed_elsewhere" | "expired" | "unknown"; link: AccessLink | null; firm: Firm | null };
 
 /**
- * Claims a link for one browser and opens a link session. The conditional UPDATE is the claim:
- * of any number of concurrent POSTs, exactly one changes the row. The same browser may open the
- * link again for 30 days from the claim; any other browser is declined.
+ * Claims a link for one browser (or reopens it on the browser that claimed it) and opens a link session.
+ * The conditional UPDATE is the claim: of any number of concurrent POSTs, exactly one changes the row.
  */
 export async function claimAccessLink(
   db: Database,
   input: { token: string; deviceId: string; ip: string; userAgent: string },
   now = Date.now(),
 ): Promise<ClaimResult> {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(input.token)) return { status: "unknown", link: null, firm: null };
-  const tokenHash = await sha256Hex(input.token);
-  const deviceHash = await sha256Hex(`device:${input.deviceId}`);
-  const claimed = await db
-    .update(accessLinks)
-    .set({ claimedAt: now, claimedDeviceHash: deviceHash, sessionExpiresAt: now + LINK_SESSION_MS })
-    .where(
-      and(
-        eq(accessLinks.tokenHash, tokenHash),
-        isNull(accessLinks.claimedAt),
-        isNull(accessLinks.revokedAt),
-        gt(accessLinks.expiresAt, now),
-      ),
-    )
-    .returning();
-  const [row] = await db
-    .select({ link: accessLinks, firm: firms, contact: contacts, account: portalAccounts })
-    .from(accessLinks)
-    .innerJoin(firms, eq(firms.id, accessLinks.firmId))
-    .innerJoin(contacts, eq(contacts.id, accessLinks.contactId))
-    .leftJoin(portalAccounts, eq(portalAccounts.contactId, accessLinks.contactId))
-    .where(eq(accessLinks.tokenHash, tokenHash))
-    .limit(1);
-  if (!row) return { status: "unknown", link: null, firm: null };
-  const { link, firm, contact, account } = row;
-  const mine = claimed.length === 1 || (link.claimedDeviceHash === deviceHash && link.claimedAt !== null);
-  if (!mine) {
-    const stillValid = !link.revokedAt && (link.claimedAt ? true : link.expiresAt > now);
-    return { status: stillValid ? "claimed_elsewhere" : "expired", link, firm };
+  const browserDeviceHash = await deviceHash(input.deviceId);
+  let row = await loadLink(db, input.token);
+  let state = accessLinkState(row, browserDeviceHash, now);
+  let firstClaim = false;
+  if (row && state === "claimable") {
+    const claimed = await db
+      .update(accessLinks)
+      .set({ claimedAt: now, claimedDeviceHash: browserDeviceHash, sessionExpiresAt: now + LINK_SESSION_MS })
+      .where(and(eq(accessLinks.id, row.link.id), isNull(accessLinks.claimedAt), isNull(accessLinks.revokedAt), gt(accessLinks.expiresAt, now)))
+      .returning();
+    if (claimed.length === 1) {
+      row = { ...row, link: claimed[0] };
+      firstClaim = true;
+    } else {
+      row = await loadLink(db, input.token);
+    }
+    state = accessLinkState(row, browserDeviceHash, now);
   }
-  if (link.revokedAt || contact.deletedAt || (link.sessionExpiresAt ?? 0) <= now) return { status: "expired", link, firm };
+  if (!row || state !== "open_here") {
+    return { status: state === "unknown" ? "unknown" : state === "claimed_elsewhere" ? "claimed_elsewhere" : "expired", link: row?.link ?? null, firm: row?.firm ?? null };
+  }
+  const { link, firm, contact, account } = row;
   const issued = await issueSession(
     db,
     {
@@ -200,18 +227,31 @@ export async function claimAccessLink(
     },
     now,
   );
+  // The session is written only if the link is still open for this browser when the batch runs: a
+  // revocation that commits between the read above and this batch leaves no session behind.
+  const stillOpen = sql`EXISTS (SELECT 1 FROM "access_links" AS l JOIN "contacts" AS c ON c.id = l.contact_id
+    WHERE l.id = ${link.id} AND l.revoked_at IS NULL AND l.claimed_device_hash = ${browserDeviceHash}
+    AND l.session_expires_at > ${now} AND c.deleted_at IS NULL AND c.credential_epoch = l.credential_epoch AND c.email = l.sent_to)`;
   await runBatch(db, [
-    issued.insert,
-    auditEvent(db, {
-      firmId: firm.id,
-      type: claimed.length === 1 ? "access_link.claimed" : "access_link.reopened",
-      actor: { type: "client", id: contact.id, label: contact.email },
-      contactId: contact.id,
-      detail: { purpose: link.purpose },
-      ip: input.ip,
-      userAgent: input.userAgent,
-    }),
+    insertWhere(db, sessions, issued.session, stillOpen),
+    insertWhere(
+      db,
+      auditEvents,
+      auditRow({
+        firmId: firm.id,
+        type: firstClaim ? "access_link.claimed" : "access_link.reopened",
+        actor: { type: "client", id: contact.id, label: contact.email },
+        contactId: contact.id,
+        detail: { purpose: link.purpose },
+        ip: input.ip,
+        userAgent: input.userAgent,
+        at: now,
+      }),
+      stillOpen,
+    ),
   ]);
+  const [written] = await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, issued.session.id)).limit(1);
+  if (!written) return { status: "expired", link, firm };
   return { status: "claimed", token: issued.token, link, firm, auth: { session: issued.session, firm, contact, account } };
 }
 

@@ -1,15 +1,15 @@
 // What staff see and change about a contact's portal access (PRODUCT.md "Contacts › Details").
 // Each change is one D1 batch: the change, the sessions it ends, the audit event and the emails.
-import { and, eq, isNull, ne, sql } from "drizzle-orm";
-import { accessLinks, contacts, portalAccounts, sessions } from "../../db/schema";
+import { and, eq, isNull, ne, or, sql } from "drizzle-orm";
+import { accessLinks, auditEvents, contacts, outbox, portalAccounts, sessions } from "../../db/schema";
 import { revokeContactLinks } from "./access-links.server";
-import { auditEvent } from "./audit.server";
-import { runBatch, type Database } from "./db.server";
+import { auditEvent, auditRow } from "./audit.server";
+import { insertWhere, runBatch, type Database } from "./db.server";
 import { securityNoticeEmail } from "./emails.server";
-import { queueEmail } from "./outbox.server";
+import { outboxRow, queueEmail } from "./outbox.server";
 import { deleteRecoveryCodes } from "./recovery-codes.server";
 import { disableTotp } from "./second-factor.server";
-import { deleteContactSessions } from "./sessions.server";
+import { credentialsUnchanged, deleteContactSessions, revokeContactCredentials } from "./sessions.server";
 import type { StaffAuth } from "./staff-auth.server";
 
 type Meta = { ip: string; userAgent: string };
@@ -50,44 +50,94 @@ function staffActor(auth: StaffAuth) {
 
 export type AdminResult = { ok: true; message: string } | { ok: false; status: 404 | 409 | 422; error: string };
 
-/** Changes the login email; the old and the new address are both told. */
-export async function changeLoginEmail(db: Database, auth: StaffAuth, contactId: string, newEmail: string, meta: Meta): Promise<AdminResult> {
+export const LOGIN_EMAIL_CONFLICT = "The login details of this client changed while you were editing. Reload the page and try again.";
+
+/**
+ * Changes the login email (and the contact's address on file, which links and notices go to). Both
+ * addresses are told, the old one without the new address. Every session ends and nothing mailed before
+ * works any more (SECURITY.md rule 27).
+ *
+ * The change is one batch guarded by the contact's credential epoch as it was read, and the batch's last
+ * statement raises that epoch: of two admins changing the same login at once, exactly one batch writes
+ * anything, and the audit event and emails always describe the change that happened.
+ */
+export async function changeLoginEmail(
+  db: Database,
+  auth: StaffAuth,
+  contactId: string,
+  change: { email: string; currentEmail: string },
+  meta: Meta,
+): Promise<AdminResult> {
   const row = await loadAccount(db, auth.firm.id, contactId);
   if (!row) return { ok: false, status: 404, error: "Contact not found." };
   if (!row.account) return { ok: false, status: 409, error: "This contact has no portal account yet." };
   const { contact, account } = row;
+  const newEmail = change.email;
+  // The admin decided on the page they saw; if another change landed since, they decide again.
+  if (change.currentEmail !== account.email) return { ok: false, status: 409, error: LOGIN_EMAIL_CONFLICT };
   if (newEmail === account.email) return { ok: false, status: 422, error: "That is already the login email." };
-  const taken = await db.query.portalAccounts.findFirst({
-    where: and(eq(portalAccounts.firmId, auth.firm.id), eq(portalAccounts.email, newEmail), ne(portalAccounts.id, account.id)),
-  });
-  if (taken) return { ok: false, status: 409, error: "Another portal account of your firm already uses that email." };
-  const notice = (to: string) =>
-    queueEmail(
+  // Another login, or another contact, with that address would make "the contact's address" ambiguous for
+  // every email-typed form (sign-in, links, resets).
+  const [taken] = await db
+    .select({ id: contacts.id })
+    .from(contacts)
+    .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
+    .where(
+      and(
+        eq(contacts.firmId, auth.firm.id),
+        ne(contacts.id, contact.id),
+        or(and(eq(contacts.email, newEmail), isNull(contacts.deletedAt)), eq(portalAccounts.email, newEmail)),
+      ),
+    )
+    .limit(1);
+  if (taken) return { ok: false, status: 409, error: "Another client of your firm already uses that email." };
+  const now = Date.now();
+  const guard = credentialsUnchanged(contact.id, contact.credentialEpoch);
+  const notice = (to: string, body: string[]) =>
+    insertWhere(
       db,
-      securityNoticeEmail({
-        firm: auth.firm,
-        to,
-        name: contact.name,
-        subject: "your login email was changed",
-        body: [`${auth.firm.name} changed the email you sign in with from ${account.email} to ${newEmail}.`, "Every device was signed out."],
-      }),
+      outbox,
+      outboxRow(securityNoticeEmail({ firm: auth.firm, to, name: contact.name, subject: "your login email was changed", body }), now),
+      guard,
     );
-  await runBatch(db, [
-    db.update(portalAccounts).set({ email: newEmail }).where(eq(portalAccounts.id, account.id)),
-    // The contact's address on file follows, so links and notices go to the new address too.
-    db.update(contacts).set({ email: newEmail }).where(eq(contacts.id, contact.id)),
-    deleteContactSessions(db, contact.id),
-    auditEvent(db, {
-      firmId: auth.firm.id,
-      type: "client.login_email_changed",
-      actor: staffActor(auth),
-      contactId: contact.id,
-      detail: { from: account.email, to: newEmail },
-      ...meta,
-    }),
-    notice(account.email),
-    notice(newEmail),
-  ]);
+  let results;
+  try {
+    results = await db.batch([
+      db.update(portalAccounts).set({ email: newEmail }).where(and(eq(portalAccounts.id, account.id), guard)),
+      deleteContactSessions(db, contact.id, undefined, guard),
+      insertWhere(
+        db,
+        auditEvents,
+        auditRow({
+          firmId: auth.firm.id,
+          type: "client.login_email_changed",
+          actor: staffActor(auth),
+          contactId: contact.id,
+          detail: { from: account.email, to: newEmail },
+          at: now,
+          ...meta,
+        }),
+        guard,
+      ),
+      // The old address learns that it no longer signs in, not where the login went.
+      notice(account.email, [
+        `${auth.firm.name} changed the email address you sign in to the portal with. This address (${account.email}) no longer signs in,`,
+        "links and password-reset emails sent to it no longer work, and every device was signed out.",
+      ]),
+      notice(newEmail, [`${auth.firm.name} changed the email you sign in with to ${newEmail}.`, "Every device was signed out."]),
+      // Last: the address on file follows (links and notices go there) and the epoch rises, voiding what was mailed before.
+      db
+        .update(contacts)
+        .set({ email: newEmail, credentialEpoch: sql`${contacts.credentialEpoch} + 1` })
+        .where(and(eq(contacts.id, contact.id), eq(contacts.credentialEpoch, contact.credentialEpoch)))
+        .returning({ id: contacts.id }),
+    ]);
+  } catch (error) {
+    // A parallel change took the address first: the unique login-email index refused the whole batch.
+    if (String(error).includes("UNIQUE")) return { ok: false, status: 409, error: "Another client of your firm already uses that email." };
+    throw error;
+  }
+  if (results[5].length !== 1) return { ok: false, status: 409, error: LOGIN_EMAIL_CONFLICT };
   return { ok: true, message: `The login email is now ${newEmail}. Both addresses were told, and every device was signed out.` };
 }
 
@@ -103,7 +153,7 @@ export async function deactivateTwoFactor(db: Database, auth: StaffAuth, contact
   await runBatch(db, [
     disableTotp(db, { kind: "portal", id: account.id, firmId: auth.firm.id }),
     deleteRecoveryCodes(db, account.id),
-    deleteContactSessions(db, contact.id),
+    ...revokeContactCredentials(db, contact.id),
     auditEvent(db, { firmId: auth.firm.id, type: "client.two_factor_reset", actor: staffActor(auth), contactId: contact.id, detail: { reason }, ...meta }),
     queueEmail(
       db,
@@ -126,10 +176,10 @@ export async function signOutEverywhere(db: Database, auth: StaffAuth, contactId
   const row = await loadAccount(db, auth.firm.id, contactId);
   if (!row) return { ok: false, status: 404, error: "Contact not found." };
   await runBatch(db, [
-    deleteContactSessions(db, contactId),
+    ...revokeContactCredentials(db, contactId),
     auditEvent(db, { firmId: auth.firm.id, type: "client.signed_out_everywhere", actor: staffActor(auth), contactId, ...meta }),
   ]);
-  return { ok: true, message: "The client was signed out of every device." };
+  return { ok: true, message: "The client was signed out of every device, and links emailed before no longer work." };
 }
 
 export async function revokeAccessLinks(db: Database, kv: KVNamespace, auth: StaffAuth, contactId: string, meta: Meta): Promise<AdminResult> {

@@ -4,7 +4,7 @@ import { auditEvents } from "../../db/schema";
 import { auditEvent } from "./audit.server";
 import { runBatch, type Database } from "./db.server";
 import type { PortalAuth } from "./portal-auth.server";
-import { deleteContactSessions } from "./sessions.server";
+import { revokeContactCredentials } from "./sessions.server";
 
 const SIGN_IN_EVENTS = ["client.signed_in", "access_link.claimed", "access_link.reopened", "client.recovery_code_used"];
 
@@ -19,7 +19,7 @@ export async function recentSignIns(db: Database, auth: PortalAuth, limit = 10) 
 
 export async function clientSignOutEverywhere(db: Database, auth: PortalAuth, meta: { ip: string; userAgent: string }): Promise<void> {
   await runBatch(db, [
-    deleteContactSessions(db, auth.contact.id),
+    ...revokeContactCredentials(db, auth.contact.id),
     auditEvent(db, {
       firmId: auth.firm.id,
       type: "client.signed_out_everywhere",

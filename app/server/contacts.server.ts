@@ -4,7 +4,7 @@ import { contacts, portalAccounts } from "../../db/schema";
 import { revokeContactLinks } from "./access-links.server";
 import { auditEvent } from "./audit.server";
 import { runBatch, type Database } from "./db.server";
-import { deleteContactSessions } from "./sessions.server";
+import { revokeContactCredentials } from "./sessions.server";
 
 export const CONTACTS_PAGE_SIZE = 50;
 
@@ -116,7 +116,9 @@ export async function deleteContact(db: Database, kv: KVNamespace, auth: StaffAc
   await runBatch(db, [
     db.update(contacts).set({ deletedAt: now }).where(and(eq(contacts.id, contactId), eq(contacts.firmId, auth.firm.id))),
     db.update(portalAccounts).set({ deactivatedAt: now }).where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, auth.firm.id))),
-    deleteContactSessions(db, contactId),
+    // Ends sessions and voids everything mailed before, for good: restoring the contact brings back the
+    // login, not the links and tokens.
+    ...revokeContactCredentials(db, contactId),
     ...(await revokeContactLinks(db, kv, contactId, now)),
     auditEvent(db, { firmId: auth.firm.id, type: "contact.deleted", actor: { type: "staff", id: auth.staff.id, label: auth.staff.email }, contactId, ...meta }),
   ]);

@@ -2,19 +2,19 @@
 // or by a verified email), forgotten passwords, and asking for a fresh access link.
 // The answers to anything that takes a typed email are the same whether or not it belongs to anyone,
 // and the work that differs runs after the response (ctx.waitUntil), so timing does not tell either.
-import { and, eq, gt, isNull } from "drizzle-orm";
-import { accountTokens, contacts, portalAccounts, type AccountTokenKind } from "../../db/schema";
-import { createAccessLink, publishLink, type LinkRecord } from "./access-links.server";
-import { auditEvent } from "./audit.server";
+import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
+import { accountTokens, auditEvents, contacts, outbox, portalAccounts, sessions, type AccountTokenKind } from "../../db/schema";
+import { createAccessLink, publishLink } from "./access-links.server";
+import { auditEvent, auditRow } from "./audit.server";
 import { clientSignedIn, type SignInMeta } from "./devices.server";
 import { generateId, generateToken, sha256Hex } from "./crypto.server";
-import { runBatch, type Database, type Statement } from "./db.server";
+import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
 import { accountExistsEmail, passwordResetEmail, securityNoticeEmail, verifyEmailEmail } from "./emails.server";
-import { deliverSoon, queueEmail, sealEmail } from "./outbox.server";
+import { deliverSoon, outboxRow, queueEmail, sealEmail } from "./outbox.server";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
 import { secondFactorApplies, type Contact, type Firm, type PortalAccount, type PortalAuth } from "./portal-auth.server";
 import { LIMITS, consume, isExhausted } from "./rate-limit.server";
-import { ABSOLUTE_TIMEOUT_MS, deleteContactSessions, issueSession } from "./sessions.server";
+import { ABSOLUTE_TIMEOUT_MS, credentialsUnchanged, deleteContactSessions, issueSession, voidMailedCredentials } from "./sessions.server";
 
 export const ACCOUNT_TOKEN_VALIDITY_MS = 60 * 60_000;
 
@@ -74,7 +74,7 @@ export function requestLinkByEmail(db: Database, env: Env, ctx: ExecutionContext
 }
 
 /** "Email me a new link" from a declined or expired link: to the address on file, nothing typed. */
-export function requestLinkForRecord(db: Database, env: Env, ctx: ExecutionContext, record: LinkRecord, meta: Meta): void {
+export function requestLinkForRecord(db: Database, env: Env, ctx: ExecutionContext, record: { firmId: string; contactId: string }, meta: Meta): void {
   ctx.waitUntil(
     (async () => {
       const [row] = await db
@@ -168,7 +168,7 @@ export async function signInClient(db: Database, firm: Firm, email: string, pass
 
 async function accountToken(
   db: Database,
-  input: { kind: AccountTokenKind; firmId: string; contactId: string; accountId: string | null; email: string },
+  input: { kind: AccountTokenKind; firmId: string; contact: Contact; accountId: string | null; email: string },
   now = Date.now(),
 ): Promise<{ token: string; insert: Statement }> {
   const token = generateToken();
@@ -178,27 +178,40 @@ async function accountToken(
       tokenHash: await sha256Hex(token),
       kind: input.kind,
       firmId: input.firmId,
-      contactId: input.contactId,
+      contactId: input.contact.id,
       portalAccountId: input.accountId,
       email: input.email,
+      // Void once the contact's next revoking action raises the epoch (docs/decisions/009).
+      credentialEpoch: input.contact.credentialEpoch,
       expiresAt: now + ACCOUNT_TOKEN_VALIDITY_MS,
       createdAt: now,
     }),
   };
 }
 
+/**
+ * The one rule for a usable token, shared by the page that shows its form and the POST that uses it:
+ * unused, unexpired, mailed under the contact's current credential epoch, and mailed to the address that
+ * is still the contact's (and, for a reset, the login's), whose contact and login are not deactivated.
+ */
+async function usableToken(firmId: string, kind: AccountTokenKind, token: string, now: number): Promise<SQL> {
+  return and(
+    eq(accountTokens.tokenHash, await sha256Hex(token)),
+    eq(accountTokens.kind, kind),
+    eq(accountTokens.firmId, firmId),
+    isNull(accountTokens.usedAt),
+    gt(accountTokens.expiresAt, now),
+    sql`EXISTS (SELECT 1 FROM "contacts" AS c WHERE c.id = ${accountTokens.contactId} AND c.firm_id = ${accountTokens.firmId}
+      AND c.deleted_at IS NULL AND c.email = ${accountTokens.email} AND c.credential_epoch = ${accountTokens.credentialEpoch})`,
+    sql`(${accountTokens.portalAccountId} IS NULL OR EXISTS (SELECT 1 FROM "portal_accounts" AS a
+      WHERE a.id = ${accountTokens.portalAccountId} AND a.deactivated_at IS NULL AND a.email = ${accountTokens.email}))`,
+  )!;
+}
+
 /** Looks at a token without using it (GET shows the form; only the POST consumes). */
 export async function peekAccountToken(db: Database, firmId: string, kind: AccountTokenKind, token: string, now = Date.now()) {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const row = await db.query.accountTokens.findFirst({
-    where: and(
-      eq(accountTokens.tokenHash, await sha256Hex(token)),
-      eq(accountTokens.kind, kind),
-      eq(accountTokens.firmId, firmId),
-      isNull(accountTokens.usedAt),
-      gt(accountTokens.expiresAt, now),
-    ),
-  });
+  const row = await db.query.accountTokens.findFirst({ where: await usableToken(firmId, kind, token, now) });
   return row ?? null;
 }
 
@@ -208,15 +221,7 @@ async function consumeAccountToken(db: Database, firmId: string, kind: AccountTo
   const [row] = await db
     .update(accountTokens)
     .set({ usedAt: now })
-    .where(
-      and(
-        eq(accountTokens.tokenHash, await sha256Hex(token)),
-        eq(accountTokens.kind, kind),
-        eq(accountTokens.firmId, firmId),
-        isNull(accountTokens.usedAt),
-        gt(accountTokens.expiresAt, now),
-      ),
-    )
+    .where(await usableToken(firmId, kind, token, now))
     .returning();
   return row ?? null;
 }
@@ -234,11 +239,11 @@ export function requestSignupByEmail(db: Database, env: Env, ctx: ExecutionConte
       if (!found) return;
       const { contact, account } = found;
       if (account) {
-        const reset = await accountToken(db, { kind: "password_reset", firmId: firm.id, contactId: contact.id, accountId: account.id, email });
+        const reset = await accountToken(db, { kind: "password_reset", firmId: firm.id, contact, accountId: account.id, email });
         const resetUrl = portalUrl(env, firm, `/forgot-password?token=${reset.token}`);
         await runBatch(db, [reset.insert, queueEmail(db, await sealEmail(env, accountExistsEmail({ firm, contact, resetUrl })))]);
       } else {
-        const verify = await accountToken(db, { kind: "email_verification", firmId: firm.id, contactId: contact.id, accountId: null, email });
+        const verify = await accountToken(db, { kind: "email_verification", firmId: firm.id, contact, accountId: null, email });
         const url = portalUrl(env, firm, `/signup?token=${verify.token}`);
         await runBatch(db, [verify.insert, queueEmail(db, await sealEmail(env, verifyEmailEmail({ firm, contact, url })))]);
       }
@@ -255,7 +260,8 @@ async function createAccount(
   contact: Contact,
   password: string,
   meta: Meta,
-  extra: Statement[] = [],
+  /** Write nothing unless this holds when the batch runs (a verification token's epoch still current). */
+  onlyIf?: SQL,
 ): Promise<AccountCreation> {
   const existing = await db.query.portalAccounts.findFirst({ where: eq(portalAccounts.contactId, contact.id) });
   const now = Date.now();
@@ -291,32 +297,37 @@ async function createAccount(
     ip: meta.ip,
     userAgent: meta.userAgent,
   });
+  const newAccount = { id: accountId, firmId: firm.id, contactId: contact.id, email: contact.email, passwordHash, passwordChangedAt: now, lastSignInAt: now };
+  const audit = auditRow({
+    firmId: firm.id,
+    type: "client.account_created",
+    actor: { type: "client", id: contact.id, label: contact.email },
+    contactId: contact.id,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    at: now,
+  });
   await runBatch(db, [
-    ...extra,
     existing
-      ? db.update(portalAccounts).set({ passwordHash, email: contact.email, passwordChangedAt: now, lastSignInAt: now }).where(eq(portalAccounts.id, accountId))
-      : db.insert(portalAccounts).values({
-          id: accountId,
-          firmId: firm.id,
-          contactId: contact.id,
-          email: contact.email,
-          passwordHash,
-          passwordChangedAt: now,
-          lastSignInAt: now,
-        }),
+      ? db
+          .update(portalAccounts)
+          .set({ passwordHash, email: contact.email, passwordChangedAt: now, lastSignInAt: now })
+          .where(and(eq(portalAccounts.id, accountId), onlyIf))
+      : onlyIf
+        ? insertWhere(db, portalAccounts, newAccount, onlyIf)
+        : db.insert(portalAccounts).values(newAccount),
     // Any link session of this browser is replaced by the password session.
-    deleteContactSessions(db, contact.id),
-    issued.insert,
-    auditEvent(db, {
-      firmId: firm.id,
-      type: "client.account_created",
-      actor: { type: "client", id: contact.id, label: contact.email },
-      contactId: contact.id,
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-    }),
+    deleteContactSessions(db, contact.id, undefined, onlyIf),
+    onlyIf ? insertWhere(db, sessions, issued.session, onlyIf) : issued.insert,
+    onlyIf ? insertWhere(db, auditEvents, audit, onlyIf) : db.insert(auditEvents).values(audit),
   ]);
+  if (onlyIf && !(await sessionWritten(db, issued.session.id))) return { ok: false, error: "This link is no longer valid." };
   return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact, account } };
+}
+
+async function sessionWritten(db: Database, sessionId: string): Promise<boolean> {
+  const [row] = await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, sessionId)).limit(1);
+  return row !== undefined;
 }
 
 /** "Create a login" from a link session: the login email is the contact's address on file. */
@@ -333,7 +344,8 @@ export async function completeSignup(db: Database, firm: Firm, token: string, pa
   if (!used) return { ok: false, error: "This link has expired or was already used. Ask for a new one." };
   const contact = await db.query.contacts.findFirst({ where: and(eq(contacts.id, used.contactId), eq(contacts.firmId, firm.id)) });
   if (!contact || contact.deletedAt || contact.email !== used.email) return { ok: false, error: "This link is no longer valid." };
-  return createAccount(db, firm, contact, password, meta);
+  // A revocation committed between the token's use and the account's creation voids the creation too.
+  return createAccount(db, firm, contact, password, meta, credentialsUnchanged(contact.id, used.credentialEpoch));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +359,7 @@ export function requestPasswordReset(db: Database, env: Env, ctx: ExecutionConte
       const reset = await accountToken(db, {
         kind: "password_reset",
         firmId: firm.id,
-        contactId: found.contact.id,
+        contact: found.contact,
         accountId: found.account.id,
         email,
       });
@@ -368,8 +380,9 @@ export async function resetTokenHasSecondFactor(db: Database, firm: Firm, token:
 }
 
 /**
- * Sets a new password, ends every session of the account and signs this browser in with a session
- * that has NOT passed 2FA: a reset never skips the second factor.
+ * Sets a new password, ends every session of the account, voids everything mailed before (other reset
+ * links, access links, verification links) and signs this browser in with a session that has NOT passed
+ * 2FA: a reset never skips the second factor.
  */
 export async function resetPassword(db: Database, firm: Firm, token: string, password: string, meta: Meta): Promise<AccountCreation> {
   const used = await consumeAccountToken(db, firm.id, "password_reset", token);
@@ -382,6 +395,7 @@ export async function resetPassword(db: Database, firm: Firm, token: string, pas
     .limit(1);
   if (!row || row.account.deactivatedAt || row.contact.deletedAt) return { ok: false, error: "This link is no longer valid." };
   const now = Date.now();
+  const passwordHash = await hashPassword(password);
   const issued = await issueSession(db, {
     kind: "client_password",
     firmId: firm.id,
@@ -391,28 +405,45 @@ export async function resetPassword(db: Database, firm: Firm, token: string, pas
     ip: meta.ip,
     userAgent: meta.userAgent,
   });
-  await runBatch(db, [
-    db.update(portalAccounts).set({ passwordHash: await hashPassword(password), passwordChangedAt: now }).where(eq(portalAccounts.id, row.account.id)),
-    deleteContactSessions(db, row.contact.id),
-    issued.insert,
-    auditEvent(db, {
-      firmId: firm.id,
-      type: "client.password_reset",
-      actor: { type: "client", id: row.contact.id, label: row.account.email },
-      contactId: row.contact.id,
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-    }),
-    queueEmail(
+  // Every write is guarded by the epoch the token was mailed under, and the last one raises it: a
+  // revoking action (an email change, say) that commits after the token's use and before this batch wins,
+  // and the reset then changes nothing.
+  const guard = credentialsUnchanged(row.contact.id, used.credentialEpoch);
+  const results = await db.batch([
+    db.update(portalAccounts).set({ passwordHash, passwordChangedAt: now }).where(and(eq(portalAccounts.id, row.account.id), guard)),
+    deleteContactSessions(db, row.contact.id, undefined, guard),
+    insertWhere(db, sessions, issued.session, guard),
+    insertWhere(
       db,
-      securityNoticeEmail({
-        firm,
-        to: row.account.email,
-        name: row.contact.name,
-        subject: "your password was changed",
-        body: ["The password of your portal login was just changed, and every device was signed out."],
+      auditEvents,
+      auditRow({
+        firmId: firm.id,
+        type: "client.password_reset",
+        actor: { type: "client", id: row.contact.id, label: row.account.email },
+        contactId: row.contact.id,
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+        at: now,
       }),
+      guard,
     ),
+    insertWhere(
+      db,
+      outbox,
+      outboxRow(
+        securityNoticeEmail({
+          firm,
+          to: row.account.email,
+          name: row.contact.name,
+          subject: "your password was changed",
+          body: ["The password of your portal login was just changed, and every device was signed out."],
+        }),
+        now,
+      ),
+      guard,
+    ),
+    voidMailedCredentials(db, row.contact.id, used.credentialEpoch),
   ]);
-  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact: row.contact, account: row.account } };
+  if (results[5].length !== 1) return { ok: false, error: "This link is no longer valid." };
+  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact: row.contact, account: { ...row.account, passwordHash } } };
 }

@@ -51,18 +51,32 @@ export type PortalAccess =
   | { status: "needs_enrolment" }
   /** Password accepted; the code is still to come. */
   | { status: "needs_code" }
+  /** A link session asked for the account page where the firm offers no logins: its requests are all it opens. */
+  | { status: "requests_only" }
   | { status: "granted"; contactId: string };
 
-export function portalAccess(auth: PortalAuth | null, firmSlug: string): PortalAccess {
+/**
+ * What a page is about. A link session is scoped to the contact's requests (PRODUCT.md): the account page
+ * (sign-in history with IPs and browsers, "Sign out of all devices", 2FA) needs a password sign-in.
+ */
+export type PortalScope = "requests" | "account";
+
+export function portalAccess(auth: PortalAuth | null, firmSlug: string, scope: PortalScope = "requests"): PortalAccess {
   if (!auth || auth.firm.slug !== firmSlug) return { status: "signed_out" };
   const { session, firm, contact, account } = auth;
   if (contact.deletedAt) return { status: "signed_out" };
   const needsSecondFactor = secondFactorApplies(firm, account);
 
   if (session.kind === "client_link") {
-    if (!needsSecondFactor) return { status: "granted", contactId: contact.id };
+    const hasLogin = account !== null && !account.deactivatedAt && account.passwordHash !== null;
+    if (!needsSecondFactor) {
+      if (scope === "requests") return { status: "granted", contactId: contact.id };
+      // Beyond requests a link only identifies the client: sign in, create a login, or stay with requests.
+      if (firm.securityMode === "magic_link_only") return { status: "requests_only" };
+      return hasLogin ? { status: "needs_sign_in", email: account.email } : { status: "needs_account" };
+    }
     // A magic link is never enough on its own where 2FA applies.
-    if (account && !account.deactivatedAt && account.passwordHash) return { status: "needs_sign_in", email: account.email };
+    if (hasLogin) return { status: "needs_sign_in", email: account.email };
     return { status: "needs_account" };
   }
 
@@ -93,18 +107,20 @@ export function pathForAccess(firmSlug: string, access: PortalAccess): string {
     case "needs_code":
       return portalPath(firmSlug, "/2fa");
     case "granted":
+    case "requests_only":
       return portalPath(firmSlug, "/requests");
   }
 }
 
-/** For pages that show a client's requests or account: granted, or sent where they belong. */
+/** For pages that show a client's requests or account: granted for that scope, or sent where they belong. */
 export async function requirePortalAccess(
   request: Request,
   context: AppLoadContext,
   firmSlug: string,
+  scope: PortalScope = "requests",
 ): Promise<{ auth: PortalAuth; contactId: string }> {
   const auth = await context.auth.portal();
-  const access = portalAccess(auth, firmSlug);
+  const access = portalAccess(auth, firmSlug, scope);
   if (access.status === "granted" && auth) return { auth, contactId: access.contactId };
   const headers = new Headers();
   if (access.status === "signed_out" && auth === null && readCookie(request, PORTAL_SESSION_COOKIE)) {

@@ -1,7 +1,7 @@
 // Sessions for staff and clients. The cookie holds "<id>.<secret>"; D1 holds only SHA-256(secret),
 // so a leaked sessions row cannot be replayed as a cookie.
-import { and, eq, inArray, ne } from "drizzle-orm";
-import { sessions, type SessionKind } from "../../db/schema";
+import { and, eq, inArray, ne, sql, type SQL } from "drizzle-orm";
+import { contacts, sessions, type SessionKind } from "../../db/schema";
 import { constantTimeEqual, generateToken, sha256Hex } from "./crypto.server";
 import type { Database, Statement } from "./db.server";
 
@@ -122,8 +122,42 @@ export function deleteStaffSessions(db: Database, staffUserId: string, exceptId?
     .where(exceptId ? and(eq(sessions.staffUserId, staffUserId), ne(sessions.id, exceptId)) : eq(sessions.staffUserId, staffUserId));
 }
 
-/** Every client session of a contact: password sessions of their account and their link sessions. */
-export function deleteContactSessions(db: Database, contactId: string, exceptId?: string) {
+/**
+ * Every client session of a contact: password sessions of their account and their link sessions.
+ * `onlyIf` makes the delete part of a batch that must not run when a guard (see `credentialsUnchanged`) fails.
+ */
+export function deleteContactSessions(db: Database, contactId: string, exceptId?: string, onlyIf?: SQL) {
   const ofContact = and(eq(sessions.contactId, contactId), inArray(sessions.kind, ["client_password", "client_link"]));
-  return db.delete(sessions).where(exceptId ? and(ofContact, ne(sessions.id, exceptId)) : ofContact);
+  return db.delete(sessions).where(and(ofContact, exceptId ? ne(sessions.id, exceptId) : undefined, onlyIf));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Revocation (SECURITY.md rule 27). Ending sessions is not enough: what was mailed before (unclaimed links,
+// a claimed link that its browser can re-post, reset and verification tokens) must stop working too.
+// Each revoking action raises the contact's credential epoch in its own batch; links and tokens carry the
+// epoch they were mailed under and are refused once it differs (see docs/decisions/009).
+
+/** The revoking part of an action's batch: every session of the contact ends and nothing mailed before works. */
+export function revokeContactCredentials(db: Database, contactId: string): Statement[] {
+  return [deleteContactSessions(db, contactId), voidMailedCredentials(db, contactId)];
+}
+
+/**
+ * Raises the contact's credential epoch. With `expectedEpoch`, only if it still has that value: the statement
+ * then changes one row or none, which tells a batch guarded by `credentialsUnchanged` whether it won.
+ */
+export function voidMailedCredentials(db: Database, contactId: string, expectedEpoch?: number) {
+  return db
+    .update(contacts)
+    .set({ credentialEpoch: sql`${contacts.credentialEpoch} + 1` })
+    .where(and(eq(contacts.id, contactId), expectedEpoch === undefined ? undefined : eq(contacts.credentialEpoch, expectedEpoch)))
+    .returning({ id: contacts.id });
+}
+
+/**
+ * True while no revoking action has run since the contact was read with `epoch`. Writes of a batch that
+ * acts on a credential carry it, so a revocation that commits between the read and the batch wins.
+ */
+export function credentialsUnchanged(contactId: string, epoch: number): SQL {
+  return sql`EXISTS (SELECT 1 FROM "contacts" AS guard WHERE guard.id = ${contactId} AND guard.credential_epoch = ${epoch})`;
 }

@@ -144,7 +144,7 @@ describe("rule 27: revocation signs out other browsers and replayed cookies", ()
   it("after a login email change: old cookies are dead; both addresses are told; the new email signs in", async () => {
     const { contact, client, staff, path, base } = await scenario();
     const since = Date.now();
-    const response = await staff.post(path, { intent: "change-email", email: "moved@client.test", confirm: "yes" });
+    const response = await staff.post(path, { intent: "change-email", email: "moved@client.test", currentEmail: contact.email, confirm: "yes" });
     expect(response.status).toBe(200);
     expect((await client.fetch(`${base}/requests`)).status).toBe(302);
     const oldMail = await emailsTo(contact.email, since);
@@ -158,10 +158,10 @@ describe("rule 27: revocation signs out other browsers and replayed cookies", ()
   });
 
   it("the new login email must not belong to another account of the firm", async () => {
-    const { firm, account, staff, path } = await scenario();
+    const { firm, contact, account, staff, path } = await scenario();
     const other = await createContact(firm);
     await createPortalAccount(firm, other);
-    const response = await staff.post(path, { intent: "change-email", email: other.email, confirm: "yes" });
+    const response = await staff.post(path, { intent: "change-email", email: other.email, currentEmail: contact.email, confirm: "yes" });
     expect(response.status).toBe(409);
     const [row] = await db.select().from(portalAccounts).where(eq(portalAccounts.id, account.id));
     expect(row.email).not.toBe(other.email);
