@@ -26,6 +26,8 @@ export async function contactWithAccess(db: Database, firmId: string, contactId:
       activeSessions: sql<number>`(SELECT count(*) FROM ${sessions} WHERE ${sessions.contactId} = ${contacts.id} AND ${sessions.expiresAt} > ${now})`,
       activeLinks: sql<number>`(SELECT count(*) FROM ${accessLinks} WHERE ${accessLinks.contactId} = ${contacts.id}
         AND ${accessLinks.revokedAt} IS NULL AND ${accessLinks.claimedAt} IS NULL AND ${accessLinks.expiresAt} > ${now})`,
+      // "Invited <date>": the latest portal invite, single or bulk.
+      invitedAt: sql<number | null>`(SELECT max(${accessLinks.createdAt}) FROM ${accessLinks} WHERE ${accessLinks.contactId} = ${contacts.id} AND ${accessLinks.purpose} = 'invite')`,
     })
     .from(contacts)
     .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
@@ -61,6 +63,12 @@ export async function changeLoginEmail(db: Database, auth: StaffAuth, contactId:
     where: and(eq(portalAccounts.firmId, auth.firm.id), eq(portalAccounts.email, newEmail), ne(portalAccounts.id, account.id)),
   });
   if (taken) return { ok: false, status: 409, error: "Another portal account of your firm already uses that email." };
+  // The contact's address follows below, and a firm has one live contact per address.
+  const contactTaken = await db.query.contacts.findFirst({
+    columns: { id: true },
+    where: and(eq(contacts.firmId, auth.firm.id), isNull(contacts.deletedAt), eq(sql`lower(${contacts.email})`, newEmail.toLowerCase()), ne(contacts.id, contact.id)),
+  });
+  if (contactTaken) return { ok: false, status: 409, error: "Another contact of your firm already uses that email." };
   const notice = (to: string) =>
     queueEmail(
       db,
