@@ -96,12 +96,9 @@ function Review({ selection, review }: { selection: InviteSelection; review: { t
       <h2 id="review-heading">
         {review.toEmail === 0 ? "Nobody to invite" : `${plural(review.toEmail, "contact", "contacts")} will be emailed`}
       </h2>
-      <p>
-        {selection.scope === "without_account" ? "Every contact without a portal account" : "The contacts you selected"} will get an email with a
-        14-day link to your portal, where they can create a login.
-      </p>
-      {review.withAccount > 0 ? <p>{plural(review.withAccount, "selected contact already has", "selected contacts already have")} a portal account and will not be emailed.</p> : null}
-      {review.notFound > 0 ? <p>{plural(review.notFound, "selected contact was", "selected contacts were")} not found (deleted meanwhile?).</p> : null}
+      <p>{`${selection.scope === "without_account" ? "Every contact without a portal account" : "The contacts you selected"} will get an email with a 14-day link to your portal, where they can create a login.`}</p>
+      {review.withAccount > 0 ? <p>{`${plural(review.withAccount, "selected contact already has", "selected contacts already have")} a portal account and will not be emailed.`}</p> : null}
+      {review.notFound > 0 ? <p>{`${plural(review.notFound, "selected contact was", "selected contacts were")} not found (deleted meanwhile?).`}</p> : null}
       <p className="hint">An address that was emailed 3 times in the last 10 minutes is skipped, and counted as skipped.</p>
       {review.toEmail > 0 ? (
         <Form method="post" className="row">

@@ -9,7 +9,7 @@
 // A chunk is claimed by moving the cursor in the same batch as its writes, and those writes only
 // happen if the cursor still holds the value the chunk was read at, so two continuations running
 // at once never send one invite twice.
-import { and, asc, eq, gt, isNull, notExists, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { contacts, firms, inviteRuns, portalAccounts, type InviteScope } from "../../db/schema";
 import { createAccessLink, publishLink, type NewAccessLink } from "./access-links.server";
 import { auditEvent } from "./audit.server";
@@ -33,7 +33,7 @@ function targets(firmId: string, scope: InviteScope, contactIdsJson: string | nu
   return and(
     eq(contacts.firmId, firmId),
     isNull(contacts.deletedAt),
-    notExists(sql`SELECT 1 FROM ${portalAccounts} WHERE ${portalAccounts.contactId} = ${contacts.id}`),
+    sql`NOT EXISTS (SELECT 1 FROM ${portalAccounts} WHERE ${portalAccounts.contactId} = ${contacts.id})`,
     // The ids travel as one JSON parameter: a selection of any size stays within 100 bound parameters.
     scope === "selected" ? sql`${contacts.id} IN (SELECT value FROM json_each(${contactIdsJson ?? "[]"}))` : undefined,
   )!;
@@ -54,7 +54,9 @@ export async function reviewInvites(db: Database, firmId: string, selection: Inv
   const [row] = await db
     .select({
       found: sql<number>`count(*)`,
-      withAccount: sql<number>`coalesce(sum(EXISTS (SELECT 1 FROM ${portalAccounts} WHERE ${portalAccounts.contactId} = ${contacts.id})), 0)`,
+      // Written out: drizzle leaves a single-table selection's columns unqualified, and a bare "id"
+      // inside this subquery would mean portal_accounts.id.
+      withAccount: sql<number>`coalesce(sum(EXISTS (SELECT 1 FROM "portal_accounts" WHERE "portal_accounts"."contact_id" = "contacts"."id")), 0)`,
     })
     .from(contacts)
     .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt), sql`${contacts.id} IN (SELECT value FROM json_each(${ids}))`));
