@@ -78,7 +78,7 @@ export function adoptionStatsSql(firmId: string, now: number): SQL<string> {
       'password', ${countDistinct("password")}, 'password_2fa', ${countDistinct("password_2fa")}, 'other', ${countDistinct("other")})
       FROM (${signIns(since)})),
     'weeks', (SELECT json_group_array(json_array("week", "method", "n")) FROM
-      (SELECT (("at" - ${start}) / ${WEEK_MS}) AS "week", "method", count(*) AS "n" FROM (${signIns(start)}) GROUP BY 1, 2))
+      (SELECT CAST(("at" - ${start}) / ${WEEK_MS} AS INTEGER) AS "week", "method", count(*) AS "n" FROM (${signIns(start)}) GROUP BY 1, 2))
   )`;
 }
 
@@ -99,7 +99,8 @@ export function parseAdoption(json: string | null, now: number): PortalAdoption 
   const start = chartStart(now);
   const weeks = Array.from({ length: CHART_WEEKS }, (_, i) => ({ start: start + i * WEEK_MS, ...emptyMethods() }));
   for (const [week, method, n] of raw.weeks ?? []) {
-    const bucket = weeks[Math.min(Math.max(week, 0), CHART_WEEKS - 1)];
+    // D1 may bind numbers as REAL; the SQL casts, and so does this, so a week is always an index.
+    const bucket = weeks[Math.min(Math.max(Math.floor(Number(week)) || 0, 0), CHART_WEEKS - 1)];
     if (bucket && (SIGN_IN_METHODS as readonly string[]).includes(method)) bucket[method as SignInMethod] += count(n);
   }
   const contactsCount = count(raw.contacts);
