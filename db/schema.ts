@@ -48,6 +48,9 @@ export const contacts = sqliteTable(
     name: text("name").notNull(),
     email: text("email").notNull(),
     phone: text("phone"),
+    // The client's company or entity (a trust, a partnership), when they are not filing as themselves.
+    company: text("company"),
+    notes: text("notes"),
     deletedAt: integer("deleted_at"),
     // Raised in the batch of every revoking action (login-email change, password reset, 2FA reset, sign out
     // of all devices, deletion). Links and account tokens carry the value they were mailed under and work
@@ -58,6 +61,11 @@ export const contacts = sqliteTable(
   (t) => [
     index("contacts_firm_name_idx").on(t.firmId, t.name),
     index("contacts_firm_email_idx").on(t.firmId, t.email),
+    // One live contact per address in a firm, whatever its case: two parallel creates of one address
+    // give one contact, because D1 refuses the second insert. Deleted contacts keep their address.
+    uniqueIndex("contacts_firm_live_email_idx")
+      .on(t.firmId, sql`lower(${t.email})`)
+      .where(sql`${t.deletedAt} IS NULL`),
   ],
 );
 
@@ -291,6 +299,33 @@ export const rateLimits = sqliteTable(
     count: integer("count").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
+);
+
+export const INVITE_SCOPES = ["selected", "without_account"] as const;
+export type InviteScope = (typeof INVITE_SCOPES)[number];
+
+// A bulk "Send portal invite". Each contact costs two D1 statements (the link and its email), more than
+// one Worker invocation may run for thousands of contacts, so a run is sent in chunks: the request that
+// starts it sends the first ones, the next requests (the progress page, the cron) continue from `cursor`.
+export const inviteRuns = sqliteTable(
+  "invite_runs",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull(),
+    staffUserId: text("staff_user_id").notNull(),
+    staffEmail: text("staff_email").notNull(),
+    scope: text("scope", { enum: INVITE_SCOPES }).notNull(),
+    // JSON array of contact ids for scope "selected" (at most one page of the list).
+    contactIds: text("contact_ids"),
+    // The last contact id handled, in id order; a chunk claims the next contacts by moving it.
+    cursor: text("cursor").notNull().default(""),
+    total: integer("total").notNull(),
+    sent: integer("sent").notNull().default(0),
+    skipped: integer("skipped").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [index("invite_runs_firm_idx").on(t.firmId, t.finishedAt)],
 );
 
 export const apiKeys = sqliteTable(

@@ -7,7 +7,7 @@ import { sendStaffLink } from "~/server/access-links.server";
 import { contactWithAccess } from "~/server/client-access.server";
 import { readForm, validateForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
-import { formatDateTime } from "~/lib/format";
+import { formatDate, formatDateTime } from "~/lib/format";
 import { deleteContact, getContact, restoreContact } from "~/server/contacts.server";
 import { idParam } from "~/server/fields";
 import { requireStaff } from "~/server/staff-auth.server";
@@ -19,11 +19,22 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = idParam.safeParse(params.contactId);
   const details = id.success ? await contactWithAccess(context.db, firm.id, id.data) : null;
   if (!details) throw new Response("Contact not found", { status: 404 });
-  const { contact, account, activeSessions, activeLinks } = details;
+  const { contact, account, activeSessions, activeLinks, invitedAt } = details;
+  const url = new URL(request.url);
   return json({
+    saved: url.searchParams.has("created") ? "The contact was added." : url.searchParams.has("saved") ? "Saved." : null,
+    invitedAt,
     isAdmin: staff.role === "admin",
     summary: { activeSessions, activeLinks },
-    contact: { id: contact.id, name: contact.name, email: contact.email, phone: contact.phone, deletedAt: contact.deletedAt },
+    contact: {
+      id: contact.id,
+      name: contact.name,
+      email: contact.email,
+      phone: contact.phone,
+      company: contact.company,
+      notes: contact.notes,
+      deletedAt: contact.deletedAt,
+    },
     account: account
       ? {
           email: account.email,
@@ -55,7 +66,8 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       return json({ ok: true as const, message: "The contact was deleted. Their portal login is deactivated until you restore them." });
     }
     if (form.data.intent === "restore" && deleted) {
-      await restoreContact(context.db, auth, details.contact.id, meta);
+      const restored = await restoreContact(context.db, auth, details.contact.id, meta);
+      if (!restored.ok) return json({ ok: false as const, formError: restored.error, fieldErrors: {} }, { status: 409 });
       return json({ ok: true as const, message: "The contact was restored, with their portal login." });
     }
     return json({ ok: true as const, message: "Nothing changed." });
@@ -74,7 +86,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function ContactDetails() {
-  const { contact, account, twoFactorRequired, isAdmin, summary } = useLoaderData<typeof loader>();
+  const { contact, account, twoFactorRequired, isAdmin, summary, invitedAt, saved } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -82,7 +94,7 @@ export default function ContactDetails() {
         <Link to="/app/contacts">← Contacts</Link>
       </p>
       <h1>{contact.name}</h1>
-      <Notice message={messageOf(result)} />
+      <Notice message={messageOf(result) ?? (result ? null : saved)} />
       <FormError message={formErrorOf(result)} />
       {contact.deletedAt ? (
         <div className="alert alert-warn" role="status">
@@ -103,7 +115,18 @@ export default function ContactDetails() {
           <dd>{contact.email}</dd>
           <dt>Phone</dt>
           <dd>{contact.phone ?? "—"}</dd>
+          <dt>Company or entity</dt>
+          <dd>{contact.company ?? "—"}</dd>
+          <dt>Notes</dt>
+          <dd className="notes">{contact.notes ?? "—"}</dd>
         </dl>
+        {contact.deletedAt ? null : (
+          <p>
+            <Link className="button secondary" to={`/app/contacts/${contact.id}/edit`}>
+              Edit contact
+            </Link>
+          </p>
+        )}
       </section>
       <section className="card" aria-labelledby="portal-heading">
         <h2 id="portal-heading">Client portal</h2>
@@ -125,7 +148,13 @@ export default function ContactDetails() {
           <dt>Unused access links</dt>
           <dd>{summary.activeLinks}</dd>
         </dl>
-        {account ? null : <p className="muted">This contact has not created a portal account yet.</p>}
+        {account ? null : (
+          <p className="muted">
+            This contact has not created a portal account yet.
+            {invitedAt ? " " : null}
+            {invitedAt ? <span className="badge badge-warn">{`Invited ${formatDate(invitedAt)}`}</span> : null}
+          </p>
+        )}
         {contact.deletedAt ? null : (
         <Form method="post" className="row">
           {account ? (

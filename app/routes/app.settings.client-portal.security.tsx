@@ -13,6 +13,10 @@ import {
   selectableModes,
 } from "~/server/security-mode.server";
 import { hasRecentAuth, requireAdmin, requireRecentAuth, requireStaff } from "~/server/staff-auth.server";
+import { AdoptionSummary } from "~/components/adoption";
+import { portalAdoption } from "~/server/adoption.server";
+import { sendTwoFactorHeadsUp } from "~/server/heads-up.server";
+import { deliverSoon } from "~/server/outbox.server";
 
 export const meta: MetaFunction = () => [{ title: "Security and Two-Factor · Client Portal" }];
 
@@ -33,7 +37,9 @@ const SWITCH_EFFECT: Record<SecurityMode, string> = {
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { firm, staff, session } = await requireStaff(request, context);
+  const adoption = await portalAdoption(context.db, firm.id);
   return json({
+    adoption,
     mode: firm.securityMode,
     slug: firm.slug,
     plan: firm.plan,
@@ -63,6 +69,21 @@ export async function action({ request, context }: ActionFunctionArgs) {
       review: null,
     });
   }
+  if (body.get("intent") === "heads-up") {
+    // Only where the 2FA mode can be chosen: the heads-up announces that switch.
+    if (!selectableModes(auth.firm).includes("magic_link_and_login_2fa")) {
+      return json({ ok: false as const, formError: "Magic link + Login 2FA is available on Business and Enterprise plans.", fieldErrors: {}, review: null }, { status: 403 });
+    }
+    const sent = await sendTwoFactorHeadsUp(context.db, context.env, auth, { ip: context.ip, userAgent: context.userAgent });
+    deliverSoon(context.env, context.ctx, context.db);
+    const review = auth.firm.securityMode === "magic_link_and_login_2fa" ? null : await reviewOf(context.db, auth.firm.id, "magic_link_and_login_2fa");
+    return json({
+      ok: true as const,
+      message: `We emailed a heads-up to ${sent.emailed} ${sent.emailed === 1 ? "client" : "clients"}${sent.skipped ? ` (${sent.skipped} skipped: emailed 3 times in the last 10 minutes)` : ""}.`,
+      review,
+      headsUpSent: true,
+    });
+  }
   const form = validateForm(schema, body);
   if (!form.ok) return json({ ...form, review: null }, { status: 422 });
   const { mode, intent } = form.data;
@@ -73,10 +94,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     );
   }
   if (mode === auth.firm.securityMode) return json({ ok: true as const, message: "Nothing changed: this is already the firm's setting.", review: null });
-  if (intent === "review") {
-    const endedSessions = await countSessionsEndedBySwitch(context.db, auth.firm.id, mode);
-    return json({ ok: true as const, message: null, review: { mode, endedSessions } });
-  }
+  if (intent === "review") return json({ ok: true as const, message: null, review: await reviewOf(context.db, auth.firm.id, mode) });
   const result = await changeSecurityMode(context.db, auth, mode, { ip: context.ip, userAgent: context.userAgent });
   if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, review: null }, { status: result.status });
   return json({
@@ -84,6 +102,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
     message: `Saved: clients now use “${MODE_LABELS[mode]}”. ${result.endedSessions} client ${result.endedSessions === 1 ? "session was" : "sessions were"} ended.`,
     review: null,
   });
+}
+
+/** What the confirmation says; for the 2FA mode, also who must create a login or enrol at their next visit. */
+async function reviewOf(db: LoaderFunctionArgs["context"]["db"], firmId: string, mode: SecurityMode) {
+  const endedSessions = await countSessionsEndedBySwitch(db, firmId, mode);
+  if (mode !== "magic_link_and_login_2fa") return { mode, endedSessions, audience: null };
+  const adoption = await portalAdoption(db, firmId);
+  return { mode, endedSessions, audience: { withoutAccount: adoption.withoutAccount, mustEnrol: adoption.mustEnrol } };
 }
 
 export default function PortalSecuritySettings() {
@@ -109,6 +135,7 @@ export default function PortalSecuritySettings() {
         />
       ) : null}
       {locked ? <Notice tone="warn" message="Only firm admins can change this setting." /> : null}
+      <AdoptionSummary adoption={data.adoption} tableOpen />
       {review ? (
         <div className="card" role="region" aria-labelledby="confirm-heading">
           <h2 id="confirm-heading">Switch to “{MODE_LABELS[review.mode]}”?</h2>
@@ -116,6 +143,23 @@ export default function PortalSecuritySettings() {
           <p>
             <strong>{`${review.endedSessions} client ${review.endedSessions === 1 ? "session" : "sessions"} will end.`}</strong>
           </p>
+          {review.audience ? (
+            <>
+              <ul>
+                <li>{`${review.audience.withoutAccount} ${review.audience.withoutAccount === 1 ? "client has" : "clients have"} no login yet: they create one and set up an authenticator app at their next visit.`}</li>
+                <li>{`${review.audience.mustEnrol} ${review.audience.mustEnrol === 1 ? "client has" : "clients have"} a login without two-factor authentication: they set it up at their next sign-in.`}</li>
+              </ul>
+              {review.audience.withoutAccount + review.audience.mustEnrol > 0 ? (
+                <Form method="post" className="row">
+                  <input type="hidden" name="intent" value="heads-up" />
+                  <button type="submit" className="secondary">
+                    {`Email these ${review.audience.withoutAccount + review.audience.mustEnrol} clients a heads-up`}
+                  </button>
+                  {result && "headsUpSent" in result ? <span className="small">Heads-up sent.</span> : null}
+                </Form>
+              ) : null}
+            </>
+          ) : null}
           <Form method="post" className="row">
             <input type="hidden" name="mode" value={review.mode} />
             <input type="hidden" name="intent" value="confirm" />

@@ -26,6 +26,8 @@ export async function contactWithAccess(db: Database, firmId: string, contactId:
       activeSessions: sql<number>`(SELECT count(*) FROM ${sessions} WHERE ${sessions.contactId} = ${contacts.id} AND ${sessions.expiresAt} > ${now})`,
       activeLinks: sql<number>`(SELECT count(*) FROM ${accessLinks} WHERE ${accessLinks.contactId} = ${contacts.id}
         AND ${accessLinks.revokedAt} IS NULL AND ${accessLinks.claimedAt} IS NULL AND ${accessLinks.expiresAt} > ${now})`,
+      // "Invited <date>": the latest portal invite, single or bulk.
+      invitedAt: sql<number | null>`(SELECT max(${accessLinks.createdAt}) FROM ${accessLinks} WHERE ${accessLinks.contactId} = ${contacts.id} AND ${accessLinks.purpose} = 'invite')`,
     })
     .from(contacts)
     .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
@@ -86,7 +88,7 @@ export async function changeLoginEmail(
       and(
         eq(contacts.firmId, auth.firm.id),
         ne(contacts.id, contact.id),
-        or(and(eq(contacts.email, newEmail), isNull(contacts.deletedAt)), eq(portalAccounts.email, newEmail)),
+        or(and(eq(sql`lower(${contacts.email})`, newEmail.toLowerCase()), isNull(contacts.deletedAt)), eq(portalAccounts.email, newEmail)),
       ),
     )
     .limit(1);

@@ -41,3 +41,21 @@ export async function isExhausted(db: Database, rule: RateLimit, subject: string
 export function pruneRateLimits(db: Database, now = Date.now()) {
   return db.delete(rateLimits).where(lt(rateLimits.windowStart, now - 24 * 60 * 60_000));
 }
+
+/**
+ * `consume` for many subjects in one statement (a bulk send): the subjects travel as one JSON
+ * parameter, so a chunk of any size stays within D1's 100 bound parameters. Returns the subjects
+ * still within the limit.
+ */
+export async function consumeMany(db: Database, rule: RateLimit, subjects: string[], now = Date.now()): Promise<Set<string>> {
+  if (subjects.length === 0) return new Set();
+  const keyOf = (subject: string) => `${rule.name}:${subject.toLowerCase()}`;
+  const keys = [...new Set(subjects.map(keyOf))];
+  // SQLite needs the WHERE in INSERT … SELECT … ON CONFLICT to tell the upsert from a join.
+  const rows = await db.all<{ key: string; count: number }>(sql`INSERT INTO ${rateLimits} ("key", "window_start", "count")
+    SELECT value, ${windowStart(rule, now)}, 1 FROM json_each(${JSON.stringify(keys)}) WHERE true
+    ON CONFLICT ("key", "window_start") DO UPDATE SET "count" = "count" + 1
+    RETURNING "key", "count"`);
+  const allowed = new Set(rows.filter((r) => r.count <= rule.limit).map((r) => r.key));
+  return new Set(subjects.filter((s) => allowed.has(keyOf(s))));
+}

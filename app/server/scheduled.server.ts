@@ -2,11 +2,14 @@
 import type { Database } from "./db.server";
 import { deliverOutbox, purgeOutbox, transportFor } from "./outbox.server";
 import { pruneRateLimits } from "./rate-limit.server";
+import { continueInviteRuns } from "./invites.server";
 import { sendDueReminders } from "./reminders.server";
 
 export async function runScheduledJobs(env: Env, db: Database, now = Date.now()): Promise<void> {
   // Reminders first, so their emails leave in the same run.
   await sendDueReminders(db, env, now);
+  // A bulk invite whose progress page was closed goes on here, a bounded chunk per run.
+  await continueInviteRuns(db, env, now);
   const transport = transportFor(env);
   if (transport) await deliverOutbox(db, env, transport, now, 100);
   await purgeOutbox(db, now);

@@ -14,14 +14,16 @@ type ListRow = { id: string; name: string; email: string; account: string; twoFa
 
 /** The rows of the contacts table as the page shows them, and the "Next page" link if any. */
 function readList(html: string): { rows: ListRow[]; next: string | null } {
-  const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(html);
+  const body = /<table id="contacts-table"[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/.exec(html);
   if (!body) throw new Error(`no contacts table in: ${html.slice(0, 500)}`);
   const rows = [...body[1].matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map(([, tr]) => {
-    const cells = [...tr.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map(([, td]) => td);
+    // The selection checkbox's cell is not data.
+    const cells = [...tr.matchAll(/<td([^>]*)>([\s\S]*?)<\/td>/g)].filter(([, attrs]) => !attrs.includes("check-cell")).map(([, , td]) => td);
     const id = /href="\/app\/contacts\/([^"]+)"/.exec(cells[0])?.[1];
     if (!id || cells.length !== 5) throw new Error(`unexpected row: ${tr}`);
-    const [name, email, account, twoFactor, lastSignIn] = cells.map(htmlText);
-    return { id, name, email, account, twoFactor, lastSignIn };
+    const [name, email, status, twoFactor, lastSignIn] = cells.map(htmlText);
+    // The portal status column says "Has account", "Invited <date>" or "No account".
+    return { id, name, email, account: status === "Has account" ? "Yes" : "No", twoFactor, lastSignIn };
   });
   const next = /<a[^>]*href="([^"]*)"[^>]*>Next page<\/a>/.exec(html);
   return { rows, next: next ? htmlText(next[1]) : null };

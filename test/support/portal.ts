@@ -1,7 +1,7 @@
 // Portal helpers: links issued the way the app issues them, and the outbox read like an inbox.
 import { env } from "cloudflare:workers";
 import { and, desc, eq, gt } from "drizzle-orm";
-import { outbox, type AccessLinkPurpose, type contacts } from "../../db/schema";
+import { contacts, outbox, type AccessLinkPurpose } from "../../db/schema";
 import { createAccessLink, publishLink } from "../../app/server/access-links.server";
 import { runBatch } from "../../app/server/db.server";
 import { renderOutboxMessage } from "../../app/server/outbox.server";

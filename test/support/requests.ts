@@ -1,5 +1,5 @@
 // Request factories and the client's side of a request: a browser with a link session.
-import { requestItems, requests, type contacts } from "../../db/schema";
+import { contacts, requestItems, requests } from "../../db/schema";
 import { db, uid, type TestFirm } from "./factories";
 import { claim, issueLink } from "./portal";
 import type { Browser } from "./http";

@@ -1,0 +1,84 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
+import { Link, useActionData, useLoaderData } from "@remix-run/react";
+import { ContactForm, echoContact } from "~/components/contact-form";
+import { contactFormSchema, loadEditableContact, updateContact } from "~/server/contact-editing.server";
+import { idParam } from "~/server/fields";
+import { readForm, validateForm } from "~/server/forms.server";
+import { requireStaff } from "~/server/staff-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Edit contact · Client Portal" }];
+
+async function load(request: Request, context: LoaderFunctionArgs["context"], contactId: string | undefined) {
+  const auth = await requireStaff(request, context);
+  const id = idParam.safeParse(contactId);
+  // Deleted contacts are restored first; another firm's contact is not found.
+  const row = id.success ? await loadEditableContact(context.db, auth.firm.id, id.data) : null;
+  if (!row) throw new Response("Contact not found", { status: 404 });
+  return { auth, ...row };
+}
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const { auth, contact, accountId } = await load(request, context, params.contactId);
+  return json({
+    contact: {
+      id: contact.id,
+      name: contact.name,
+      email: contact.email,
+      phone: contact.phone ?? "",
+      company: contact.company ?? "",
+      notes: contact.notes ?? "",
+    },
+    hasLogin: accountId !== null,
+    isAdmin: auth.staff.role === "admin",
+  });
+}
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const { auth, contact } = await load(request, context, params.contactId);
+  const form = await readForm(request);
+  const values = echoContact(form);
+  const result = validateForm(contactFormSchema, form);
+  if (!result.ok) return json({ ...result, values }, { status: 422 });
+  const saved = await updateContact(context.db, context.env.LINKS, auth, contact.id, result.data, { ip: context.ip, userAgent: context.userAgent });
+  if (!saved.ok) return json({ ok: false as const, formError: saved.formError, fieldErrors: saved.fieldErrors, values }, { status: saved.status });
+  return redirect(`/app/contacts/${contact.id}?saved=1`, { status: 303 });
+}
+
+export default function EditContact() {
+  const { contact, hasLogin, isAdmin } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const values = result && "values" in result ? result.values : contact;
+  return (
+    <div className="narrow-wide">
+      <p className="small">
+        <Link to={`/app/contacts/${contact.id}`}>← {contact.name}</Link>
+      </p>
+      <h1>Edit contact</h1>
+      <ContactForm
+        key={JSON.stringify(values)}
+        values={values}
+        result={result}
+        submitLabel="Save"
+        cancelTo={`/app/contacts/${contact.id}`}
+        emailLocked={hasLogin}
+        emailHint={
+          hasLogin ? (
+            <>
+              This is the client&apos;s portal login email.{" "}
+              {isAdmin ? (
+                <>
+                  Change it with <Link to={`/app/contacts/${contact.id}/login-details`}>Edit login details</Link>, which tells both addresses.
+                </>
+              ) : (
+                "Ask a firm admin to change it with Edit login details."
+              )}
+            </>
+          ) : (
+            "A new address stops every link and sign-in link we emailed to the old one."
+          )
+        }
+      />
+    </div>
+  );
+}

@@ -1,0 +1,154 @@
+// Bulk "Send portal invite": review (GET, from the list's checkboxes or "everyone without a portal
+// account"), confirm (POST), then a progress page while the run is sent in chunks. Without
+// JavaScript every step is a plain form; with it, the progress page continues by itself.
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { json, redirect } from "@remix-run/cloudflare";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useSubmit } from "@remix-run/react";
+import { useEffect, useRef } from "react";
+import { formErrorOf, FormError } from "~/components/form";
+import { formatDateTime } from "~/lib/format";
+import { idParam } from "~/server/fields";
+import { readForm } from "~/server/forms.server";
+import { continueInviteRun, getInviteRun, MAX_SELECTED, reviewInvites, startInviteRun, type InviteSelection } from "~/server/invites.server";
+import { deliverSoon } from "~/server/outbox.server";
+import { requireStaff } from "~/server/staff-auth.server";
+
+export const meta: MetaFunction = () => [{ title: "Send portal invite · Client Portal" }];
+
+const PATH = "/app/contacts/invite";
+
+type Parsed = { ok: true; selection: InviteSelection } | { ok: false; error: string };
+
+/** The selection from the list's form (query string) or the confirmation form (body). */
+function parseSelection(scope: unknown, ids: unknown[]): Parsed {
+  if (scope === "without_account") return { ok: true, selection: { scope: "without_account" } };
+  if (scope !== "selected") return { ok: false, error: "Choose the contacts to invite on the contacts list." };
+  const contactIds = [...new Set(ids.filter((id): id is string => typeof id === "string"))];
+  if (contactIds.length === 0) return { ok: false, error: "Select at least one contact on the list first." };
+  if (contactIds.length > MAX_SELECTED) return { ok: false, error: `Select at most ${MAX_SELECTED} contacts at once, or invite everyone without a portal account.` };
+  if (!contactIds.every((id) => idParam.safeParse(id).success)) return { ok: false, error: "The selection could not be read. Select the contacts again." };
+  return { ok: true, selection: { scope: "selected", contactIds } };
+}
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { firm } = await requireStaff(request, context);
+  const url = new URL(request.url);
+  const runId = url.searchParams.get("run");
+  if (runId !== null) {
+    const run = idParam.safeParse(runId).success ? await getInviteRun(context.db, firm.id, runId) : null;
+    if (!run) throw new Response("Not found", { status: 404 });
+    return json({
+      view: "progress" as const,
+      run: { id: run.id, total: run.total, sent: run.sent, skipped: run.skipped, finishedAt: run.finishedAt, createdAt: run.createdAt },
+    });
+  }
+  const parsed = parseSelection(url.searchParams.get("scope"), url.searchParams.getAll("contact"));
+  if (!parsed.ok) return json({ view: "error" as const, error: parsed.error }, { status: 400 });
+  const review = await reviewInvites(context.db, firm.id, parsed.selection);
+  return json({ view: "review" as const, selection: parsed.selection, review });
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const auth = await requireStaff(request, context);
+  const form = await readForm(request);
+  const intent = form.get("intent");
+  if (intent === "continue") {
+    const runId = form.get("run");
+    const run = typeof runId === "string" && idParam.safeParse(runId).success ? await getInviteRun(context.db, auth.firm.id, runId) : null;
+    if (!run) throw new Response("Not found", { status: 404 });
+    await continueInviteRun(context.db, context.env, auth.firm, run.id);
+    deliverSoon(context.env, context.ctx, context.db);
+    return redirect(`${PATH}?run=${run.id}`, { status: 303 });
+  }
+  if (intent !== "send") return json({ ok: false as const, formError: "Use the button on this page.", fieldErrors: {} }, { status: 400 });
+  const parsed = parseSelection(form.get("scope"), form.getAll("contact"));
+  if (!parsed.ok) return json({ ok: false as const, formError: parsed.error, fieldErrors: {} }, { status: 400 });
+  const run = await startInviteRun(context.db, context.env, auth, parsed.selection, { ip: context.ip, userAgent: context.userAgent });
+  if (!run) return json({ ok: false as const, formError: "Nobody to invite: every selected contact already has a portal account.", fieldErrors: {} }, { status: 409 });
+  deliverSoon(context.env, context.ctx, context.db);
+  return redirect(`${PATH}?run=${run.id}`, { status: 303 });
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export default function SendInvites() {
+  const data = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <div className="narrow-wide">
+      <p className="small">
+        <Link to="/app/contacts">← Contacts</Link>
+      </p>
+      <h1>Send portal invite</h1>
+      <FormError message={formErrorOf(result)} />
+      {data.view === "error" ? <FormError message={data.error} /> : null}
+      {data.view === "review" ? <Review selection={data.selection} review={data.review} /> : null}
+      {data.view === "progress" ? <Progress run={data.run} /> : null}
+    </div>
+  );
+}
+
+function Review({ selection, review }: { selection: InviteSelection; review: { toEmail: number; withAccount: number; notFound: number } }) {
+  return (
+    <section className="card" aria-labelledby="review-heading">
+      <h2 id="review-heading">
+        {review.toEmail === 0 ? "Nobody to invite" : `${plural(review.toEmail, "contact", "contacts")} will be emailed`}
+      </h2>
+      <p>{`${selection.scope === "without_account" ? "Every contact without a portal account" : "The contacts you selected"} will get an email with a 14-day link to your portal, where they can create a login.`}</p>
+      {review.withAccount > 0 ? <p>{`${plural(review.withAccount, "selected contact already has", "selected contacts already have")} a portal account and will not be emailed.`}</p> : null}
+      {review.notFound > 0 ? <p>{`${plural(review.notFound, "selected contact was", "selected contacts were")} not found (deleted meanwhile?).`}</p> : null}
+      <p className="hint">An address that was emailed 3 times in the last 10 minutes is skipped, and counted as skipped.</p>
+      {review.toEmail > 0 ? (
+        <Form method="post" className="row">
+          <input type="hidden" name="intent" value="send" />
+          <input type="hidden" name="scope" value={selection.scope} />
+          {selection.scope === "selected" ? selection.contactIds.map((id) => <input key={id} type="hidden" name="contact" value={id} />) : null}
+          <button type="submit">Send portal invite</button>
+          <Link to="/app/contacts">Cancel</Link>
+        </Form>
+      ) : (
+        <p>
+          <Link to="/app/contacts">Back to contacts</Link>
+        </p>
+      )}
+    </section>
+  );
+}
+
+function Progress({ run }: { run: { id: string; total: number; sent: number; skipped: number; finishedAt: number | null; createdAt: number } }) {
+  const submit = useSubmit();
+  const navigation = useNavigation();
+  const form = useRef<HTMLFormElement>(null);
+  const done = run.sent + run.skipped;
+  // With JavaScript the page continues the run by itself; without, the button does, and so does the cron.
+  useEffect(() => {
+    if (run.finishedAt !== null || !form.current) return;
+    const timer = setTimeout(() => form.current && submit(form.current), 300);
+    return () => clearTimeout(timer);
+  }, [run.finishedAt, run.sent, run.skipped, submit]);
+  return (
+    <section className="card" aria-labelledby="progress-heading">
+      <h2 id="progress-heading">{run.finishedAt !== null ? "Invites sent" : "Sending invites…"}</h2>
+      <label htmlFor="invite-progress">
+        {`${done} of ${run.total} handled: ${plural(run.sent, "invite", "invites")} queued for sending, ${run.skipped} skipped`}
+      </label>
+      <progress id="invite-progress" max={Math.max(run.total, 1)} value={Math.min(done, run.total)} />
+      <p className="small muted">Started {formatDateTime(run.createdAt)}.</p>
+      {run.finishedAt === null ? (
+        <Form method="post" ref={form}>
+          <input type="hidden" name="intent" value="continue" />
+          <input type="hidden" name="run" value={run.id} />
+          <button type="submit" className="secondary" disabled={navigation.state !== "idle"}>
+            Continue sending
+          </button>
+        </Form>
+      ) : (
+        <p>
+          <Link to="/app/contacts?sort=portal_status">Back to contacts</Link>
+        </p>
+      )}
+    </section>
+  );
+}
