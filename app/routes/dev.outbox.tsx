@@ -4,12 +4,14 @@ import { useLoaderData } from "@remix-run/react";
 import { desc } from "drizzle-orm";
 import { outbox } from "../../db/schema";
 import { formatDateTime } from "~/lib/format";
+import { isLocalDevelopment } from "~/server/settings.server";
 
 export const meta: MetaFunction = () => [{ title: "Dev outbox" }];
 
-// Development only: it shows live sign-in links, so anywhere else it does not exist.
-export async function loader({ context }: LoaderFunctionArgs) {
-  if (context.env.ENVIRONMENT !== "development") throw new Response("Not found", { status: 404 });
+// Development only: it shows every firm's live sign-in links, so anywhere else it does not exist.
+// Fails closed: exactly ENVIRONMENT=development and a request to a loopback address, or 404.
+export async function loader({ context, request }: LoaderFunctionArgs) {
+  if (!isLocalDevelopment(context.env, new URL(request.url))) throw new Response("Not found", { status: 404 });
   const messages = await context.db.select().from(outbox).orderBy(desc(outbox.createdAt)).limit(50);
   return json({ messages });
 }
