@@ -16,6 +16,7 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             ENVIRONMENT: "test",
             APP_URL: "http://portal.test",
+            EMAIL_FROM: "Client Portal <portal@example.test>",
             // Test-only keys; production keys are Worker secrets.
             TOTP_ENCRYPTION_KEY: "dGVzdC10b3RwLWtleS0wMDAwMDAwMDAwMDAwMDAwMDA=",
             RECOVERY_CODE_KEY: "dGVzdC1yZWNvdmVyeS1rZXktMDAwMDAwMDAwMDAwMDA=",

@@ -8,9 +8,11 @@ import { api } from "./api/routes";
 import { loadPortalAuth } from "./server/portal-auth.server";
 import { createDb } from "./server/db.server";
 import { runScheduledJobs } from "./server/scheduled.server";
+import { settingsProblems } from "./server/settings.server";
 import { clientIp, userAgent } from "./server/request-meta.server";
 import { loadStaffAuth } from "./server/staff-auth.server";
 import { trackBackgroundWork } from "./worker/background-work";
+import { refuseUntilConfigured } from "./worker/readiness";
 import { crossSiteWriteGuard, newNonce, securityHeaders } from "./worker/security";
 
 type HonoEnv = { Bindings: Env; Variables: { nonce: string } };
@@ -30,6 +32,8 @@ app.use("*", async (c, next) => {
   await next();
 });
 app.use("*", securityHeaders());
+// Before anything reads a setting or writes: a half-configured worker serves nothing (ADR 010).
+app.use("*", refuseUntilConfigured);
 app.use("*", crossSiteWriteGuard);
 
 app.get("/healthz", (c) => c.json({ ok: true }));
@@ -58,7 +62,11 @@ app.all("*", async (c) => {
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext) {
-    ctx.waitUntil(runScheduledJobs(env, createDb(env.DB)));
+  // Awaited, not waitUntil: a failed run then shows as failed in the Cron Trigger's history, and
+  // the local trigger (`/__scheduled`) answers once the run is done.
+  async scheduled(_controller: ScheduledController, env: Env) {
+    const problems = settingsProblems(env);
+    if (problems.length > 0) throw new Error(`Not running scheduled jobs: ${problems.join("; ")}`);
+    await runScheduledJobs(env, createDb(env.DB));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,4 +1,5 @@
 // `npm run dev`: build, migrate and seed local D1 once, then serve the real worker in workerd.
+// PORT=8788 npm run dev serves on 8788, and the links it emails point there too.
 import { join } from "node:path";
 import { build, ensureDevVars, migrate, root, seedDemo, startWorker } from "./local";
 
@@ -23,6 +24,7 @@ console.log(`
   Client portals  ${url}/portal/harbor   ${url}/portal/northwind
     olivia@client.test, marcus@client.test (2FA key JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP), oscar@client.test
   Dev outbox      ${url}/dev/outbox
+  Cron Trigger    curl "${url}/__scheduled?cron=*/5+*+*+*+*"   (reminders due today, outbox delivery)
 `);
 const worker = startWorker(persistTo, port);
 worker.on("exit", (code) => process.exit(code ?? 0));

@@ -9,6 +9,6 @@ rmSync(persistTo, { recursive: true, force: true });
 ensureDevVars();
 migrate(persistTo);
 await seedDemo(persistTo);
-const worker = startWorker(persistTo, port, { APP_URL: `http://127.0.0.1:${port}` });
+const worker = startWorker(persistTo, port);
 worker.on("exit", (code) => process.exit(code ?? 0));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => worker.kill(signal));

@@ -1,5 +1,7 @@
 // Shared steps for running the built worker locally: dev vars, build, migrations, demo seed.
-// Used by `npm run dev`, the browser tests and the benchmark, each with its own state folder.
+// Used by `npm run dev`, the browser tests and the benchmark, each with its own port, inspector
+// port and state folder, so they run side by side. Development behaviour is switched on here
+// (`--var ENVIRONMENT:development`), never in wrangler.toml, which is the deployed config (ADR 010).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
@@ -39,8 +41,9 @@ export function migrate(persistTo: string): void {
 }
 
 export function executeSql(persistTo: string, sql: string, name: string): void {
-  mkdirSync(join(root, ".state"), { recursive: true });
-  const file = join(root, ".state", `${name}.sql`);
+  // Beside the state it seeds: two servers seeding at once must not share one file.
+  mkdirSync(persistTo, { recursive: true });
+  const file = join(persistTo, `${name}.sql`);
   writeFileSync(file, sql);
   run(wranglerBin, ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", file, "--yes"], true);
 }
@@ -50,8 +53,31 @@ export async function seedDemo(persistTo: string): Promise<void> {
   executeSql(persistTo, await demoSeedSql(vars.TOTP_ENCRYPTION_KEY), "demo-seed");
 }
 
+/** What a local server runs with on top of wrangler.toml and .dev.vars. Emailed links use its own port. */
+export function localVars(port: number): Record<string, string> {
+  return {
+    ENVIRONMENT: "development",
+    APP_URL: `http://127.0.0.1:${port}`,
+    EMAIL_FROM: "Client Portal <portal@example.test>",
+  };
+}
+
+/**
+ * `wrangler dev` on `port`, its DevTools inspector on `port + 1000` (wrangler's default, 9229, is
+ * probed then bound, which races when two servers start at once), and `--test-scheduled` so
+ * `GET /__scheduled` runs the Cron Trigger: wrangler 4.86's `/cdn-cgi/handler/scheduled` never
+ * reaches a worker that has static assets. That flag exists only for `wrangler dev`.
+ */
 export function startWorker(persistTo: string, port: number, extraVars: Record<string, string> = {}): ChildProcess {
-  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo, "--show-interactive-dev-session=false"];
-  for (const [k, v] of Object.entries(extraVars)) args.push("--var", `${k}:${v}`);
+  const args = [
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--inspector-port", String(port + 1000),
+    "--persist-to", persistTo,
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+  ];
+  for (const [k, v] of Object.entries({ ...localVars(port), ...extraVars })) args.push("--var", `${k}:${v}`);
   return spawn(wranglerBin, args, { cwd: root, stdio: "inherit", env: process.env });
 }

@@ -5,14 +5,16 @@ import { desc } from "drizzle-orm";
 import { outbox } from "../../db/schema";
 import { formatDateTime } from "~/lib/format";
 import { renderOutboxMessage } from "~/server/outbox.server";
+import { isLocalDevelopment } from "~/server/settings.server";
 
 export const meta: MetaFunction = () => [{ title: "Dev outbox" }];
 
-// Development only: it shows live sign-in links, so anywhere else it does not exist. The links are
-// stored sealed (docs/decisions/008); this page opens them the way delivery does. In development the
-// "delivered" message keeps its sealed link, since this page is its mailbox.
-export async function loader({ context }: LoaderFunctionArgs) {
-  if (context.env.ENVIRONMENT !== "development") throw new Response("Not found", { status: 404 });
+// Development only: it shows every firm's live sign-in links, so anywhere else it does not exist.
+// Fails closed: exactly ENVIRONMENT=development and a request to a loopback address, or 404.
+// The links are stored sealed (docs/decisions/008); this page opens them the way delivery does. In
+// development the "delivered" message keeps its sealed link, since this page is its mailbox.
+export async function loader({ context, request }: LoaderFunctionArgs) {
+  if (!isLocalDevelopment(context.env, new URL(request.url))) throw new Response("Not found", { status: 404 });
   const rows = await context.db.select().from(outbox).orderBy(desc(outbox.createdAt)).limit(50);
   const messages = await Promise.all(
     rows.map(async (row) => ({
