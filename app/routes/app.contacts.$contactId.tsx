@@ -6,7 +6,7 @@ import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { sendStaffLink } from "~/server/access-links.server";
 import { contactWithAccess } from "~/server/client-access.server";
 import { readForm, validateForm } from "~/server/forms.server";
-import { deliverSoon } from "~/server/outbox.server";
+import { deliverSoon, lastEmailFailure } from "~/server/outbox.server";
 import { formatDateTime } from "~/lib/format";
 import { deleteContact, getContact, restoreContact } from "~/server/contacts.server";
 import { idParam } from "~/server/fields";
@@ -21,6 +21,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   if (!details) throw new Response("Contact not found", { status: 404 });
   const { contact, account, activeSessions, activeLinks } = details;
   return json({
+    emailFailure: lastEmailFailure(details.lastSettledEmail),
     isAdmin: staff.role === "admin",
     summary: { activeSessions, activeLinks },
     contact: { id: contact.id, name: contact.name, email: contact.email, phone: contact.phone, deletedAt: contact.deletedAt },
@@ -74,7 +75,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function ContactDetails() {
-  const { contact, account, twoFactorRequired, isAdmin, summary } = useLoaderData<typeof loader>();
+  const { contact, account, twoFactorRequired, isAdmin, summary, emailFailure } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -125,6 +126,12 @@ export default function ContactDetails() {
           <dt>Unused access links</dt>
           <dd>{summary.activeLinks}</dd>
         </dl>
+        {emailFailure ? (
+          <p className="alert alert-warn" role="status">
+            The last email to this contact failed on {formatDateTime(emailFailure.failedAt)}: “{emailFailure.subject}”. Check
+            the address, then send a new link.
+          </p>
+        ) : null}
         {account ? null : <p className="muted">This contact has not created a portal account yet.</p>}
         {contact.deletedAt ? null : (
         <Form method="post" className="row">

@@ -6,7 +6,7 @@ import { revokeContactLinks } from "./access-links.server";
 import { auditEvent } from "./audit.server";
 import { runBatch, type Database } from "./db.server";
 import { securityNoticeEmail } from "./emails.server";
-import { queueEmail } from "./outbox.server";
+import { lastSettledEmailSql, queueEmail } from "./outbox.server";
 import { deleteRecoveryCodes } from "./recovery-codes.server";
 import { disableTotp } from "./second-factor.server";
 import { deleteContactSessions } from "./sessions.server";
@@ -26,6 +26,8 @@ export async function contactWithAccess(db: Database, firmId: string, contactId:
       activeSessions: sql<number>`(SELECT count(*) FROM ${sessions} WHERE ${sessions.contactId} = ${contacts.id} AND ${sessions.expiresAt} > ${now})`,
       activeLinks: sql<number>`(SELECT count(*) FROM ${accessLinks} WHERE ${accessLinks.contactId} = ${contacts.id}
         AND ${accessLinks.revokedAt} IS NULL AND ${accessLinks.claimedAt} IS NULL AND ${accessLinks.expiresAt} > ${now})`,
+      // In this one query: the contact page has a budget of 3 queries (issue 7).
+      lastSettledEmail: lastSettledEmailSql(contacts.firmId, [contacts.email, portalAccounts.email]),
     })
     .from(contacts)
     .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
