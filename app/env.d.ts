@@ -15,8 +15,9 @@ declare global {
       TOTP_ENCRYPTION_KEY: string;
       /** base64 of 32 bytes: HMAC key for recovery codes. A Worker secret. */
       RECOVERY_CODE_KEY: string;
-      /** Optional HTTP email provider (JSON POST). When absent outside development, mail stays queued. */
+      /** The email provider's API base URL (Resend: https://api.resend.com; docs/decisions/014). A plain var. */
       EMAIL_API_URL?: string;
+      /** The provider's API key. A Worker secret. Without URL and key, mail stays queued (outside development). */
       EMAIL_API_KEY?: string;
     }
   }

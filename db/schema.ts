@@ -17,6 +17,8 @@ export const firms = sqliteTable("firms", {
   plan: text("plan", { enum: PLANS }).notNull().default("business"),
   securityMode: text("security_mode", { enum: SECURITY_MODES }).notNull().default("magic_link_and_login"),
   staffTwoFactorRequired: integer("staff_two_factor_required", { mode: "boolean" }).notNull().default(false),
+  /** Where clients' replies to the firm's emails go (Reply-To); null: replies go to the sending address. */
+  replyToEmail: text("reply_to_email"),
   createdAt: createdAt(),
 });
 
@@ -275,6 +277,8 @@ export const outbox = sqliteTable(
     toAddress: text("to_address").notNull(),
     subject: text("subject").notNull(),
     textBody: text("text_body").notNull(),
+    /** The HTML alternative, with the same placeholder; null for messages queued before HTML bodies. */
+    htmlBody: text("html_body"),
     /** base64(iv || AES-GCM ciphertext) of the secret URL the body's placeholder stands for; null once delivered. */
     sealedSecret: text("sealed_secret"),
     createdAt: integer("created_at").notNull(),
@@ -284,9 +288,16 @@ export const outbox = sqliteTable(
     claimedUntil: integer("claimed_until"),
     claimedBy: text("claimed_by"),
     sentAt: integer("sent_at"),
+    /** Given up: the provider refused the message (a 4xx) or every attempt failed. Never retried. */
+    failedAt: integer("failed_at"),
     lastError: text("last_error"),
   },
-  (t) => [index("outbox_pending_idx").on(t.sentAt, t.nextAttemptAt), index("outbox_created_idx").on(t.createdAt)],
+  (t) => [
+    index("outbox_pending_idx").on(t.sentAt, t.nextAttemptAt),
+    index("outbox_created_idx").on(t.createdAt),
+    // The contact page's "last email to this contact" lookup.
+    index("outbox_recipient_idx").on(t.firmId, t.toAddress, t.createdAt),
+  ],
 );
 
 // Fixed-window counters for throttling. D1 rather than KV: KV is eventually consistent and

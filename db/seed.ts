@@ -84,6 +84,7 @@ export async function demoSeedSql(totpKeyBase64: string, now = Date.now()): Prom
       name: "Harbor & Co",
       slug: "harbor",
       plan: "business",
+      replyTo: "hello@harbor.test",
       staff: [
         { id: "staff_harbor_admin", email: "admin@harbor.test", name: "Hannah Admin", role: "admin" },
         { id: "staff_harbor_member", email: "staff@harbor.test", name: "Sam Staff", role: "member" },
@@ -102,6 +103,7 @@ export async function demoSeedSql(totpKeyBase64: string, now = Date.now()): Prom
       name: "Northwind Tax",
       slug: "northwind",
       plan: "team",
+      replyTo: "office@northwind.test",
       staff: [{ id: "staff_northwind_admin", email: "admin@northwind.test", name: "Noor Admin", role: "admin" }],
       contacts: [
         { key: "oscar", name: "Oscar Reyes", account: "password" },
@@ -113,7 +115,18 @@ export async function demoSeedSql(totpKeyBase64: string, now = Date.now()): Prom
 
   let index = 0;
   for (const firm of firms) {
-    sql.push(insert("firms", { id: firm.id, name: firm.name, slug: firm.slug, plan: firm.plan, security_mode: "magic_link_and_login", created_at: now }));
+    sql.push(
+      insert("firms", {
+        id: firm.id,
+        name: firm.name,
+        slug: firm.slug,
+        plan: firm.plan,
+        security_mode: "magic_link_and_login",
+        // Clients' replies to the firm's emails go here, not to the sending address.
+        reply_to_email: firm.replyTo,
+        created_at: now,
+      }),
+    );
     for (const s of firm.staff) {
       sql.push(insert("staff_users", { id: s.id, firm_id: firm.id, email: s.email, name: s.name, role: s.role, password_hash: passwordHash, created_at: now }));
     }

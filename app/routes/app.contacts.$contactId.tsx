@@ -6,7 +6,7 @@ import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { sendStaffLink } from "~/server/access-links.server";
 import { contactWithAccess } from "~/server/client-access.server";
 import { readForm, validateForm } from "~/server/forms.server";
-import { deliverSoon } from "~/server/outbox.server";
+import { deliverSoon, lastEmailFailure } from "~/server/outbox.server";
 import { formatDate, formatDateTime } from "~/lib/format";
 import { deleteContact, getContact, restoreContact } from "~/server/contacts.server";
 import { idParam } from "~/server/fields";
@@ -24,6 +24,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   return json({
     saved: url.searchParams.has("created") ? "The contact was added." : url.searchParams.has("saved") ? "Saved." : null,
     invitedAt,
+    emailFailure: lastEmailFailure(details.lastSettledEmail),
     isAdmin: staff.role === "admin",
     summary: { activeSessions, activeLinks },
     contact: {
@@ -86,7 +87,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function ContactDetails() {
-  const { contact, account, twoFactorRequired, isAdmin, summary, invitedAt, saved } = useLoaderData<typeof loader>();
+  const { contact, account, twoFactorRequired, isAdmin, summary, invitedAt, saved, emailFailure } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -148,6 +149,12 @@ export default function ContactDetails() {
           <dt>Unused access links</dt>
           <dd>{summary.activeLinks}</dd>
         </dl>
+        {emailFailure ? (
+          <p className="alert alert-warn" role="status">
+            The last email to this contact failed on {formatDateTime(emailFailure.failedAt)}: “{emailFailure.subject}”. Check
+            the address, then send a new link.
+          </p>
+        ) : null}
         {account ? null : (
           <p className="muted">
             This contact has not created a portal account yet.

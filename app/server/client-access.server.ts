@@ -6,7 +6,7 @@ import { revokeContactLinks } from "./access-links.server";
 import { auditEvent, auditRow } from "./audit.server";
 import { insertWhere, runBatch, type Database } from "./db.server";
 import { securityNoticeEmail } from "./emails.server";
-import { outboxRow, queueEmail } from "./outbox.server";
+import { lastSettledEmailSql, outboxRow, queueEmail } from "./outbox.server";
 import { deleteRecoveryCodes } from "./recovery-codes.server";
 import { disableTotp } from "./second-factor.server";
 import { credentialsUnchanged, deleteContactSessions, revokeContactCredentials } from "./sessions.server";
@@ -28,6 +28,8 @@ export async function contactWithAccess(db: Database, firmId: string, contactId:
         AND ${accessLinks.revokedAt} IS NULL AND ${accessLinks.claimedAt} IS NULL AND ${accessLinks.expiresAt} > ${now})`,
       // "Invited <date>": the latest portal invite, single or bulk.
       invitedAt: sql<number | null>`(SELECT max(${accessLinks.createdAt}) FROM ${accessLinks} WHERE ${accessLinks.contactId} = ${contacts.id} AND ${accessLinks.purpose} = 'invite')`,
+      // In this one query: the contact page has a budget of 3 queries (issue 7).
+      lastSettledEmail: lastSettledEmailSql(contacts.firmId, [contacts.email, portalAccounts.email]),
     })
     .from(contacts)
     .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))

@@ -1,28 +1,44 @@
 // Email goes to the outbox table in the same D1 batch as the change that causes it, then a
-// transport delivers it after the response (ctx.waitUntil) and the cron retries what failed.
-// Nothing is lost when the provider is down.
+// transport delivers it after the response (ctx.waitUntil) and the cron retries what failed, with
+// backoff. Nothing is lost when the provider is down. A message the provider refuses (a 4xx about the
+// message) or that failed MAX_ATTEMPTS times is marked failed for good, audit-logged, and shown on the
+// contact's page; it is never retried forever (docs/decisions/014).
 //
 // No usable token at rest (SECURITY.md rule 1, docs/decisions/008): a message that carries a secret link
 // is stored with SECRET_URL_PLACEHOLDER where the link goes, and the link itself is sealed with AES-GCM
 // under a key derived from a Worker secret, bound to the row id. It is opened and rendered into the
 // message only at delivery, then erased. Delivered messages are purged after OUTBOX_RETENTION_MS.
-import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, or } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
-import { outbox } from "../../db/schema";
+import { contacts, firms, outbox } from "../../db/schema";
+import { auditEvent } from "./audit.server";
 import { generateId, randomBytes } from "./crypto.server";
-import type { Database } from "./db.server";
+import { runBatch, type Database } from "./db.server";
+import { EmailDeliveryError, resendTransport } from "./email-provider.server";
 
 /** Stands where the secret link goes in a stored body; replaced only at delivery. */
 export const SECRET_URL_PLACEHOLDER = "{{secret_url}}";
 
-/** A message with nothing secret in it (notices, staff notifications). */
-export type EmailMessage = { firmId: string | null; to: string; subject: string; text: string; secretUrl?: undefined };
+/** A message with nothing secret in it (notices, staff notifications). `html` is its HTML alternative. */
+export type EmailMessage = { firmId: string | null; to: string; subject: string; text: string; html?: string; secretUrl?: undefined };
 
-/** A message whose `text` holds SECRET_URL_PLACEHOLDER where `secretUrl` (a live token) goes. */
-export type EmailWithSecret = { firmId: string | null; to: string; subject: string; text: string; secretUrl: string };
+/** A message whose `text` (and `html`) hold SECRET_URL_PLACEHOLDER where `secretUrl` (a live token) goes. */
+export type EmailWithSecret = { firmId: string | null; to: string; subject: string; text: string; html?: string; secretUrl: string };
 
-/** What a transport sends: rendered, with the outbox id as the provider's idempotency key. */
-export type OutgoingEmail = { id: string; from: string; to: string; subject: string; text: string };
+/**
+ * What a transport sends: rendered, From and Reply-To set for the firm, with the outbox id as the
+ * provider's idempotency key.
+ */
+export type OutgoingEmail = {
+  id: string;
+  from: string;
+  replyTo: string | null;
+  to: string;
+  subject: string;
+  text: string;
+  html: string | null;
+};
 
 export interface EmailTransport {
   readonly name: string;
@@ -105,6 +121,7 @@ export function outboxRow(message: EmailMessage | SealedEmail, now = Date.now())
     toAddress: message.to,
     subject: message.subject,
     textBody: message.text,
+    htmlBody: message.html ?? null,
     createdAt: now,
     nextAttemptAt: now,
   };
@@ -117,6 +134,7 @@ export function queueEmail(db: Database, message: EmailMessage | SealedEmail, no
 /** Seals a message's link for its row: the body keeps the placeholder, the link is encrypted. */
 export async function sealEmail(env: SecretKeyEnv, message: EmailWithSecret, now = Date.now()): Promise<SealedEmail> {
   if (!message.text.includes(SECRET_URL_PLACEHOLDER)) throw new Error("The message has no place for its link");
+  if (message.html !== undefined && !message.html.includes(SECRET_URL_PLACEHOLDER)) throw new Error("The HTML body has no place for its link");
   const { secretUrl, ...plain } = message;
   const row = outboxRow(plain, now);
   return { sealedRow: { ...row, sealedSecret: await sealSecret(env, row.id!, secretUrl) } };
@@ -125,15 +143,28 @@ export async function sealEmail(env: SecretKeyEnv, message: EmailWithSecret, now
 // ---------------------------------------------------------------------------------------------
 // Rendering: done only when the message leaves (or in development, when /dev/outbox shows it)
 
+/** For text put into an HTML body (the secret link included, when delivery fills it in). */
+export function escapeHtml(value: string): string {
+  return value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll("'", "&#39;");
+}
+
 /**
- * Puts the link where the stored body has its placeholder. An HTML body will go through the same step
- * with an HTML escaper, so a body template and its link are never joined before delivery.
+ * Puts the link where a stored body has its placeholder. The HTML body goes through the same step with
+ * `escapeHtml`, so a body template and its link are never joined before delivery.
  */
 export function fillSecretUrl(template: string, secretUrl: string, escape: (value: string) => string = (value) => value): string {
   return template.replaceAll(SECRET_URL_PLACEHOLDER, escape(secretUrl));
 }
 
-export type RenderedEmail = { subject: string; text: string };
+export type RenderedEmail = { subject: string; text: string; html: string | null };
+
+function fill(row: OutboxRow, secretUrl: string): RenderedEmail {
+  return {
+    subject: row.subject,
+    text: fillSecretUrl(row.textBody, secretUrl),
+    html: row.htmlBody === null ? null : fillSecretUrl(row.htmlBody, secretUrl, escapeHtml),
+  };
+}
 
 /**
  * The message as it is sent. `missing` says what stands in for a link that can no longer be opened
@@ -142,47 +173,41 @@ export type RenderedEmail = { subject: string; text: string };
  */
 export async function renderOutboxMessage(env: SecretKeyEnv, row: OutboxRow, missing?: string): Promise<RenderedEmail> {
   if (!row.sealedSecret) {
-    if (!row.textBody.includes(SECRET_URL_PLACEHOLDER)) return { subject: row.subject, text: row.textBody };
+    const hasPlaceholder = row.textBody.includes(SECRET_URL_PLACEHOLDER) || (row.htmlBody ?? "").includes(SECRET_URL_PLACEHOLDER);
+    if (!hasPlaceholder) return { subject: row.subject, text: row.textBody, html: row.htmlBody };
     if (missing === undefined) throw new Error("The message's link was erased");
-    return { subject: row.subject, text: fillSecretUrl(row.textBody, missing) };
+    return fill(row, missing);
   }
   const secretUrl = await openSecret(env, row.id, row.sealedSecret);
   if (secretUrl === null) {
     if (missing === undefined) throw new Error("The message's link cannot be opened");
-    return { subject: row.subject, text: fillSecretUrl(row.textBody, missing) };
+    return fill(row, missing);
   }
-  return { subject: row.subject, text: fillSecretUrl(row.textBody, secretUrl) };
+  return fill(row, secretUrl);
+}
+
+/**
+ * "Firm name via Client Portal <portal@sending-domain>": the address (and its domain, the one verified
+ * with the provider) comes from EMAIL_FROM, the name from the firm. Quoted, so a comma or an angle
+ * bracket in a firm's name cannot add a recipient or change the address.
+ */
+export function fromAddressFor(firmName: string | null, emailFrom: string): string {
+  const match = /^\s*(?:"?([^"<]*?)"?\s*)?<([^<>\s]+@[^<>\s]+)>\s*$/.exec(emailFrom);
+  const address = match ? match[2] : emailFrom.trim();
+  const product = match?.[1]?.trim() || "Client Portal";
+  if (!firmName) return match ? emailFrom.trim() : address;
+  const display = `${firmName} via ${product}`.replace(/[\r\n\t]+/g, " ").replace(/["\\]/g, "").slice(0, 150);
+  return `"${display}" <${address}>`;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Transports
 
-/** Posts JSON to a provider's HTTP API (Postmark/Resend-style). Any non-2xx is a failure to retry. */
-export function httpTransport(url: string, apiKey: string): EmailTransport {
-  return {
-    name: "http",
-    async send(message) {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          authorization: `Bearer ${apiKey}`,
-          // A run that sent but could not record it (D1 down) sends again after its lease: providers
-          // that honour this header drop the repeat.
-          "idempotency-key": message.id,
-        },
-        body: JSON.stringify({ from: message.from, to: message.to, subject: message.subject, text: message.text }),
-      });
-      if (!response.ok) throw new Error(`Email provider answered ${response.status}`);
-    },
-  };
-}
-
 /** Development: the message is read in /dev/outbox, so delivering means marking it sent. */
 export const devOutboxTransport: EmailTransport = { name: "dev-outbox", outboxIsMailbox: true, async send() {} };
 
 export function transportFor(env: Env): EmailTransport | null {
-  if (env.EMAIL_API_URL && env.EMAIL_API_KEY) return httpTransport(env.EMAIL_API_URL, env.EMAIL_API_KEY);
+  if (env.EMAIL_API_URL && env.EMAIL_API_KEY) return resendTransport({ baseUrl: env.EMAIL_API_URL, apiKey: env.EMAIL_API_KEY });
   if (env.ENVIRONMENT === "development") return devOutboxTransport;
   return null; // Not configured: messages stay queued until a transport is.
 }
@@ -190,9 +215,19 @@ export function transportFor(env: Env): EmailTransport | null {
 // ---------------------------------------------------------------------------------------------
 // Delivery
 
-const BACKOFF_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 60 * 60_000, 12 * 60 * 60_000];
+/**
+ * Waits before attempt n+1 (exponential, about x5 each time: 1 min, 5 min, 30 min, 2 h, then 12 h), so a
+ * short outage costs minutes and a long one does not hammer the provider.
+ */
+export const BACKOFF_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 60 * 60_000, 12 * 60 * 60_000];
+/**
+ * After this many failed attempts (about 38 hours of trying) a message is given up and marked failed:
+ * staff see it on the contact's page and can send a new link once the address is fixed.
+ */
+export const MAX_ATTEMPTS = 8;
+const MAX_RETRY_AFTER_MS = 24 * 60 * 60_000;
 
-export type DeliveryReport = { sent: number; failed: number };
+export type DeliveryReport = { sent: number; failed: number; gaveUp: number };
 
 /**
  * Claims due rows nobody holds, in one statement: D1 runs it atomically, so of two overlapping runs
@@ -203,40 +238,64 @@ async function claimDue(db: Database, runId: string, now: number, batchSize: num
   const due = db
     .select({ id: outbox.id })
     .from(outbox)
-    .where(and(isNull(outbox.sentAt), lte(outbox.nextAttemptAt, now), or(isNull(outbox.claimedUntil), lte(outbox.claimedUntil, now))))
+    .where(and(isNull(outbox.sentAt), isNull(outbox.failedAt), lte(outbox.nextAttemptAt, now), or(isNull(outbox.claimedUntil), lte(outbox.claimedUntil, now))))
     .orderBy(asc(outbox.nextAttemptAt))
     .limit(batchSize);
   const claimed = await db
     .update(outbox)
     .set({ claimedUntil: now + DELIVERY_LEASE_MS, claimedBy: runId })
     // The conditions again on the row itself, so a row is taken only while it is still free.
-    .where(and(inArray(outbox.id, due), isNull(outbox.sentAt), or(isNull(outbox.claimedUntil), lte(outbox.claimedUntil, now))))
+    .where(and(inArray(outbox.id, due), isNull(outbox.sentAt), isNull(outbox.failedAt), or(isNull(outbox.claimedUntil), lte(outbox.claimedUntil, now))))
     .returning();
   return claimed.sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
 }
 
-export async function deliverOutbox(
-  db: Database,
-  env: SecretKeyEnv & Pick<Env, "EMAIL_FROM">,
-  transport: EmailTransport,
-  now = Date.now(),
-  batchSize = 25,
-): Promise<DeliveryReport> {
+type DeliveryEnv = SecretKeyEnv & Pick<Env, "EMAIL_FROM">;
+type Sender = { name: string; replyToEmail: string | null };
+
+/** The firms whose messages a run sends, for From and Reply-To: one query per run. */
+async function sendersOf(db: Database, rows: OutboxRow[]): Promise<Map<string, Sender>> {
+  const ids = [...new Set(rows.map((row) => row.firmId).filter((id): id is string => id !== null))];
+  if (ids.length === 0) return new Map();
+  const found = await db.select({ id: firms.id, name: firms.name, replyToEmail: firms.replyToEmail }).from(firms).where(inArray(firms.id, ids));
+  return new Map(found.map((firm) => [firm.id, firm]));
+}
+
+/** An error kept on the row: short, and never holding the link (a provider might echo what it was sent). */
+function errorText(error: unknown, secretUrl: string | null): string {
+  const message = error instanceof Error ? error.message : "unknown error";
+  return (secretUrl ? message.replaceAll(secretUrl, "[link]") : message).slice(0, 500);
+}
+
+export async function deliverOutbox(db: Database, env: DeliveryEnv, transport: EmailTransport, now = Date.now(), batchSize = 25): Promise<DeliveryReport> {
   const runId = generateId();
   const started = Date.now();
   const claimed = await claimDue(db, runId, now, batchSize);
-  const report: DeliveryReport = { sent: 0, failed: 0 };
+  const report: DeliveryReport = { sent: 0, failed: 0, gaveUp: 0 };
+  if (claimed.length === 0) return report;
+  const senders = await sendersOf(db, claimed);
   const ours = (id: string) => and(eq(outbox.id, id), eq(outbox.claimedBy, runId));
+  const handBack = (ids: string[]) =>
+    db.update(outbox).set({ claimedUntil: null, claimedBy: null }).where(and(inArray(outbox.id, ids), eq(outbox.claimedBy, runId)));
+
   for (const [index, message] of claimed.entries()) {
     if (Date.now() - started > DELIVERY_LEASE_MS - LEASE_MARGIN_MS) {
       // Our claim is about to lapse and another run may take these rows: hand them back unsent.
-      const rest = claimed.slice(index).map((m) => m.id);
-      await db.update(outbox).set({ claimedUntil: null, claimedBy: null }).where(and(inArray(outbox.id, rest), eq(outbox.claimedBy, runId)));
+      await handBack(claimed.slice(index).map((m) => m.id));
       break;
     }
+    let secretUrl: string | null = null;
     try {
       const rendered = await renderOutboxMessage(env, message);
-      await transport.send({ id: message.id, from: env.EMAIL_FROM, to: message.toAddress, ...rendered });
+      secretUrl = message.sealedSecret ? await openSecret(env, message.id, message.sealedSecret) : null;
+      const sender = message.firmId ? senders.get(message.firmId) : undefined;
+      await transport.send({
+        id: message.id,
+        from: fromAddressFor(sender?.name ?? null, env.EMAIL_FROM),
+        replyTo: sender?.replyToEmail ?? null,
+        to: message.toAddress,
+        ...rendered,
+      });
       await db
         .update(outbox)
         .set({
@@ -251,21 +310,87 @@ export async function deliverOutbox(
         .where(ours(message.id));
       report.sent++;
     } catch (error) {
-      const delay = BACKOFF_MS[Math.min(message.attempts, BACKOFF_MS.length - 1)];
+      const attempts = message.attempts + 1;
+      const lastError = errorText(error, secretUrl);
+      const refused = error instanceof EmailDeliveryError && error.permanent;
+      if (refused || attempts >= MAX_ATTEMPTS) {
+        await giveUp(db, message, { runId, attempts, lastError, at: Date.now() });
+        report.gaveUp++;
+        continue;
+      }
+      const backoff = BACKOFF_MS[Math.min(message.attempts, BACKOFF_MS.length - 1)];
+      const asked = error instanceof EmailDeliveryError && error.retryAfterMs !== null ? Math.min(error.retryAfterMs, MAX_RETRY_AFTER_MS) : 0;
       await db
         .update(outbox)
-        .set({
-          attempts: message.attempts + 1,
-          nextAttemptAt: now + delay,
-          claimedUntil: null,
-          claimedBy: null,
-          lastError: error instanceof Error ? error.message.slice(0, 500) : "unknown error",
-        })
+        .set({ attempts, nextAttemptAt: now + Math.max(backoff, asked), claimedUntil: null, claimedBy: null, lastError })
         .where(ours(message.id));
       report.failed++;
+      if (error instanceof EmailDeliveryError) {
+        // The provider is down, slow or limiting us: the rest of the batch would fail the same way and
+        // only add load. They go back untouched (no attempt counted) for the next run.
+        const rest = claimed.slice(index + 1).map((m) => m.id);
+        if (rest.length > 0) await handBack(rest);
+        break;
+      }
     }
   }
   return report;
+}
+
+/**
+ * Marks a message failed for good: never retried, its link erased (it will never be sent), and the
+ * firm's audit log told, with the recipient and subject (not the body). One batch, so the log and the
+ * state agree.
+ */
+async function giveUp(db: Database, message: OutboxRow, outcome: { runId: string; attempts: number; lastError: string; at: number }) {
+  const mark = db
+    .update(outbox)
+    .set({ failedAt: outcome.at, attempts: outcome.attempts, lastError: outcome.lastError, sealedSecret: null, claimedUntil: null, claimedBy: null })
+    .where(and(eq(outbox.id, message.id), eq(outbox.claimedBy, outcome.runId)));
+  if (!message.firmId) {
+    await mark;
+    return;
+  }
+  const [contact] = await db
+    .select({ id: contacts.id })
+    .from(contacts)
+    .where(and(eq(contacts.firmId, message.firmId), eq(contacts.email, message.toAddress)))
+    .limit(1);
+  await runBatch(db, [
+    mark,
+    auditEvent(db, {
+      firmId: message.firmId,
+      type: "email.failed",
+      actor: { type: "system" },
+      contactId: contact?.id ?? null,
+      detail: { to: message.toAddress, subject: message.subject, attempts: outcome.attempts, error: outcome.lastError, emailId: message.id },
+      at: outcome.at,
+    }),
+  ]);
+}
+
+/**
+ * The latest message to a contact that has settled (delivered or failed for good), as a scalar subquery
+ * for the contact page's one query: `{"subject", "failedAt", "sentAt"}` as JSON, or null. Matches the
+ * contact's address and their portal login's, within the firm (index outbox_recipient_idx).
+ */
+export function lastSettledEmailSql(firmId: AnySQLiteColumn, addresses: AnySQLiteColumn[]): SQL<string | null> {
+  return sql<string | null>`(SELECT json_object('subject', ${outbox.subject}, 'sentAt', ${outbox.sentAt}, 'failedAt', ${outbox.failedAt})
+    FROM ${outbox} WHERE ${outbox.firmId} = ${firmId} AND ${outbox.toAddress} IN (${sql.join(addresses, sql`, `)})
+    AND (${outbox.sentAt} IS NOT NULL OR ${outbox.failedAt} IS NOT NULL) ORDER BY ${outbox.createdAt} DESC LIMIT 1)`;
+}
+
+export type EmailFailure = { subject: string; failedAt: number };
+
+/** The contact page's notice: the last settled email to this contact failed, or null. */
+export function lastEmailFailure(settled: string | null): EmailFailure | null {
+  if (!settled) return null;
+  try {
+    const parsed = JSON.parse(settled) as { subject?: unknown; failedAt?: unknown };
+    return typeof parsed.subject === "string" && typeof parsed.failedAt === "number" ? { subject: parsed.subject, failedAt: parsed.failedAt } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Delivers after the response has gone out, so the answer does not depend on the mail provider. */

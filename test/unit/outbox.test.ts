@@ -8,6 +8,9 @@ import {
   DELIVERY_LEASE_MS,
   deliverOutbox,
   devOutboxTransport,
+  escapeHtml,
+  fillSecretUrl,
+  fromAddressFor,
   OUTBOX_RETENTION_MS,
   purgeOutbox,
   queueEmail,
@@ -18,8 +21,16 @@ import {
   type OutgoingEmail,
 } from "~/server/outbox.server";
 import { runBatch } from "~/server/db.server";
-import { passwordResetEmail } from "~/server/emails.server";
-import { db, uid } from "../support/factories";
+import {
+  accessLinkEmail,
+  accountExistsEmail,
+  passwordResetEmail,
+  requestCompletedEmail,
+  securityNoticeEmail,
+  verifyEmailEmail,
+} from "~/server/emails.server";
+import { isPermanentStatus } from "~/server/email-provider.server";
+import { createFirm, db, uid } from "../support/factories";
 
 /** A local fake provider: records what it is asked to send, can be down, and can be slow. */
 function fakeProvider(options: { up?: boolean; slowMs?: number } = {}): EmailTransport & { sent: OutgoingEmail[] } {
@@ -212,5 +223,102 @@ describe("retention", () => {
     await purgeOutbox(db, now);
     const left = (await rowsTo([oldSent, recentSent, oldPending, recentPending])).map((row) => row.toAddress);
     expect(left.sort()).toEqual([recentSent, recentPending].sort());
+  });
+});
+
+describe("HTML and text bodies", () => {
+  const firm = { id: "firm_bodies", name: 'Lee & <Sons> "Tax"' };
+  const contact = { name: "Ada Client", email: "ada@client.test" };
+  const url = "http://portal.test/portal/x/forgot-password?token=abc&next=%22/x%22";
+  const builders = [
+    accessLinkEmail({ firm, contact, url, purpose: "invite", requestTitle: "Year <end>" }),
+    accessLinkEmail({ firm, contact, url, purpose: "self_service", requestTitle: null }),
+    verifyEmailEmail({ firm, contact, url }),
+    accountExistsEmail({ firm, contact, resetUrl: url }),
+    passwordResetEmail({ firm, contact, url }),
+    securityNoticeEmail({ firm, to: contact.email, name: contact.name, subject: "a <notice>", body: ["Something & something."] }),
+    requestCompletedEmail({ firm, to: { name: "Sam", email: "sam@firm.test" }, contact, requestTitle: "Docs <2026>", url }),
+  ];
+
+  it("every email has both bodies, each with the firm's name and the link (escaped in HTML), and no markup from data", () => {
+    for (const message of builders) {
+      const link = message.secretUrl ?? url;
+      if (message.subject.endsWith("a <notice>")) {
+        // The one notice without a link.
+        expect(message.text).toContain(firm.name);
+        expect(message.html).toContain(escapeHtml(firm.name));
+        expect(message.html).not.toContain("<notice>");
+        continue;
+      }
+      const text = fillSecretUrl(message.text, link);
+      const html = fillSecretUrl(message.html!, link, escapeHtml);
+      expect(text, message.subject).toContain(firm.name);
+      expect(text).toContain(link);
+      expect(html).toContain(escapeHtml(firm.name));
+      expect(html).not.toContain("<Sons>");
+      expect(html).not.toMatch(/<(?!\/?(?:p|a|br|hr|html|head|meta|title|body)\b|!doctype)/i);
+      expect(html).toContain(`<a href="${escapeHtml(link)}">`);
+      expect(html).not.toContain(link); // only its escaped form: the raw one has & and "
+      expect(html).not.toContain("<img");
+      if (message.secretUrl) expect(message.html).toContain(SECRET_URL_PLACEHOLDER);
+    }
+  });
+
+  it("delivery renders the link into both bodies, escaped in the HTML", async () => {
+    const now = Date.UTC(2037, 0, 1);
+    const to = `${uid("html_")}@client.test`;
+    const stored = await createFirm({ name: firm.name });
+    const sealed = await sealEmail(env, passwordResetEmail({ firm: stored, contact: { name: "Ada", email: to }, url }), now);
+    await queueEmail(db, sealed);
+    const [row] = await db.select().from(outbox).where(eq(outbox.toAddress, to));
+    expect(row.htmlBody).toContain(SECRET_URL_PLACEHOLDER);
+    expect(JSON.stringify(row)).not.toContain("token=abc");
+    const provider = fakeProvider();
+    await deliverOutbox(db, env, provider, now, 1000);
+    const [sent] = provider.sent.filter((m) => m.to === to);
+    expect(sent.text).toContain(url);
+    expect(sent.html).toContain(`href="${url.replaceAll("&", "&amp;").replaceAll('"', "&quot;")}"`);
+    expect(sent.from).toBe(`"Lee & <Sons> Tax via Client Portal" <portal@example.test>`);
+  });
+});
+
+describe("From per firm", () => {
+  it("the firm's name in a quoted display name, the address from EMAIL_FROM; nothing in a name can change the address", () => {
+    expect(fromAddressFor("Harbor & Co", "Client Portal <portal@mail.example.com>")).toBe('"Harbor & Co via Client Portal" <portal@mail.example.com>');
+    expect(fromAddressFor(null, "Client Portal <portal@mail.example.com>")).toBe("Client Portal <portal@mail.example.com>");
+    expect(fromAddressFor("A", "portal@mail.example.com")).toBe('"A via Client Portal" <portal@mail.example.com>');
+    for (const name of ['Evil" <attacker@evil.test>, "x', "Line\r\nBcc: a@evil.test", "Back\\slash", "<x@evil.test>"]) {
+      const from = fromAddressFor(name, "Client Portal <portal@mail.example.com>");
+      expect(from, name).toMatch(/^"[^"\\\r\n]*" <portal@mail\.example\.com>$/);
+    }
+  });
+});
+
+describe("which provider answers are final", () => {
+  it("a 4xx about the message is permanent; 5xx, 429 and account-level answers are retried", () => {
+    for (const status of [400, 404, 413, 422]) expect(isPermanentStatus(status), String(status)).toBe(true);
+    for (const status of [401, 403, 408, 409, 429, 500, 502, 503]) expect(isPermanentStatus(status), String(status)).toBe(false);
+  });
+});
+
+describe("permanent failures", () => {
+  it("a message that cannot be opened fails each run but does not stop the others; after the attempt limit it is given up", async () => {
+    const now = Date.UTC(2038, 0, 1);
+    const to = `${uid("broken_")}@client.test`;
+    const sealed = await sealEmail(env, passwordResetEmail({ firm: { id: "firm_x", name: "X" }, contact: { name: "A", email: to }, url: "http://portal.test/x" }), now);
+    await queueEmail(db, sealed);
+    await db.update(outbox).set({ sealedSecret: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }).where(eq(outbox.toAddress, to));
+    const provider = fakeProvider();
+    let at = now;
+    for (let run = 0; run < 12; run++) {
+      await deliverOutbox(db, env, provider, at, 1000);
+      const [row] = await db.select().from(outbox).where(eq(outbox.toAddress, to));
+      at = Math.max(at, row.nextAttemptAt) + 1;
+    }
+    const [row] = await db.select().from(outbox).where(eq(outbox.toAddress, to));
+    expect(timesSent(provider, to)).toBe(0);
+    expect(row.failedAt).not.toBeNull();
+    expect(row.attempts).toBe(8);
+    expect(row.sealedSecret).toBeNull();
   });
 });
