@@ -35,9 +35,25 @@ test("rule 29: the CSP watch can fail: an inline script without the nonce is rep
     script.textContent = "document.title = 'injected'";
     document.body.appendChild(script);
   });
-  await expect.poll(() => cspViolations.map((v) => v.directive)).toContain("script-src-elem");
+  // Both channels see it: the page's securitypolicyviolation event and Chromium's console error.
+  await expect.poll(() => cspViolations.filter((v) => v.channel === "event").map((v) => v.directive)).toContain("script-src-elem");
+  await expect.poll(() => cspViolations.filter((v) => v.channel === "console").length).toBeGreaterThan(0);
   await expect(page).not.toHaveTitle("injected");
   // Seen and checked: clear it so the fixture's own check (which fails on any violation) passes.
+  cspViolations.length = 0;
+});
+
+test("rule 29: the CSP watch can fail with JavaScript off: an inline style is reported", async ({ browser, cspViolations }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  // The server's own answer and CSP, with one inline style added, as a template bug would add it.
+  await page.route("**/login", async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, body: (await response.text()).replace("</head>", "<style>body{color:red}</style></head>") });
+  });
+  await page.goto("/login");
+  await expect.poll(() => cspViolations.map((v) => v.sample).join("\n")).toContain("style-src 'self'");
+  await context.close();
   cspViolations.length = 0;
 });
 
