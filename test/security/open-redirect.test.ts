@@ -136,6 +136,9 @@ async function pendingStaffBrowser(staff: { id: string; firmId: string }, ip: st
   return browser;
 }
 
+// Each route test sends every payload in turn; under a loaded full run that takes a while.
+const ROUTE_TIMEOUT_MS = 180_000;
+
 let ipCounter = 0;
 function nextIp(): string {
   ipCounter += 1;
@@ -171,7 +174,7 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       results.push({ payload, location: response.headers.get("location") });
     }
     expectAllLocal(results);
-  }, 120_000);
+  }, ROUTE_TIMEOUT_MS);
 
   it("POST /login with 2FA on: the hop to /login/2fa carries only a local return path", async () => {
     const firm = await createFirm();
@@ -186,7 +189,7 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       results.push({ payload, location });
     }
     expectAllLocal(results);
-  }, 120_000);
+  }, ROUTE_TIMEOUT_MS);
 
   it("GET /login when already signed in: the redirect stays local (no click needed, so it matters most)", async () => {
     const firm = await createFirm();
@@ -199,7 +202,7 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       results.push({ payload, location: response.headers.get("location") });
     }
     expectAllLocal(results);
-  });
+  }, ROUTE_TIMEOUT_MS);
 
   it("GET /login signed out: the form carries only a local return path", async () => {
     const results = [];
@@ -209,7 +212,7 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       results.push({ payload, location: formLocation(await response.text()) });
     }
     expectAllLocal(results);
-  });
+  }, ROUTE_TIMEOUT_MS);
 
   it("GET /login/2fa when the code step is done: the redirect stays local", async () => {
     const firm = await createFirm();
@@ -222,7 +225,7 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       results.push({ payload, location: response.headers.get("location") });
     }
     expectAllLocal(results);
-  });
+  }, ROUTE_TIMEOUT_MS);
 
   it("GET /login/2fa at the code step: the form carries only a local return path", async () => {
     const firm = await createFirm();
@@ -236,7 +239,7 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       results.push({ payload, location: formLocation(await response.text()) });
     }
     expectAllLocal(results);
-  });
+  }, ROUTE_TIMEOUT_MS);
 
   it("POST /login/2fa: the Location after the code stays local", async () => {
     const firm = await createFirm();
@@ -251,7 +254,7 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       results.push({ payload, location: response.headers.get("location") });
     }
     expectAllLocal(results);
-  }, 120_000);
+  }, ROUTE_TIMEOUT_MS);
 
   it("GET /app/reauthenticate: the form carries only a local return path", async () => {
     const firm = await createFirm();
@@ -264,7 +267,7 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       results.push({ payload, location: formLocation(await response.text()) });
     }
     expectAllLocal(results);
-  });
+  }, ROUTE_TIMEOUT_MS);
 
   it("POST /app/reauthenticate: the Location after the password stays local", async () => {
     const firm = await createFirm();
@@ -277,7 +280,7 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       results.push({ payload, location: response.headers.get("location") });
     }
     expectAllLocal(results);
-  }, 120_000);
+  }, ROUTE_TIMEOUT_MS);
 
   it("the app's own return paths still work end to end", async () => {
     const firm = await createFirm();
@@ -291,5 +294,5 @@ describe("rule 30: open redirects are impossible (every route that takes a retur
       expect((await browser.fetch(`/login?${query(path)}`)).headers.get("location")).toBe(path);
       expect(formRedirectTo(await (await browser.fetch(`/app/reauthenticate?${query(path)}`)).text())).toBe(path);
     }
-  });
+  }, ROUTE_TIMEOUT_MS);
 });
