@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, useActionData, useSearchParams } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
 import { redirectToField, signInPasswordField } from "~/server/fields";
@@ -14,7 +14,8 @@ const schema = z.object({ password: signInPasswordField, redirectTo: redirectToF
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireStaff(request, context);
-  return null;
+  // The form carries on only a checked return path ("" means the default page).
+  return json({ redirectTo: safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "") });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -30,7 +31,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function Reauthenticate() {
   const data = useActionData<typeof action>();
-  const [params] = useSearchParams();
+  const { redirectTo } = useLoaderData<typeof loader>();
   return (
     <div className="narrow">
       <h1>Confirm your password</h1>
@@ -38,7 +39,7 @@ export default function Reauthenticate() {
       <div className="card">
         <FormError message={formErrorOf(data)} />
         <Form method="post" noValidate>
-          <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
+          <input type="hidden" name="redirectTo" value={redirectTo} />
           <Field
             label="Password"
             name="password"

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, submittedValueOf } from "~/components/form";
 import { emailField, redirectToField, signInPasswordField } from "~/server/fields";
@@ -13,11 +13,10 @@ export const meta: MetaFunction = () => [{ title: "Sign in · Client Portal" }];
 const schema = z.object({ email: emailField, password: signInPasswordField, redirectTo: redirectToField });
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  if (await context.auth.staff()) {
-    const to = new URL(request.url).searchParams.get("redirectTo");
-    throw redirect(safeRedirectPath(to, "/app/contacts"));
-  }
-  return null;
+  const to = new URL(request.url).searchParams.get("redirectTo");
+  if (await context.auth.staff()) throw redirect(safeRedirectPath(to, "/app/contacts"));
+  // The form carries on only a checked return path ("" means the default page).
+  return json({ redirectTo: safeRedirectPath(to, "") });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -36,7 +35,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function StaffLogin() {
   const data = useActionData<typeof action>();
-  const [params] = useSearchParams();
+  const { redirectTo } = useLoaderData<typeof loader>();
   const busy = useNavigation().state === "submitting";
   return (
     <main id="main" className="narrow">
@@ -44,7 +43,7 @@ export default function StaffLogin() {
       <div className="card">
         <FormError message={formErrorOf(data)} />
         <Form method="post" noValidate>
-          <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
+          <input type="hidden" name="redirectTo" value={redirectTo} />
           <Field
             label="Email"
             name="email"

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, useActionData, useNavigation, useSearchParams } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { redirectToField, totpCodeField } from "~/server/fields";
@@ -17,7 +17,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const redirectTo = new URL(request.url).searchParams.get("redirectTo");
   if (await context.auth.staff()) throw redirect(safeRedirectPath(redirectTo, "/app/contacts"));
   if (!(await loadPendingStaffSession(context.db, request))) throw redirect("/login");
-  return null;
+  // The form carries on only a checked return path ("" means the default page).
+  return json({ redirectTo: safeRedirectPath(redirectTo, "") });
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -37,7 +38,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 
 export default function StaffSecondFactor() {
   const data = useActionData<typeof action>();
-  const [params] = useSearchParams();
+  const { redirectTo } = useLoaderData<typeof loader>();
   const busy = useNavigation().state === "submitting";
   return (
     <main id="main" className="narrow">
@@ -45,7 +46,7 @@ export default function StaffSecondFactor() {
       <div className="card">
         <FormError message={formErrorOf(data)} />
         <Form method="post" noValidate>
-          <input type="hidden" name="redirectTo" value={params.get("redirectTo") ?? ""} />
+          <input type="hidden" name="redirectTo" value={redirectTo} />
           <CodeField hint="The 6-digit code from your authenticator app." error={fieldErrorOf(data, "code")} />
           <button type="submit" disabled={busy}>
             Verify

@@ -44,6 +44,17 @@ export const crossSiteWriteGuard: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
+/**
+ * Whether the URL carries a secret token: a magic link (/l/<token>, routes match in any case) or any
+ * query parameter named like a token (reset and verification links use ?token=). Decided here, for
+ * every response, so a future token page cannot forget it (SECURITY.md rule 6).
+ */
+export function urlCarriesToken(url: URL): boolean {
+  if (/^\/l\//i.test(url.pathname)) return true;
+  for (const name of url.searchParams.keys()) if (/token/i.test(name)) return true;
+  return false;
+}
+
 /** Headers every dynamic response carries. Authenticated or not, nothing here is cacheable. */
 export function securityHeaders(): MiddlewareHandler<{ Variables: { nonce: string } }> {
   return async (c, next) => {
@@ -56,8 +67,15 @@ export function securityHeaders(): MiddlewareHandler<{ Variables: { nonce: strin
     res.headers.set("X-Frame-Options", "DENY");
     res.headers.set("Cross-Origin-Opener-Policy", "same-origin");
     res.headers.set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()");
-    if (!res.headers.has("Referrer-Policy")) res.headers.set("Referrer-Policy", "strict-origin-when-cross-origin");
-    if (!res.headers.has("Cache-Control")) res.headers.set("Cache-Control", "no-store");
+    if (urlCarriesToken(new URL(c.req.url))) {
+      // The token must not leave in a Referer (to a linked site, or any resource the page loads) nor
+      // stay in a cache; this overrides whatever the route said.
+      res.headers.set("Referrer-Policy", "no-referrer");
+      res.headers.set("Cache-Control", "no-store");
+    } else {
+      if (!res.headers.has("Referrer-Policy")) res.headers.set("Referrer-Policy", "strict-origin-when-cross-origin");
+      if (!res.headers.has("Cache-Control")) res.headers.set("Cache-Control", "no-store");
+    }
     c.res = res;
   };
 }

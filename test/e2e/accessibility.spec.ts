@@ -1,7 +1,7 @@
 // Automated accessibility checks (axe-core, WCAG 2.1 A and AA rules) on the main pages of both sides,
 // on a phone-sized and a desktop viewport. Manual checks (focus order, screen-reader wording) still matter.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 
 async function expectNoViolations(page: Page, label: string) {
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();

@@ -1,7 +1,7 @@
 // Client 2FA in a real browser: enrol from the secret on the page (the QR code decodes to it), sign out,
 // sign in with password and a fresh code, then get in with a recovery code.
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { codeForStep, currentStep } from "../../app/server/totp.server";
 import { decodeQrSvg } from "../support/qr";
 

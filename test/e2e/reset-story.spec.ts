@@ -3,7 +3,7 @@
 // his 2FA, his open browser is signed out, he enrols again and is emailed; Harbor goes back to the default.
 // Marcus ends with a new secret: no other spec uses his demo key (grep test/e2e for JBSWY3DP).
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Browser, type Page } from "./fixtures";
 import { codeForStep, currentStep } from "../../app/server/totp.server";
 
 const BASE = "/portal/harbor";

@@ -1,7 +1,7 @@
 // Staff 2FA in a real browser: enrol from the QR code (decoded with a QR decoder) and the key shown,
 // sign out, sign in with password and a fresh code, then turn 2FA off with another code.
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 import { codeForStep, currentStep } from "../../app/server/totp.server";
 import { decodeQrSvg } from "../support/qr";
 

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 
 test("staff signs in, sees only their firm's contacts, opens one, signs out", async ({ page }) => {
   await page.goto("/app/contacts");
