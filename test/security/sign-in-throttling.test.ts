@@ -166,7 +166,7 @@ describe("failed password sign-ins (SECURITY.md parameters), staff re-authentica
     const staff = await createStaff(firm);
     const browser = new Browser(freshIp());
     expect((await browser.post("/login", { email: staff.email, password: PASSWORD })).status).toBe(302);
-    const target = { email: staff.email, path: "/login", password: PASSWORD };
+    const target = { email: staff.email, path: "/login", password: PASSWORD, account: `staff:${staff.email}` };
     await fail(target, freshIp(), PER_ACCOUNT_AND_IP);
     const response = await browser.post("/app/reauthenticate", { password: PASSWORD, redirectTo: "/app/contacts" });
     expect(response.status).toBe(302);
