@@ -45,7 +45,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   });
 }
 
-const schema = z.object({ mode: z.enum(SECURITY_MODES, { message: "Choose one of the three options." }), intent: z.enum(["review", "confirm"]) });
+// `from` is the mode the admin saw when reviewing: the confirmation applies only while it still holds.
+const schema = z.object({
+  mode: z.enum(SECURITY_MODES, { message: "Choose one of the three options." }),
+  intent: z.enum(["review", "confirm"]),
+  from: z.enum(SECURITY_MODES).optional(),
+});
 const staffSchema = z.object({ intent: z.literal("staff-2fa"), required: z.enum(["yes", "no"]) });
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -65,7 +70,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   const form = validateForm(schema, body);
   if (!form.ok) return json({ ...form, review: null }, { status: 422 });
-  const { mode, intent } = form.data;
+  const { mode, intent, from } = form.data;
   if (!selectableModes(auth.firm).includes(mode)) {
     return json(
       { ok: false as const, formError: "Magic link + Login 2FA is available on Business and Enterprise plans.", fieldErrors: {}, review: null },
@@ -75,10 +80,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (mode === auth.firm.securityMode) return json({ ok: true as const, message: "Nothing changed: this is already the firm's setting.", review: null });
   if (intent === "review") {
     const endedSessions = await countSessionsEndedBySwitch(context.db, auth.firm.id, mode);
-    return json({ ok: true as const, message: null, review: { mode, endedSessions } });
+    return json({ ok: true as const, message: null, review: { mode, endedSessions, from: auth.firm.securityMode } });
   }
-  const result = await changeSecurityMode(context.db, auth, mode, { ip: context.ip, userAgent: context.userAgent });
+  const result = await changeSecurityMode(context.db, auth, mode, { ip: context.ip, userAgent: context.userAgent }, from);
   if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, review: null }, { status: result.status });
+  // Another admin made the same switch a moment earlier.
+  if (!result.changed) return json({ ok: true as const, message: "Nothing changed: this is already the firm's setting.", review: null });
   return json({
     ok: true as const,
     message: `Saved: clients now use “${MODE_LABELS[mode]}”. ${result.endedSessions} client ${result.endedSessions === 1 ? "session was" : "sessions were"} ended.`,
@@ -119,6 +126,7 @@ export default function PortalSecuritySettings() {
           <Form method="post" className="row">
             <input type="hidden" name="mode" value={review.mode} />
             <input type="hidden" name="intent" value="confirm" />
+            <input type="hidden" name="from" value={review.from} />
             <button type="submit">Confirm and save</button>
             <Link to={PATH}>Cancel</Link>
           </Form>
