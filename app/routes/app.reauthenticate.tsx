@@ -23,7 +23,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = validateForm(schema, await readForm(request));
   if (!form.ok) return json(form, { status: 422 });
   const result = await reauthenticateStaff(context.db, auth, form.data.password, context.ip);
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: 401 });
+  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
   return redirect(safeRedirectPath(form.data.redirectTo, "/app/contacts"), {
     headers: { "Set-Cookie": staffSessionCookie(result.token) },
   });

@@ -51,7 +51,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   });
 }
 
-const schema = z.object({ mode: z.enum(SECURITY_MODES, { message: "Choose one of the three options." }), intent: z.enum(["review", "confirm"]) });
+// `from` is the mode the admin saw when reviewing: the confirmation applies only while it still holds.
+const schema = z.object({
+  mode: z.enum(SECURITY_MODES, { message: "Choose one of the three options." }),
+  intent: z.enum(["review", "confirm"]),
+  from: z.enum(SECURITY_MODES).optional(),
+});
 const staffSchema = z.object({ intent: z.literal("staff-2fa"), required: z.enum(["yes", "no"]) });
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -76,7 +81,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     }
     const sent = await sendTwoFactorHeadsUp(context.db, context.env, auth, { ip: context.ip, userAgent: context.userAgent });
     deliverSoon(context.env, context.ctx, context.db);
-    const review = auth.firm.securityMode === "magic_link_and_login_2fa" ? null : await reviewOf(context.db, auth.firm.id, "magic_link_and_login_2fa");
+    const review = auth.firm.securityMode === "magic_link_and_login_2fa" ? null : await reviewOf(context.db, auth.firm, "magic_link_and_login_2fa");
     return json({
       ok: true as const,
       message: `We emailed a heads-up to ${sent.emailed} ${sent.emailed === 1 ? "client" : "clients"}${sent.skipped ? ` (${sent.skipped} skipped: emailed 3 times in the last 10 minutes)` : ""}.`,
@@ -86,7 +91,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   const form = validateForm(schema, body);
   if (!form.ok) return json({ ...form, review: null }, { status: 422 });
-  const { mode, intent } = form.data;
+  const { mode, intent, from } = form.data;
   if (!selectableModes(auth.firm).includes(mode)) {
     return json(
       { ok: false as const, formError: "Magic link + Login 2FA is available on Business and Enterprise plans.", fieldErrors: {}, review: null },
@@ -94,9 +99,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
     );
   }
   if (mode === auth.firm.securityMode) return json({ ok: true as const, message: "Nothing changed: this is already the firm's setting.", review: null });
-  if (intent === "review") return json({ ok: true as const, message: null, review: await reviewOf(context.db, auth.firm.id, mode) });
-  const result = await changeSecurityMode(context.db, auth, mode, { ip: context.ip, userAgent: context.userAgent });
+  if (intent === "review") return json({ ok: true as const, message: null, review: await reviewOf(context.db, auth.firm, mode) });
+  const result = await changeSecurityMode(context.db, auth, mode, { ip: context.ip, userAgent: context.userAgent }, from);
   if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, review: null }, { status: result.status });
+  // Another admin made the same switch a moment earlier.
+  if (!result.changed) return json({ ok: true as const, message: "Nothing changed: this is already the firm's setting.", review: null });
   return json({
     ok: true as const,
     message: `Saved: clients now use “${MODE_LABELS[mode]}”. ${result.endedSessions} client ${result.endedSessions === 1 ? "session was" : "sessions were"} ended.`,
@@ -105,11 +112,12 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 /** What the confirmation says; for the 2FA mode, also who must create a login or enrol at their next visit. */
-async function reviewOf(db: LoaderFunctionArgs["context"]["db"], firmId: string, mode: SecurityMode) {
-  const endedSessions = await countSessionsEndedBySwitch(db, firmId, mode);
-  if (mode !== "magic_link_and_login_2fa") return { mode, endedSessions, audience: null };
-  const adoption = await portalAdoption(db, firmId);
-  return { mode, endedSessions, audience: { withoutAccount: adoption.withoutAccount, mustEnrol: adoption.mustEnrol } };
+async function reviewOf(db: LoaderFunctionArgs["context"]["db"], firm: { id: string; securityMode: SecurityMode }, mode: SecurityMode) {
+  const endedSessions = await countSessionsEndedBySwitch(db, firm.id, mode);
+  // `from`: the mode the admin saw; the confirmation applies only while it still holds.
+  if (mode !== "magic_link_and_login_2fa") return { mode, endedSessions, from: firm.securityMode, audience: null };
+  const adoption = await portalAdoption(db, firm.id);
+  return { mode, endedSessions, from: firm.securityMode, audience: { withoutAccount: adoption.withoutAccount, mustEnrol: adoption.mustEnrol } };
 }
 
 export default function PortalSecuritySettings() {
@@ -163,6 +171,7 @@ export default function PortalSecuritySettings() {
           <Form method="post" className="row">
             <input type="hidden" name="mode" value={review.mode} />
             <input type="hidden" name="intent" value="confirm" />
+            <input type="hidden" name="from" value={review.from} />
             <button type="submit">Confirm and save</button>
             <Link to={PATH}>Cancel</Link>
           </Form>

@@ -31,6 +31,8 @@ export function insertWhere<T extends SQLiteTable>(db: Database, table: T, row: 
   // (A raw db.run() would read better, but drizzle cannot bind parameters of raw SQL in a D1 batch.)
   const values = Object.entries(getTableColumns(table)).map(([key, column]) => {
     const value = (row as Record<string, unknown>)[key];
+    // A value computed in SQL (e.g. a count taken in the same transaction) goes in as it is.
+    if (is(value, SQL)) return value;
     if (value !== undefined) return sql.param(value, column);
     if (column.default !== undefined) return is(column.default, SQL) ? column.default : sql.param(column.default, column);
     return sql`null`;

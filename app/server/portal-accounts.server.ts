@@ -13,7 +13,15 @@ import { accountExistsEmail, passwordResetEmail, securityNoticeEmail, verifyEmai
 import { deliverSoon, outboxRow, queueEmail, sealEmail } from "./outbox.server";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
 import { secondFactorApplies, type Contact, type Firm, type PortalAccount, type PortalAuth } from "./portal-auth.server";
-import { LIMITS, consume, isExhausted } from "./rate-limit.server";
+import {
+  KNOWN_PLACE_MS,
+  LIMITS,
+  consume,
+  countPasswordFailure,
+  passwordThrottleState,
+  samePlace,
+  type PasswordAttempt,
+} from "./rate-limit.server";
 import { ABSOLUTE_TIMEOUT_MS, credentialsUnchanged, deleteContactSessions, issueSession, voidMailedCredentials } from "./sessions.server";
 
 export const ACCOUNT_TOKEN_VALIDITY_MS = 60 * 60_000;
@@ -96,26 +104,42 @@ export type ClientSignIn =
   | { ok: false; status: 401 | 403 | 429; error: string };
 
 export const SIGN_IN_ERROR = "The email or password is incorrect.";
+const SIGN_IN_THROTTLED = "Too many failed sign-ins from your network. Wait 15 minutes and try again.";
+const SIGN_IN_CEILING = "Too many failed sign-ins to this account. Wait an hour and try again.";
+
+/** Whether this contact completed a sign-in from the IP's place (address or IPv6 /64) recently. */
+async function clientSignedInFrom(db: Database, contactId: string, ip: string, now = Date.now()): Promise<boolean> {
+  const rows = await db
+    .selectDistinct({ ip: auditEvents.ip })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.contactId, contactId), eq(auditEvents.type, "client.signed_in"), gt(auditEvents.at, now - KNOWN_PLACE_MS)))
+    .limit(200);
+  return samePlace(rows.map((r) => r.ip), ip);
+}
 
 export async function signInClient(db: Database, firm: Firm, email: string, password: string, meta: Meta): Promise<ClientSignIn> {
   if (firm.securityMode === "magic_link_only") {
     return { ok: false, status: 403, error: `${firm.name} uses email links only. Ask for a link below instead.` };
   }
-  const accountKey = `client:${firm.id}:${email}`;
-  if ((await isExhausted(db, LIMITS.signInPerAccount, accountKey)) || (await isExhausted(db, LIMITS.signInPerIp, meta.ip))) {
-    return { ok: false, status: 429, error: "Too many failed sign-ins. Wait 15 minutes and try again." };
-  }
+  // SECURITY.md "failed password sign-ins"; numbers in docs/decisions/007-password-sign-in-throttling.md.
+  const attempt: PasswordAttempt = { account: `client:${firm.id}:${email}`, ip: meta.ip };
+  const throttle = await passwordThrottleState(db, attempt);
+  if (throttle === "throttled") return { ok: false, status: 429, error: SIGN_IN_THROTTLED };
   const [row] = await db
     .select({ account: portalAccounts, contact: contacts })
     .from(portalAccounts)
     .innerJoin(contacts, eq(contacts.id, portalAccounts.contactId))
     .where(and(eq(portalAccounts.firmId, firm.id), eq(portalAccounts.email, email)))
     .limit(1);
+  // At the account's ceiling only a place this client has signed in from before may still try.
+  if (throttle === "account_ceiling" && !(row && (await clientSignedInFrom(db, row.contact.id, meta.ip)))) {
+    const orLink = firm.securityMode === "magic_link_and_login" ? " Or ask for an email link below." : "";
+    return { ok: false, status: 429, error: SIGN_IN_CEILING + orLink };
+  }
   const usable = row && !row.account.deactivatedAt && !row.contact.deletedAt && row.account.passwordHash;
   const check = await verifyPassword((usable && row.account.passwordHash) || DUMMY_PASSWORD_HASH, password);
   if (!usable || !check.valid) {
-    await consume(db, LIMITS.signInPerAccount, accountKey);
-    await consume(db, LIMITS.signInPerIp, meta.ip);
+    await countPasswordFailure(db, attempt);
     if (row) {
       await auditEvent(db, {
         firmId: firm.id,

@@ -1,8 +1,8 @@
 // Fixed-window counters in D1. Never in memory (requests land on many isolates) and never in KV
 // (eventually consistent, one write per key per second).
-import { and, eq, lt, sql } from "drizzle-orm";
+import { and, eq, lt, or, sql } from "drizzle-orm";
 import { rateLimits } from "../../db/schema";
-import type { Database } from "./db.server";
+import { runBatch, type Database } from "./db.server";
 
 export type RateLimit = { name: string; limit: number; windowMs: number };
 
@@ -10,9 +10,22 @@ export const LIMITS = {
   // SECURITY.md: email-sending endpoints, 3 per 10 minutes per address and per IP.
   emailPerAddress: { name: "email:addr", limit: 3, windowMs: 10 * 60_000 },
   emailPerIp: { name: "email:ip", limit: 3, windowMs: 10 * 60_000 },
-  signInPerAccount: { name: "signin:acct", limit: 10, windowMs: 15 * 60_000 },
-  signInPerIp: { name: "signin:ip", limit: 50, windowMs: 15 * 60_000 },
 } satisfies Record<string, RateLimit>;
+
+/**
+ * SECURITY.md: failed password sign-ins, throttled per account-and-IP and per IP, with a higher
+ * per-account ceiling. The numbers and why: docs/decisions/007-password-sign-in-throttling.md.
+ * Staff sign-in, staff re-authentication and client sign-in all count here.
+ */
+export const PASSWORD_THROTTLE = {
+  perAccountAndIp: { name: "pw:acct-ip", limit: 10, windowMs: 15 * 60_000 },
+  perIp: { name: "pw:ip", limit: 50, windowMs: 15 * 60_000 },
+  perAccount: { name: "pw:acct", limit: 100, windowMs: 60 * 60_000 },
+} satisfies Record<string, RateLimit>;
+
+function keyOf(rule: RateLimit, subject: string): string {
+  return `${rule.name}:${subject.toLowerCase()}`;
+}
 
 function windowStart(rule: RateLimit, now: number): number {
   return Math.floor(now / rule.windowMs) * rule.windowMs;
@@ -20,7 +33,7 @@ function windowStart(rule: RateLimit, now: number): number {
 
 /** Counts one event; true while the count stays within the limit. */
 export async function consume(db: Database, rule: RateLimit, subject: string, now = Date.now()): Promise<boolean> {
-  const key = `${rule.name}:${subject.toLowerCase()}`;
+  const key = keyOf(rule, subject);
   const [row] = await db
     .insert(rateLimits)
     .values({ key, windowStart: windowStart(rule, now), count: 1 })
@@ -31,12 +44,87 @@ export async function consume(db: Database, rule: RateLimit, subject: string, no
 
 /** True when the limit is already used up, without counting. */
 export async function isExhausted(db: Database, rule: RateLimit, subject: string, now = Date.now()): Promise<boolean> {
-  const key = `${rule.name}:${subject.toLowerCase()}`;
+  const key = keyOf(rule, subject);
   const row = await db.query.rateLimits.findFirst({
     where: and(eq(rateLimits.key, key), eq(rateLimits.windowStart, windowStart(rule, now))),
   });
   return (row?.count ?? 0) >= rule.limit;
 }
+
+/**
+ * The subject an IP is counted under. An IPv6 host usually holds a whole /64 (privacy addresses rotate
+ * inside it, and any host can pick from 2^64 of them), so IPv6 counts per /64; IPv4 per address.
+ */
+export function ipSubject(ip: string): string {
+  const value = ip.trim().toLowerCase();
+  if (!value.includes(":")) return value;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(value);
+  if (mapped) return mapped[1];
+  const halves = value.split("::");
+  if (halves.length > 2) return value;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const groups = halves.length === 2 ? [...head, ...Array<string>(Math.max(0, 8 - head.length - tail.length)).fill("0"), ...tail] : head;
+  const prefix = groups.slice(0, 4).map((group) => Number.parseInt(group, 16));
+  if (prefix.length < 4 || prefix.some((n) => !Number.isInteger(n) || n < 0 || n > 0xffff)) return value;
+  return `${prefix.map((n) => n.toString(16)).join(":")}::/64`;
+}
+
+/** One password attempt: the account (prefixed by kind, e.g. `staff:<email>`) and the client's IP. */
+export type PasswordAttempt = { account: string; ip: string };
+
+/**
+ * Where a password attempt stands: "open"; "throttled" when this IP used up its budget for this
+ * account or overall; "account_ceiling" when failures from everywhere reached the account's ceiling.
+ * At the ceiling the caller still lets in a place the account has signed in from before
+ * (samePlace), so a distributed attacker cannot shut the owner out from their usual network.
+ */
+export type PasswordThrottleState = "open" | "throttled" | "account_ceiling";
+
+function passwordKeys(attempt: PasswordAttempt, now: number) {
+  const ip = ipSubject(attempt.ip);
+  const { perAccountAndIp, perIp, perAccount } = PASSWORD_THROTTLE;
+  return [
+    { rule: perAccountAndIp, key: keyOf(perAccountAndIp, `${attempt.account}|${ip}`), windowStart: windowStart(perAccountAndIp, now) },
+    { rule: perIp, key: keyOf(perIp, ip), windowStart: windowStart(perIp, now) },
+    { rule: perAccount, key: keyOf(perAccount, attempt.account), windowStart: windowStart(perAccount, now) },
+  ];
+}
+
+/** Reads the three counters in one query; counts nothing. */
+export async function passwordThrottleState(db: Database, attempt: PasswordAttempt, now = Date.now()): Promise<PasswordThrottleState> {
+  const keys = passwordKeys(attempt, now);
+  const rows = await db
+    .select({ key: rateLimits.key, count: rateLimits.count })
+    .from(rateLimits)
+    .where(or(...keys.map((k) => and(eq(rateLimits.key, k.key), eq(rateLimits.windowStart, k.windowStart)))));
+  const used = (i: number) => (rows.find((row) => row.key === keys[i].key)?.count ?? 0) >= keys[i].rule.limit;
+  if (used(0) || used(1)) return "throttled";
+  if (used(2)) return "account_ceiling";
+  return "open";
+}
+
+/** Counts one failed password: all three counters in one batch, each an atomic upsert. */
+export async function countPasswordFailure(db: Database, attempt: PasswordAttempt, now = Date.now()): Promise<void> {
+  await runBatch(
+    db,
+    passwordKeys(attempt, now).map(({ key, windowStart }) =>
+      db
+        .insert(rateLimits)
+        .values({ key, windowStart, count: 1 })
+        .onConflictDoUpdate({ target: [rateLimits.key, rateLimits.windowStart], set: { count: sql`${rateLimits.count} + 1` } }),
+    ),
+  );
+}
+
+/** True when `ip` is in the same place (address, or IPv6 /64) as one of `knownIps`. */
+export function samePlace(knownIps: Array<string | null>, ip: string): boolean {
+  const subject = ipSubject(ip);
+  return knownIps.some((known) => known !== null && ipSubject(known) === subject);
+}
+
+/** How far back a completed sign-in makes its IP "a place the account signs in from". */
+export const KNOWN_PLACE_MS = 90 * 24 * 60 * 60_000;
 
 export function pruneRateLimits(db: Database, now = Date.now()) {
   return db.delete(rateLimits).where(lt(rateLimits.windowStart, now - 24 * 60 * 60_000));

@@ -1,10 +1,9 @@
 // The firm-wide portal security setting (PRODUCT.md "The firm-wide portal security setting").
-import { and, count, eq, inArray, isNull } from "drizzle-orm";
-import { firms, sessions, type Plan, type SecurityMode } from "../../db/schema";
-import { auditEvent } from "./audit.server";
-import { runBatch, type Database } from "./db.server";
+import { and, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import { auditEvents, firms, sessions, type Plan, type SecurityMode } from "../../db/schema";
+import { auditEvent, auditRow } from "./audit.server";
+import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
 import type { StaffAuth } from "./staff-auth.server";
-
 
 export function planAllowsTwoFactorMode(plan: Plan): boolean {
   return plan === "business" || plan === "enterprise";
@@ -36,29 +35,58 @@ export async function countSessionsEndedBySwitch(db: Database, firmId: string, m
   return row?.n ?? 0;
 }
 
-export type ModeChange = { ok: true; changed: boolean; endedSessions: number } | { ok: false; status: 400 | 403; error: string };
+export type ModeChange = { ok: true; changed: boolean; endedSessions: number } | { ok: false; status: 400 | 403 | 409; error: string };
 
-export async function changeSecurityMode(db: Database, auth: StaffAuth, mode: SecurityMode, meta: { ip: string; userAgent: string }): Promise<ModeChange> {
+export const MODE_CHANGED_MEANWHILE = "The setting was just changed by someone else. Reload the page to see it, then choose again.";
+
+/**
+ * Switches the firm's mode, ends the sessions the new mode does not allow and audits it, in one batch
+ * that holds only if the firm is still in the mode this admin saw (`expectedFrom`, from the review
+ * step; else the mode read with this request). Two admins switching at once give one winner; the other
+ * is told to reload, never shown "saved" for a switch reviewed against a state that no longer exists.
+ */
+export async function changeSecurityMode(
+  db: Database,
+  auth: StaffAuth,
+  mode: SecurityMode,
+  meta: { ip: string; userAgent: string },
+  expectedFrom?: SecurityMode,
+): Promise<ModeChange> {
   const { firm, staff } = auth;
   if (staff.role !== "admin") return { ok: false, status: 403, error: "Only firm admins can change the portal security setting." };
   if (mode === firm.securityMode) return { ok: true, changed: false, endedSessions: 0 };
+  if (expectedFrom && expectedFrom !== firm.securityMode) return { ok: false, status: 409, error: MODE_CHANGED_MEANWHILE };
   if (!selectableModes(firm).includes(mode)) {
     return { ok: false, status: 403, error: "Magic link + Login 2FA is available on Business and Enterprise plans." };
   }
+  const from = firm.securityMode;
+  const stillFrom = sql`exists (select 1 from ${firms} where ${firms.id} = ${firm.id} and ${firms.securityMode} = ${from})`;
   const condition = endedSessionsCondition(firm.id, mode);
-  const endedSessions = await countSessionsEndedBySwitch(db, firm.id, mode);
-  await runBatch(db, [
-    db.update(firms).set({ securityMode: mode }).where(eq(firms.id, firm.id)),
-    ...(condition ? [db.delete(sessions).where(condition)] : []),
-    auditEvent(db, {
-      firmId: firm.id,
-      type: "firm.security_mode_changed",
-      actor: { type: "staff", id: staff.id, label: staff.email },
-      detail: { from: firm.securityMode, to: mode, endedSessions },
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-    }),
-  ]);
+  // The audit row is written before the delete in the same transaction, so its count is exactly what
+  // the delete removes (a client signing in meanwhile cannot make it drift).
+  const ended = condition ? sql`(select count(*) from ${sessions} where ${condition})` : sql`0`;
+  const audit = auditRow({
+    firmId: firm.id,
+    type: "firm.security_mode_changed",
+    actor: { type: "staff", id: staff.id, label: staff.email },
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+  });
+  const detail = sql`json_object('from', ${from}, 'to', ${mode}, 'endedSessions', ${ended})`;
+  // Writes conditional on the claim come before it; the claim (the UPDATE) comes last.
+  const statements: Statement[] = [
+    insertWhere(db, auditEvents, { ...audit, detail: detail as unknown as string }, stillFrom),
+    ...(condition ? [db.delete(sessions).where(and(condition, stillFrom)).returning({ id: sessions.id })] : []),
+    db.update(firms).set({ securityMode: mode }).where(and(eq(firms.id, firm.id), eq(firms.securityMode, from))).returning({ id: firms.id }),
+  ];
+  const results = (await db.batch(statements as [Statement, ...Statement[]])) as unknown[];
+  const claimed = results[results.length - 1] as Array<{ id: string }>;
+  if (claimed.length !== 1) {
+    const now = await db.query.firms.findFirst({ columns: { securityMode: true }, where: eq(firms.id, firm.id) });
+    if (now?.securityMode === mode) return { ok: true, changed: false, endedSessions: 0 };
+    return { ok: false, status: 409, error: MODE_CHANGED_MEANWHILE };
+  }
+  const endedSessions = condition ? (results[1] as unknown[]).length : 0;
   return { ok: true, changed: true, endedSessions };
 }
 

@@ -1,13 +1,13 @@
 // Staff sign-in, the staff session of a request, and the guards every staff route uses.
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { and, eq } from "drizzle-orm";
-import { firms, sessions, staffUsers } from "../../db/schema";
+import { and, eq, gt } from "drizzle-orm";
+import { auditEvents, firms, sessions, staffUsers } from "../../db/schema";
 import { auditEvent } from "./audit.server";
 import { STAFF_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "./cookies.server";
 import { runBatch, type Database } from "./db.server";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
-import { LIMITS, consume, isExhausted } from "./rate-limit.server";
+import { KNOWN_PLACE_MS, countPasswordFailure, passwordThrottleState, samePlace, type PasswordAttempt } from "./rate-limit.server";
 import {
   ABSOLUTE_TIMEOUT_MS,
   checkSession,
@@ -124,24 +124,47 @@ export type SignInResult =
   | { ok: false; status: 401 | 429; error: string };
 
 const GENERIC_ERROR = "The email or password is incorrect.";
-const THROTTLED_ERROR = "Too many failed sign-ins. Wait 15 minutes and try again.";
+const THROTTLED_ERROR = "Too many failed sign-ins from your network. Wait 15 minutes and try again.";
+const CEILING_ERROR = "Too many failed sign-ins to this account. Wait an hour and try again.";
+
+// SECURITY.md "failed password sign-ins"; numbers in docs/decisions/007-password-sign-in-throttling.md.
+function staffAttempt(email: string, ip: string): PasswordAttempt {
+  return { account: `staff:${email.trim().toLowerCase()}`, ip };
+}
+
+/** Whether this staff member completed a sign-in from the IP's place (address or IPv6 /64) recently. */
+async function staffSignedInFrom(db: Database, staff: StaffUser, ip: string, now = Date.now()): Promise<boolean> {
+  const rows = await db
+    .selectDistinct({ ip: auditEvents.ip })
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.firmId, staff.firmId),
+        eq(auditEvents.type, "staff.signed_in"),
+        eq(auditEvents.actorId, staff.id),
+        gt(auditEvents.at, now - KNOWN_PLACE_MS),
+      ),
+    )
+    .limit(200);
+  return samePlace(rows.map((r) => r.ip), ip);
+}
 
 export async function signInStaff(
   db: Database,
   input: { email: string; password: string; ip: string; userAgent: string },
 ): Promise<SignInResult> {
   const email = input.email.trim().toLowerCase();
-  if (
-    (await isExhausted(db, LIMITS.signInPerAccount, `staff:${email}`)) ||
-    (await isExhausted(db, LIMITS.signInPerIp, input.ip))
-  ) {
-    return { ok: false, status: 429, error: THROTTLED_ERROR };
-  }
+  const attempt = staffAttempt(email, input.ip);
+  const throttle = await passwordThrottleState(db, attempt);
+  if (throttle === "throttled") return { ok: false, status: 429, error: THROTTLED_ERROR };
   const staff = await db.query.staffUsers.findFirst({ where: eq(staffUsers.email, email) });
+  // At the account's ceiling only a place this staff member has signed in from before may still try.
+  if (throttle === "account_ceiling" && !(staff && (await staffSignedInFrom(db, staff, input.ip)))) {
+    return { ok: false, status: 429, error: CEILING_ERROR };
+  }
   const check = await verifyPassword(staff?.passwordHash ?? DUMMY_PASSWORD_HASH, input.password);
   if (!staff || !check.valid || staff.deactivatedAt) {
-    await consume(db, LIMITS.signInPerAccount, `staff:${email}`);
-    await consume(db, LIMITS.signInPerIp, input.ip);
+    await countPasswordFailure(db, attempt);
     if (staff) {
       await auditEvent(db, {
         firmId: staff.firmId,
@@ -186,15 +209,17 @@ export async function reauthenticateStaff(
   auth: StaffAuth,
   password: string,
   ip: string,
-): Promise<{ ok: true; token: string } | { ok: false; error: string }> {
-  if (await isExhausted(db, LIMITS.signInPerAccount, `staff:${auth.staff.email}`)) {
-    return { ok: false, error: THROTTLED_ERROR };
+): Promise<{ ok: true; token: string } | { ok: false; status: 401 | 429; error: string }> {
+  // The same counters as sign-in: a stolen session cannot guess the password faster than /login.
+  const attempt = staffAttempt(auth.staff.email, ip);
+  const throttle = await passwordThrottleState(db, attempt);
+  if (throttle === "throttled" || (throttle === "account_ceiling" && !(await staffSignedInFrom(db, auth.staff, ip)))) {
+    return { ok: false, status: 429, error: throttle === "throttled" ? THROTTLED_ERROR : CEILING_ERROR };
   }
   const check = await verifyPassword(auth.staff.passwordHash, password);
   if (!check.valid) {
-    await consume(db, LIMITS.signInPerAccount, `staff:${auth.staff.email}`);
-    await consume(db, LIMITS.signInPerIp, ip);
-    return { ok: false, error: "That password is incorrect." };
+    await countPasswordFailure(db, attempt);
+    return { ok: false, status: 401, error: "That password is incorrect." };
   }
   const now = Date.now();
   const rotated = await rotateSession(db, auth.session, { reauthenticatedAt: now }, now);

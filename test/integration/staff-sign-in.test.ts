@@ -27,35 +27,19 @@ describe("staff sign-in", () => {
     expect(events.every((e) => e.ip === "203.0.113.10")).toBe(true);
   });
 
-  it("throttles failed sign-ins per account, whatever the IP, and the right password is refused while throttled", async () => {
+  it("throttles failed sign-ins per account and IP: that IP is refused even with the right password, another IP is not", async () => {
+    // The full set (per IP, per-account ceiling, spoofed headers): test/security/sign-in-throttling.test.ts.
     const firm = await createFirm();
     const staff = await createStaff(firm);
+    const attacker = "198.51.100.42";
     for (let i = 0; i < 10; i++) {
-      const response = await new Browser(`198.51.100.${i}`).post("/login", { email: staff.email, password: `wrong-${i}-password` });
+      const response = await new Browser(attacker).post("/login", { email: staff.email, password: `wrong-${i}-password` });
       expect(response.status).toBe(401);
     }
-    const blocked = await new Browser("198.51.100.99").post("/login", { email: staff.email, password: PASSWORD });
+    const blocked = await new Browser(attacker).post("/login", { email: staff.email, password: PASSWORD });
     expect(blocked.status).toBe(429);
     expect(await blocked.text()).toContain("Too many failed sign-ins");
-  });
-
-  it("keys the per-IP throttle on CF-Connecting-IP, never X-Forwarded-For", async () => {
-    const firm = await createFirm();
-    const ip = "192.0.2.77";
-    for (let i = 0; i < 50; i++) {
-      await new Browser(ip).fetch("/login", {
-        method: "POST",
-        form: { email: `nobody${i}@x.test`, password: "wrong-password" },
-        headers: { "x-forwarded-for": `10.0.0.${i}` },
-      });
-    }
-    const staff = await createStaff(firm);
-    const spoofed = await new Browser(ip).fetch("/login", {
-      method: "POST",
-      form: { email: staff.email, password: PASSWORD },
-      headers: { "x-forwarded-for": "10.9.9.9" },
-    });
-    expect(spoofed.status).toBe(429);
+    expect((await new Browser("198.51.100.43").post("/login", { email: staff.email, password: PASSWORD })).status).toBe(302);
   });
 });
 
