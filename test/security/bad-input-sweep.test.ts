@@ -349,7 +349,7 @@ describe("rule 32: bad input on every form and API route changes nothing", { tim
   });
 
   it("portal 2FA forms (enrolment, code step, recovery, account with 2FA on)", async () => {
-    const firm = await createFirm({ securityMode: "two_factor" });
+    const firm = await createFirm({ securityMode: "magic_link_and_login_2fa" });
     const fresh = await createPortalAccount(firm, await createContact(firm));
     const enrolled = await createPortalAccount(firm, await createContact(firm));
     await enableTotp(portalOwner(enrolled));
