@@ -6,12 +6,19 @@ import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
 import { redeemRecoveryCode } from "~/server/client-two-factor.server";
 import { readForm, validateForm } from "~/server/forms.server";
 import { deviceOf } from "~/server/devices.server";
+import { normalizeRecoveryCode } from "~/server/recovery-codes.server";
 import { redirectIntoPortal, requirePortalStep } from "~/server/portal-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Use a recovery code · Client portal" }];
 
+// The shape is checked here, before redeemRecoveryCode counts a failed attempt: a typo in the format
+// is bad input (SECURITY.md rule 32) and must not use up the client's 5 tries.
 const schema = z.object({
-  code: z.string({ required_error: "Enter a recovery code." }).trim().min(1, "Enter a recovery code.").max(64, "That is not a recovery code."),
+  code: z
+    .string({ required_error: "Enter a recovery code.", invalid_type_error: "Enter a recovery code." })
+    .trim()
+    .min(1, "Enter a recovery code.")
+    .refine((code) => normalizeRecoveryCode(code) !== null, "A recovery code has 16 letters and digits, like abcd-efgh-ijkl-mnop."),
 });
 
 export async function loader({ params, context }: LoaderFunctionArgs) {
