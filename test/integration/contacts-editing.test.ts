@@ -223,7 +223,7 @@ describe("editing a contact", () => {
     const contact = await createContact(firm, { email: "client@example.test" });
     await createPortalAccount(firm, contact);
     const { browser } = await staffOf(firm, "admin");
-    const response = await browser.post(`/app/contacts/${contact.id}/login-details`, { intent: "change-email", email: "Someone@example.test", confirm: "yes" });
+    const response = await browser.post(`/app/contacts/${contact.id}/login-details`, { intent: "change-email", currentEmail: "client@example.test", email: "Someone@example.test", confirm: "yes" });
     expect(response.status).toBe(409);
     expect(await response.text()).toContain("Another client of your firm already uses that email.");
     const [account] = await db.select().from(portalAccounts).where(eq(portalAccounts.contactId, contact.id));
