@@ -1,13 +1,13 @@
 // Portal helpers: links issued the way the app issues them, and the outbox read like an inbox.
 import { env } from "cloudflare:workers";
 import { and, desc, eq, gt } from "drizzle-orm";
-import { outbox, type AccessLinkPurpose } from "../../db/schema";
+import { outbox, type AccessLinkPurpose, type contacts } from "../../db/schema";
 import { createAccessLink, publishLink } from "../../app/server/access-links.server";
 import { runBatch } from "../../app/server/db.server";
 import { db, type TestFirm } from "./factories";
 import { Browser } from "./http";
 
-type ContactRow = { id: string; firmId: string; name: string; email: string; phone: string | null; deletedAt: number | null; createdAt: number };
+type ContactRow = typeof contacts.$inferSelect;
 
 export async function issueLink(firm: TestFirm, contact: ContactRow, purpose: AccessLinkPurpose = "staff"): Promise<string> {
   const link = await createAccessLink(db, env, { firm, contact, purpose });

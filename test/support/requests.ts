@@ -1,10 +1,10 @@
 // Request factories and the client's side of a request: a browser with a link session.
-import { requestItems, requests } from "../../db/schema";
+import { requestItems, requests, type contacts } from "../../db/schema";
 import { db, uid, type TestFirm } from "./factories";
 import { claim, issueLink } from "./portal";
 import type { Browser } from "./http";
 
-type ContactRow = { id: string; firmId: string; name: string; email: string; phone: string | null; deletedAt: number | null; createdAt: number };
+type ContactRow = typeof contacts.$inferSelect;
 
 export const DAY = 24 * 60 * 60_000;
 
