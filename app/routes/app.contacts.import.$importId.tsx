@@ -113,7 +113,7 @@ export default function ImportPage() {
       <p className="small">
         <Link to="/app/contacts/import">← Import contacts</Link>
       </p>
-      <h1>Import {record.fileName}</h1>
+      <h1>{`Import ${record.fileName}`}</h1>
       <FormError message={result && !result.ok ? result.formError : null} />
       {record.status === "ready" ? <MappingStep data={data} /> : null}
       {record.status === "running" ? <Progress record={record} /> : null}
@@ -181,13 +181,11 @@ function MappingStep({ data }: { data: LoaderData }) {
       <section className="card" aria-labelledby="preview-heading">
         <h2 id="preview-heading">2. Check the rows</h2>
         <ul aria-label="Summary">
-          <li>{nf(counts.total)} rows in the file</li>
-          <li>{nf(counts.create)} new contacts</li>
-          <li>
-            {nf(counts.existing)} already contacts ({record.mode === "update" ? "will be updated" : "will be skipped"})
-          </li>
-          <li>{nf(counts.duplicates)} repeat an email from an earlier row (skipped)</li>
-          <li>{nf(counts.failed)} cannot be imported (listed below)</li>
+          <li>{`${nf(counts.total)} rows in the file`}</li>
+          <li>{`${nf(counts.create)} new contacts`}</li>
+          <li>{`${nf(counts.existing)} already contacts (${record.mode === "update" ? "will be updated" : "will be skipped"})`}</li>
+          <li>{`${nf(counts.duplicates)} repeat an email from an earlier row (skipped)`}</li>
+          <li>{`${nf(counts.failed)} cannot be imported (listed below)`}</li>
         </ul>
         <FormError message={preview.mappingProblem} />
         <PreviewTable caption={`The first ${preview.rows.length} rows as they will be imported`} rows={preview.rows} />
@@ -210,7 +208,7 @@ function MappingStep({ data }: { data: LoaderData }) {
         <p>Choices changed above? Select “Update preview” first to see their effect.</p>
         <div className="row">
           <button type="submit" name="intent" value="start" disabled={willImport === 0}>
-            Import {nf(willImport)} contacts
+            {`Import ${nf(willImport)} contacts`}
           </button>
           <button type="submit" name="intent" value="cancel" className="secondary" formNoValidate>
             Discard this file
@@ -273,13 +271,10 @@ function Progress({ record }: { record: Summary }) {
   return (
     <section className="card" aria-labelledby="progress-heading">
       <h2 id="progress-heading">Importing</h2>
-      <label htmlFor="import-progress">
-        {nf(record.nextRow)} of {nf(record.totalRows)} rows
-      </label>
+      <label htmlFor="import-progress">{`${nf(record.nextRow)} of ${nf(record.totalRows)} rows`}</label>
       <progress id="import-progress" value={record.nextRow} max={record.totalRows} />
       <p aria-live="polite" className="small">
-        So far: {nf(record.counts.created)} created, {nf(record.counts.updated)} updated, {nf(record.counts.skipped)} skipped,{" "}
-        {nf(record.counts.failed)} failed.
+        {`So far: ${nf(record.counts.created)} created, ${nf(record.counts.updated)} updated, ${nf(record.counts.skipped)} skipped, ${nf(record.counts.failed)} failed.`}
       </p>
       <FormError message={failed} />
       {!scripted || failed ? (

@@ -27,6 +27,7 @@ export { CHUNK_ROWS };
  * statement carries more than this, whatever the cell lengths.
  */
 const MAX_JSON_PARAM = 90_000;
+const UPDATE_SLICE_ROWS = 100;
 
 export function importObjectKey(firmId: string, importId: string): string {
   return `imports/${firmId}/${importId}.csv`;
@@ -111,14 +112,17 @@ async function existingEmails(db: Database, firmId: string, emails: string[]): P
   return found;
 }
 
-/** JSON arrays of the items, each at most MAX_JSON_PARAM characters (one item may exceed it alone). */
-function jsonSlices<T>(items: T[]): string[] {
+/**
+ * JSON arrays of the items, each at most MAX_JSON_PARAM characters (one item may exceed it alone)
+ * and at most maxItems items.
+ */
+function jsonSlices<T>(items: T[], maxItems = Infinity): string[] {
   const slices: string[] = [];
   let parts: string[] = [];
   let size = 2;
   for (const item of items) {
     const part = JSON.stringify(item);
-    if (parts.length > 0 && size + part.length + 1 > MAX_JSON_PARAM) {
+    if (parts.length > 0 && (size + part.length + 1 > MAX_JSON_PARAM || parts.length >= maxItems)) {
       slices.push(`[${parts.join(",")}]`);
       parts = [];
       size = 2;
@@ -257,16 +261,19 @@ export async function importNextChunk(
     );
   }
   statements.push(bind(`UPDATE contact_imports SET failed_count = failed_count + ?4, skipped_count = skipped_count + ?5 WHERE ${ownRow}`, failed, problems.length - failed));
-  for (const slice of jsonSlices(valid)) {
+  // Updates go in slices of UPDATE_SLICE_ROWS: each contact found looks its row up in the slice.
+  for (const slice of jsonSlices(valid, record.mode === "update" ? UPDATE_SLICE_ROWS : Infinity)) {
     if (record.mode === "update") {
       // Empty cells leave what the contact has; the email is how the row found the contact.
+      // (Not UPDATE … FROM: SQLite then walks every contact of the firm for each slice.)
       statements.push(
         bind(
-          `UPDATE contacts SET name = j.name, phone = coalesce(j.phone, contacts.phone), company = coalesce(j.company, contacts.company),
-             notes = coalesce(j.notes, contacts.notes)
-           FROM (SELECT json_extract(value, '$.email') AS email, json_extract(value, '$.name') AS name, json_extract(value, '$.phone') AS phone,
-                   json_extract(value, '$.company') AS company, json_extract(value, '$.notes') AS notes FROM json_each(?4)) AS j
-           WHERE contacts.firm_id = ?2 AND contacts.deleted_at IS NULL AND lower(contacts.email) = j.email AND ${guard}`,
+          `UPDATE contacts SET (name, phone, company, notes) = (
+             SELECT json_extract(j.value, '$.name'), coalesce(json_extract(j.value, '$.phone'), contacts.phone),
+                    coalesce(json_extract(j.value, '$.company'), contacts.company), coalesce(json_extract(j.value, '$.notes'), contacts.notes)
+             FROM json_each(?4) j WHERE json_extract(j.value, '$.email') = lower(contacts.email))
+           WHERE contacts.firm_id = ?2 AND contacts.deleted_at IS NULL
+             AND lower(contacts.email) IN (SELECT json_extract(value, '$.email') FROM json_each(?4)) AND ${guard}`,
           slice,
         ),
         bind(`UPDATE contact_imports SET updated_count = updated_count + changes() WHERE ${ownRow}`),
