@@ -8,6 +8,8 @@ import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "~/lib/contact-import";
 export { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS };
 // Outlook's contacts export has about 90 columns; a sheet wider than this is not a contact list.
 export const MAX_IMPORT_COLUMNS = 200;
+/** Records read at most, blank ones included (Excel can write thousands of ";;;" rows). */
+const MAX_RECORDS = 4 * MAX_IMPORT_ROWS;
 
 export type CsvRefusal = { ok: false; message: string };
 export type DataRow = { rowNumber: number; cells: string[] };
@@ -109,27 +111,45 @@ export function parseCsv(text: string): ParsedCsv | CsvRefusal {
   } else {
     delimiter = detectDelimiter(text, newline);
   }
-  const result = Papa.parse<string[]>(body, { delimiter, newline: newline as "\n", skipEmptyLines: false });
-  const quoteError = result.errors.find((error) => error.type === "Quotes");
-  if (quoteError) {
-    const row = typeof quoteError.row === "number" ? ` in row ${quoteError.row + firstRowNumber}` : "";
-    return { ok: false, message: `The file has a quoted cell that is never closed${row}. Check that row in your spreadsheet, export it again and upload it.` };
-  }
+  // Row by row, stopping at the limit: a 5 MB file of one-character lines is 2.6 million records, and
+  // holding them all (about 150 MB) would not fit in a Worker's 128 MB.
   let header: string[] | null = null;
   const rows: DataRow[] = [];
-  result.data.forEach((cells, index) => {
-    if (isBlank(cells)) return;
-    if (header === null) header = cells.map((cell, i) => cell.trim() || `Column ${i + 1}`);
-    else rows.push({ rowNumber: index + firstRowNumber, cells });
+  let index = -1;
+  let unclosedQuoteRow: number | null = null;
+  let tooMany = false;
+  Papa.parse<string[]>(body, {
+    delimiter,
+    newline: newline as "\n",
+    step: (result, parser) => {
+      index++;
+      if (result.errors.some((error) => error.type === "Quotes")) {
+        unclosedQuoteRow = index + firstRowNumber;
+        parser.abort();
+        return;
+      }
+      const cells = result.data;
+      if (!isBlank(cells)) {
+        if (header === null) header = cells.map((cell, i) => cell.trim() || `Column ${i + 1}`);
+        else rows.push({ rowNumber: index + firstRowNumber, cells });
+      }
+      if (rows.length > MAX_IMPORT_ROWS || index >= MAX_RECORDS) {
+        tooMany = true;
+        parser.abort();
+      }
+    },
   });
+  if (unclosedQuoteRow !== null) {
+    return { ok: false, message: `The file has a quoted cell that is never closed in row ${unclosedQuoteRow}. Check that row in your spreadsheet, export it again and upload it.` };
+  }
+  if (tooMany) {
+    return { ok: false, message: `The file has more than ${MAX_IMPORT_ROWS.toLocaleString("en-US")} rows, the most one import takes. Split it into smaller files.` };
+  }
   if (header === null) return { ok: false, message: "The file is empty. Choose a CSV file with a header row and one contact per row." };
   const columns = (header as string[]).length;
   if (columns > MAX_IMPORT_COLUMNS) return { ok: false, message: `The file has ${columns} columns; at most ${MAX_IMPORT_COLUMNS} can be read. Remove the columns you do not need.` };
   if (rows.length === 0) return { ok: false, message: "The file has a header row but no contacts under it. Add one contact per row and upload it again." };
-  if (rows.length > MAX_IMPORT_ROWS) {
-    return { ok: false, message: `The file has ${rows.length.toLocaleString("en-US")} rows; one import takes at most ${MAX_IMPORT_ROWS.toLocaleString("en-US")}. Split it into smaller files.` };
-  }
-  return { ok: true, header, rows, delimiter };
+  return { ok: true, header: header as string[], rows, delimiter };
 }
 
 /** Decoding and parsing in one step, as the upload and each chunk need it. */

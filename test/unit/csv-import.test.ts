@@ -107,7 +107,10 @@ describe("reading CSV files", () => {
 
   it("refuses files with too many rows or columns", () => {
     const many = ["name,email", ...Array.from({ length: 25_001 }, (_, i) => `P${i},p${i}@example.com`)].join("\n");
-    expect(refusal(many)).toMatch(/25,001 rows/);
+    expect(refusal(many)).toMatch(/more than 25,000 rows/);
+    // Millions of one-character lines are refused without holding them all in memory.
+    expect(refusal("name,email\n" + "a\n".repeat(2_600_000))).toMatch(/more than 25,000 rows/);
+    expect(refusal("name,email\nA,a@example.com\n" + ",\n".repeat(100_001))).toMatch(/more than 25,000 rows/);
     expect(refusal(Array.from({ length: 201 }, (_, i) => `c${i}`).join(",") + "\n" + "x,".repeat(200) + "x\n")).toMatch(/201 columns/);
   });
 
