@@ -186,15 +186,18 @@ describe("CSV import: interruption and resume", () => {
     expect(await importRecord(importId)).toMatchObject({ nextRow: 1_500, createdCount: 1_500, skippedCount: 0 });
     expect(await liveContacts(firm)).toHaveLength(1_500);
     expect(await db.$count(contactImportProblems, eq(contactImportProblems.importId, importId))).toBe(0);
-    // Two tabs asking at once: each chunk is imported once, whichever order they run in.
+    // Two tabs asking at once: if both read the same next_row, one imports the chunk and the other
+    // nothing; if they run one after the other, each imports its own chunk. Never a row twice.
     await Promise.all([chunk(staff, importId), chunk(staff, importId)]);
-    expect(await importRecord(importId)).toMatchObject({ nextRow: 2_500, createdCount: 2_500 });
-    expect(await liveContacts(firm)).toHaveLength(2_500);
+    const afterTabs = await importRecord(importId);
+    expect([2_000, 2_500]).toContain(afterTabs.nextRow);
+    expect(afterTabs.createdCount).toBe(afterTabs.nextRow);
+    expect(await liveContacts(firm)).toHaveLength(afterTabs.nextRow);
 
     // Interrupted here. Another browser (another staff member, no script) opens the page and continues.
     const other = await staffBrowser(firm, "admin");
     const page = await (await other.fetch(`/app/contacts/import/${importId}`)).text();
-    expect(page).toContain("2,500 of 3,200 rows");
+    expect(page).toContain(`${afterTabs.nextRow.toLocaleString("en-US")} of 3,200 rows`);
     expect(page).toContain(">Continue</button>");
     let posts = 0;
     while ((await importRecord(importId)).status === "running") {
@@ -203,7 +206,7 @@ describe("CSV import: interruption and resume", () => {
       expect(response.headers.get("location")).toBe(`/app/contacts/import/${importId}`);
       posts++;
     }
-    expect(posts).toBe(2);
+    expect(posts).toBe(Math.ceil((3_200 - afterTabs.nextRow) / 500));
     expect(await importRecord(importId)).toMatchObject({ status: "completed", nextRow: 3_200, createdCount: 3_200, skippedCount: 0, failedCount: 0 });
     expect(await liveContacts(firm)).toHaveLength(3_200);
     // A late replay after completion changes nothing.
@@ -334,7 +337,8 @@ describe("CSV import: bad input gets a clear error and writes nothing", () => {
     // A streamed body without Content-Length.
     const { readable, writable } = new TransformStream();
     const writer = writable.getWriter();
-    void writer.write(utf8(`--${boundary}--\r\n`)).then(() => writer.close());
+    // The server answers without reading the body, so the write may fail: that is expected.
+    void writer.write(utf8(`--${boundary}--\r\n`)).then(() => writer.close()).catch(() => undefined);
     const undeclared = await staff.fetch("/app/contacts/import", { method: "POST", body: readable, headers: { "content-type": `multipart/form-data; boundary=${boundary}` } });
     expect(undeclared.status).toBe(411);
     expect(await snapshot(firm)).toEqual(before);
