@@ -353,3 +353,60 @@ export const apiKeys = sqliteTable(
   },
   (t) => [index("api_keys_firm_idx").on(t.firmId)],
 );
+
+export const CONTACT_IMPORT_STATUSES = ["ready", "running", "completed", "cancelled"] as const;
+export type ContactImportStatus = (typeof CONTACT_IMPORT_STATUSES)[number];
+export const CONTACT_IMPORT_MODES = ["skip", "update"] as const;
+export type ContactImportMode = (typeof CONTACT_IMPORT_MODES)[number];
+
+// A CSV import of contacts (ADR 013). The file itself is in R2 under object_key until the import
+// ends; rows are imported in chunks, each one D1 batch that also advances next_row, so an
+// interrupted import resumes exactly where it stopped.
+export const contactImports = sqliteTable(
+  "contact_imports",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull().references(() => firms.id),
+    createdByStaffId: text("created_by_staff_id").notNull(),
+    createdByLabel: text("created_by_label").notNull(),
+    fileName: text("file_name").notNull(),
+    fileSize: integer("file_size").notNull(),
+    objectKey: text("object_key").notNull(),
+    status: text("status", { enum: CONTACT_IMPORT_STATUSES }).notNull().default("ready"),
+    mode: text("mode", { enum: CONTACT_IMPORT_MODES }).notNull().default("skip"),
+    // JSON: { field: column index } for name, firstName, lastName, email, phone, company, notes.
+    mapping: text("mapping").notNull(),
+    // JSON: the header cells, as read, to label the columns.
+    header: text("header").notNull(),
+    totalRows: integer("total_rows").notNull(),
+    // Index (0-based, among data rows) of the next row to import.
+    nextRow: integer("next_row").notNull().default(0),
+    createdCount: integer("created_count").notNull().default(0),
+    updatedCount: integer("updated_count").notNull().default(0),
+    skippedCount: integer("skipped_count").notNull().default(0),
+    failedCount: integer("failed_count").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    startedAt: integer("started_at"),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [index("contact_imports_firm_idx").on(t.firmId, t.createdAt)],
+);
+
+// The rows an import skipped or could not import, with the reason: the downloadable report.
+export const contactImportProblems = sqliteTable(
+  "contact_import_problems",
+  {
+    importId: text("import_id").notNull(),
+    firmId: text("firm_id").notNull(),
+    // The row as a spreadsheet numbers it (the header is row 1).
+    rowNumber: integer("row_number").notNull(),
+    outcome: text("outcome", { enum: ["skipped", "failed"] }).notNull(),
+    reason: text("reason").notNull(),
+    name: text("name"),
+    email: text("email"),
+    phone: text("phone"),
+    company: text("company"),
+    notes: text("notes"),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.rowNumber] })],
+);
