@@ -1,7 +1,7 @@
 // CSV import in the browser: upload, column choices, preview with problems, progress to completion,
 // with JavaScript (the page drives the chunks) and without (Continue). Northwind's contacts are used;
 // imported names start with "Zz" so they sort after the demo contacts other specs look for.
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 
 async function signIn(page: Page) {
   await page.goto("/login?redirectTo=%2Fapp%2Fcontacts%2Fimport");

@@ -1,7 +1,7 @@
 // Issue 13 in the browser: staff add and edit a contact, invite selected contacts in bulk (without
 // JavaScript too), and read portal adoption as a chart with its table.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 
 async function staffSignIn(page: Page, email: string) {
   await page.goto("/login");

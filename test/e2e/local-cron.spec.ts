@@ -2,7 +2,7 @@
 // (started with `--test-scheduled` by scripts/local.ts, like `npm run dev`) reaches the worker's
 // scheduled handler. On the demo data the first run sends the reminders due today; a second run the
 // same day sends nothing. The handler is awaited, so the outbox is complete when the answer comes.
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Page } from "./fixtures";
 
 const CRON = "/__scheduled?cron=*/5+*+*+*+*";
 // The demo seed sends every contact two gentle-schedule requests, due in 10+i and 3+i days for the
