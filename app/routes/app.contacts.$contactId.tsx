@@ -10,6 +10,7 @@ import { deliverSoon, lastEmailFailure } from "~/server/outbox.server";
 import { formatDate, formatDateTime } from "~/lib/format";
 import { deleteContact, getContact, restoreContact } from "~/server/contacts.server";
 import { idParam } from "~/server/fields";
+import { secondFactorRequired } from "~/server/portal-policy.server";
 import { requireStaff } from "~/server/staff-auth.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.contact.name ?? "Contact"} · Client Portal` }];
@@ -44,7 +45,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
           deactivated: account.deactivatedAt !== null,
         }
       : null,
-    twoFactorRequired: firm.securityMode === "magic_link_and_login_2fa",
+    twoFactorRequired: secondFactorRequired(firm),
   });
 }
 

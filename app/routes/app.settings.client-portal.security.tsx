@@ -3,15 +3,17 @@ import { json } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
-import { MODE_LABELS, SECURITY_MODES, type SecurityMode } from "~/lib/domain";
+import { DEFAULT_SECURITY_MODE, MODE_LABELS, SECURITY_MODES, type SecurityMode } from "~/lib/domain";
 import { readForm, validateForm } from "~/server/forms.server";
+import { changeSecurityMode, countSessionsEndedBySwitch, setStaffTwoFactorRequired } from "~/server/security-mode.server";
 import {
-  changeSecurityMode,
-  countSessionsEndedBySwitch,
-  setStaffTwoFactorRequired,
-  planAllowsTwoFactorMode,
+  modeDescriptions,
+  modeKeptAfterDowngrade,
+  modeSwitchRefusal,
+  secondFactorRequired,
   selectableModes,
-} from "~/server/security-mode.server";
+  TWO_FACTOR_MODE,
+} from "~/server/portal-policy.server";
 import { hasRecentAuth, requireAdmin, requireRecentAuth, requireStaff } from "~/server/staff-auth.server";
 import { AdoptionSummary } from "~/components/adoption";
 import { portalAdoption } from "~/server/adoption.server";
@@ -22,19 +24,6 @@ export const meta: MetaFunction = () => [{ title: "Security and Two-Factor · Cl
 
 const PATH = "/app/settings/client-portal/security";
 
-const MODE_HELP: Record<SecurityMode, string> = {
-  magic_link_and_login: "Clients open requests with the emailed link, or sign in with a password. Each client may turn on 2FA for themselves.",
-  magic_link_only: "Clients get in only through emailed links. Portal passwords are switched off; existing logins are kept for later.",
-  magic_link_and_login_2fa: "Every client signs in with a password and an authenticator app code. Emailed links identify the client, then ask for both.",
-};
-
-const SWITCH_EFFECT: Record<SecurityMode, string> = {
-  magic_link_and_login: "Clients keep their current sessions.",
-  magic_link_only: "Every client signed in with a password is signed out now; their logins are kept in case you switch back.",
-  magic_link_and_login_2fa:
-    "Every client session that has not passed two-factor authentication ends now. Clients without an authenticator app set one up at their next sign-in.",
-};
-
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { firm, staff, session } = await requireStaff(request, context);
   const adoption = await portalAdoption(context.db, firm.id);
@@ -44,10 +33,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     slug: firm.slug,
     plan: firm.plan,
     selectable: selectableModes(firm),
+    descriptions: modeDescriptions(),
     isAdmin: staff.role === "admin",
     recentAuth: hasRecentAuth(session),
     staffTwoFactorRequired: firm.staffTwoFactorRequired,
-    downgradedWithTwoFactor: firm.securityMode === "magic_link_and_login_2fa" && !planAllowsTwoFactorMode(firm.plan),
+    downgradedWithTwoFactor: modeKeptAfterDowngrade(firm),
   });
 }
 
@@ -76,12 +66,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   }
   if (body.get("intent") === "heads-up") {
     // Only where the 2FA mode can be chosen: the heads-up announces that switch.
-    if (!selectableModes(auth.firm).includes("magic_link_and_login_2fa")) {
-      return json({ ok: false as const, formError: "Magic link + Login 2FA is available on Business and Enterprise plans.", fieldErrors: {}, review: null }, { status: 403 });
-    }
+    const refused = modeSwitchRefusal(auth.firm, TWO_FACTOR_MODE);
+    if (refused) return json({ ok: false as const, formError: refused.error, fieldErrors: {}, review: null }, { status: refused.status });
     const sent = await sendTwoFactorHeadsUp(context.db, context.env, auth, { ip: context.ip, userAgent: context.userAgent });
     deliverSoon(context.env, context.ctx, context.db);
-    const review = auth.firm.securityMode === "magic_link_and_login_2fa" ? null : await reviewOf(context.db, auth.firm, "magic_link_and_login_2fa");
+    const review = auth.firm.securityMode === TWO_FACTOR_MODE ? null : await reviewOf(context.db, auth.firm, TWO_FACTOR_MODE);
     return json({
       ok: true as const,
       message: `We emailed a heads-up to ${sent.emailed} ${sent.emailed === 1 ? "client" : "clients"}${sent.skipped ? ` (${sent.skipped} skipped: emailed 3 times in the last 10 minutes)` : ""}.`,
@@ -92,12 +81,8 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = validateForm(schema, body);
   if (!form.ok) return json({ ...form, review: null }, { status: 422 });
   const { mode, intent, from } = form.data;
-  if (!selectableModes(auth.firm).includes(mode)) {
-    return json(
-      { ok: false as const, formError: "Magic link + Login 2FA is available on Business and Enterprise plans.", fieldErrors: {}, review: null },
-      { status: 403 },
-    );
-  }
+  const refused = modeSwitchRefusal(auth.firm, mode);
+  if (refused) return json({ ok: false as const, formError: refused.error, fieldErrors: {}, review: null }, { status: refused.status });
   if (mode === auth.firm.securityMode) return json({ ok: true as const, message: "Nothing changed: this is already the firm's setting.", review: null });
   if (intent === "review") return json({ ok: true as const, message: null, review: await reviewOf(context.db, auth.firm, mode) });
   const result = await changeSecurityMode(context.db, auth, mode, { ip: context.ip, userAgent: context.userAgent }, from);
@@ -115,7 +100,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
 async function reviewOf(db: LoaderFunctionArgs["context"]["db"], firm: { id: string; securityMode: SecurityMode }, mode: SecurityMode) {
   const endedSessions = await countSessionsEndedBySwitch(db, firm.id, mode);
   // `from`: the mode the admin saw; the confirmation applies only while it still holds.
-  if (mode !== "magic_link_and_login_2fa") return { mode, endedSessions, from: firm.securityMode, audience: null };
+  if (!secondFactorRequired(mode)) return { mode, endedSessions, from: firm.securityMode, audience: null };
   const adoption = await portalAdoption(db, firm.id);
   return { mode, endedSessions, from: firm.securityMode, audience: { withoutAccount: adoption.withoutAccount, mustEnrol: adoption.mustEnrol } };
 }
@@ -147,7 +132,7 @@ export default function PortalSecuritySettings() {
       {review ? (
         <div className="card" role="region" aria-labelledby="confirm-heading">
           <h2 id="confirm-heading">Switch to “{MODE_LABELS[review.mode]}”?</h2>
-          <p>{SWITCH_EFFECT[review.mode]}</p>
+          <p>{data.descriptions[review.mode].switchEffect}</p>
           <p>
             <strong>{`${review.endedSessions} client ${review.endedSessions === 1 ? "session" : "sessions"} will end.`}</strong>
           </p>
@@ -197,10 +182,10 @@ export default function PortalSecuritySettings() {
                   <div>
                     <label htmlFor={`mode-${mode}`}>
                       {MODE_LABELS[mode]}
-                      {mode === "magic_link_and_login" ? " (default)" : ""}
+                      {mode === DEFAULT_SECURITY_MODE ? " (default)" : ""}
                     </label>
                     <p className="hint" id={`mode-${mode}-help`}>
-                      {MODE_HELP[mode]}
+                      {data.descriptions[mode].help}
                       {unavailable ? " Available on Business and Enterprise plans." : ""}
                     </p>
                   </div>

@@ -4,6 +4,7 @@ import { useActionData, useLoaderData } from "@remix-run/react";
 import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { ClientSignInForm, EmailLinkForm } from "~/components/portal-forms";
 import { pathForAccess, portalAccess, requirePortalFirm } from "~/server/portal-auth.server";
+import { passwordsAllowed, secondFactorRequired } from "~/server/portal-policy.server";
 import { handleEmailLinkRequest } from "~/server/portal-routes.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.firm.name ?? "Client"} portal` }];
@@ -14,7 +15,7 @@ export async function loader({ params, context }: LoaderFunctionArgs) {
   if (access.status !== "signed_out" && access.status !== "needs_sign_in" && access.status !== "needs_account") {
     throw redirect(pathForAccess(firm.slug, access));
   }
-  return json({ firm: { name: firm.name, slug: firm.slug, mode: firm.securityMode } });
+  return json({ firm: { name: firm.name, slug: firm.slug, passwords: passwordsAllowed(firm), twoFactorRequired: secondFactorRequired(firm) } });
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
@@ -31,14 +32,14 @@ export default function PortalFrontDoor() {
       <h1>Welcome to the {firm.name} client portal</h1>
       <Notice message={messageOf(result)} />
       <FormError message={formErrorOf(result)} />
-      {firm.mode === "magic_link_only" ? (
+      {!firm.passwords ? (
         <p>
           {firm.name} shares your requests through secure email links. Enter the email address {firm.name} has for you and we will send
           you a link.
         </p>
       ) : (
         <div className="card">
-          {firm.mode === "magic_link_and_login_2fa" ? (
+          {firm.twoFactorRequired ? (
             <p className="hint">
               {firm.name} requires two-factor authentication: have your authenticator app ready.{" "}
               <a href={`${base}/help/two-factor`}>What is this?</a>

@@ -10,6 +10,7 @@ import { clearCookie, PORTAL_SESSION_COOKIE } from "~/server/cookies.server";
 import { totpCodeField } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
 import { portalPath, requirePortalAccess } from "~/server/portal-auth.server";
+import { passwordsAllowed, secondFactorRequired } from "~/server/portal-policy.server";
 
 export const meta: MetaFunction = () => [{ title: "Your account · Client portal" }];
 
@@ -26,7 +27,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const signIns = await recentSignIns(context.db, auth);
   return json({
     slug: auth.firm.slug,
-    mode: auth.firm.securityMode,
+    passwords: passwordsAllowed(auth.firm),
+    twoFactorRequired: secondFactorRequired(auth.firm),
     sessionKind: auth.session.kind,
     account: auth.account ? { email: auth.account.email, totpEnabledAt: auth.account.totpEnabledAt } : null,
     signIns: signIns.map((s) => ({ ...s, label: EVENT_LABELS[s.type] ?? s.type })),
@@ -56,7 +58,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function ClientAccount() {
-  const { slug, mode, sessionKind, account, signIns } = useLoaderData<typeof loader>();
+  const { slug, passwords, twoFactorRequired, sessionKind, account, signIns } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const base = `/portal/${slug}`;
   return (
@@ -72,13 +74,13 @@ export default function ClientAccount() {
           </p>
         ) : null}
       </section>
-      {account && mode !== "magic_link_only" ? (
+      {account && passwords ? (
         <section className="card" aria-labelledby="tfa-heading">
           <h2 id="tfa-heading">Two-factor authentication</h2>
           {account.totpEnabledAt ? (
             <>
               <p>On since {formatDateTime(account.totpEnabledAt)}.</p>
-              {mode === "magic_link_and_login_2fa" ? (
+              {twoFactorRequired ? (
                 <p className="hint">Your firm requires two-factor authentication, so it stays on.</p>
               ) : (
                 <Form method="post" noValidate>

@@ -8,6 +8,7 @@ import { readForm, validateForm } from "~/server/forms.server";
 import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
 import { requestPasswordReset, resetPassword, resetTokenHasSecondFactor } from "~/server/portal-accounts.server";
 import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
+import { passwordRefusal, passwordsAllowed } from "~/server/portal-policy.server";
 import { handleEmailLinkRequest, handleEmailRequest } from "~/server/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Forgot password · Client portal" }];
@@ -15,7 +16,7 @@ export const meta: MetaFunction = () => [{ title: "Forgot password · Client por
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug);
   const firmView = { name: firm.name, slug: firm.slug };
-  if (firm.securityMode === "magic_link_only") return json({ firm: firmView, step: "disabled" as const, token: null, minLength: 15 });
+  if (!passwordsAllowed(firm)) return json({ firm: firmView, step: "disabled" as const, token: null, minLength: 15 });
   const token = new URL(request.url).searchParams.get("token");
   if (token) {
     const secondFactor = await resetTokenHasSecondFactor(context.db, firm, token);
@@ -29,9 +30,8 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug);
   const body = await readForm(request);
   if (body.get("intent") === "email-link") return handleEmailLinkRequest(request, context, firm, body);
-  if (firm.securityMode === "magic_link_only") {
-    return json({ ok: false as const, formError: `${firm.name} uses email links only; there are no passwords to reset.`, fieldErrors: {} }, { status: 403 });
-  }
+  const refused = passwordRefusal(firm, "reset");
+  if (refused) return json({ ok: false as const, formError: refused, fieldErrors: {} }, { status: 403 });
   if (body.get("intent") === "reset") {
     const token = String(body.get("token") ?? "").slice(0, 100);
     const secondFactor = await resetTokenHasSecondFactor(context.db, firm, token);

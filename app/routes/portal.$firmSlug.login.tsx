@@ -9,6 +9,7 @@ import { readForm, validateForm } from "~/server/forms.server";
 import { signInClient } from "~/server/portal-accounts.server";
 import { deviceOf } from "~/server/devices.server";
 import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
+import { passwordsAllowed } from "~/server/portal-policy.server";
 import { handleEmailLinkRequest } from "~/server/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · Client portal" }];
@@ -18,7 +19,7 @@ const schema = z.object({ intent: z.literal("sign-in").optional(), email: emailF
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug);
   const email = new URL(request.url).searchParams.get("email")?.slice(0, 254) ?? "";
-  return json({ firm: { name: firm.name, slug: firm.slug, mode: firm.securityMode }, email });
+  return json({ firm: { name: firm.name, slug: firm.slug, passwords: passwordsAllowed(firm) }, email });
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
@@ -39,7 +40,7 @@ export default function PortalLogin() {
   const result = useActionData<typeof action>();
   const base = `/portal/${firm.slug}`;
   const sent = messageOf(result);
-  if (firm.mode === "magic_link_only") {
+  if (!firm.passwords) {
     return (
       <div className="narrow">
         <h1>Sign in with an email link</h1>

@@ -10,17 +10,18 @@ import {
   createAccountFromLinkSession,
   peekAccountToken,
   requestSignupByEmail,
-  SIGNUP_DISABLED,
 } from "~/server/portal-accounts.server";
 import { redirectIntoPortal, requirePortalFirm, type Firm } from "~/server/portal-auth.server";
+import { passwordRefusal, passwordsAllowed, secondFactorApplies } from "~/server/portal-policy.server";
 import { handleEmailRequest } from "~/server/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Create a login · Client portal" }];
 
 const tokenField = z.string().max(100);
 
+/** A new login has no authenticator yet: only the firm's mode decides whether 2FA applies (and the minimum length). */
 function requiresTwoFactor(firm: Firm): boolean {
-  return firm.securityMode === "magic_link_and_login_2fa";
+  return secondFactorApplies(firm, null);
 }
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
@@ -28,7 +29,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const token = new URL(request.url).searchParams.get("token");
   const auth = await context.auth.portal();
   const base = { firm: { name: firm.name, slug: firm.slug }, minLength: minimumPasswordLength(requiresTwoFactor(firm)) };
-  if (firm.securityMode === "magic_link_only") return json({ ...base, step: "disabled" as const, email: null, token: null });
+  if (!passwordsAllowed(firm)) return json({ ...base, step: "disabled" as const, email: null, token: null });
   if (token) {
     const found = await peekAccountToken(context.db, firm.id, "email_verification", token);
     return found
@@ -43,7 +44,8 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug);
-  if (firm.securityMode === "magic_link_only") return json({ ok: false as const, formError: SIGNUP_DISABLED, fieldErrors: {} }, { status: 403 });
+  const refused = passwordRefusal(firm, "sign_up");
+  if (refused) return json({ ok: false as const, formError: refused, fieldErrors: {} }, { status: 403 });
   const body = await readForm(request);
   const intent = body.get("intent");
   const meta = { ip: context.ip, userAgent: context.userAgent };

@@ -7,6 +7,7 @@ import { runBatch, type Database, type Statement } from "./db.server";
 import { securityNoticeEmail } from "./emails.server";
 import { queueEmail } from "./outbox.server";
 import type { PortalAuth } from "./portal-auth.server";
+import { turnOffSecondFactorRefusal } from "./portal-policy.server";
 import { deleteRecoveryCodes, generateRecoveryCodes, replaceRecoveryCodes } from "./recovery-codes.server";
 import {
   beginEnrolment,
@@ -156,9 +157,8 @@ export async function redeemRecoveryCode(db: Database, env: Env, auth: PortalAut
 
 /** Turning 2FA off needs a current code, and is impossible while the firm requires 2FA. */
 export async function disableClientTotp(db: Database, env: Env, auth: PortalAuth, code: string, meta: Meta, now = Date.now()): Promise<{ ok: true } | { ok: false; status: 401 | 403 | 429; error: string }> {
-  if (auth.firm.securityMode === "magic_link_and_login_2fa") {
-    return { ok: false, status: 403, error: `${auth.firm.name} requires two-factor authentication, so it cannot be turned off.` };
-  }
+  const refused = turnOffSecondFactorRefusal(auth.firm);
+  if (refused) return { ok: false, status: 403, error: refused };
   if (!auth.account?.totpEnabledAt) return { ok: false, status: 403, error: "Two-factor authentication is not on." };
   const result = await verifyTotpAttempt(db, env.TOTP_ENCRYPTION_KEY, owner(auth), code, now);
   if (!result.ok) return { ok: false, status: result.reason === "locked" ? 429 : 401, error: factorFailureMessage(result) };

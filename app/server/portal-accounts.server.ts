@@ -12,7 +12,8 @@ import { insertWhere, runBatch, type Database, type Statement } from "./db.serve
 import { accountExistsEmail, passwordResetEmail, securityNoticeEmail, verifyEmailEmail } from "./emails.server";
 import { deliverSoon, outboxRow, queueEmail, sealEmail } from "./outbox.server";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
-import { secondFactorApplies, type Contact, type Firm, type PortalAccount, type PortalAuth } from "./portal-auth.server";
+import type { Contact, Firm, PortalAccount, PortalAuth } from "./portal-auth.server";
+import { linksOpenRequests, passwordRefusal, passwordsAllowed, secondFactorApplies } from "./portal-policy.server";
 import {
   KNOWN_PLACE_MS,
   LIMITS,
@@ -118,9 +119,8 @@ async function clientSignedInFrom(db: Database, contactId: string, ip: string, n
 }
 
 export async function signInClient(db: Database, firm: Firm, email: string, password: string, meta: Meta): Promise<ClientSignIn> {
-  if (firm.securityMode === "magic_link_only") {
-    return { ok: false, status: 403, error: `${firm.name} uses email links only. Ask for a link below instead.` };
-  }
+  const refused = passwordRefusal(firm, "sign_in");
+  if (refused) return { ok: false, status: 403, error: refused };
   // SECURITY.md "failed password sign-ins"; numbers in docs/decisions/007-password-sign-in-throttling.md.
   const attempt: PasswordAttempt = { account: `client:${firm.id}:${email}`, ip: meta.ip };
   const throttle = await passwordThrottleState(db, attempt);
@@ -133,7 +133,7 @@ export async function signInClient(db: Database, firm: Firm, email: string, pass
     .limit(1);
   // At the account's ceiling only a place this client has signed in from before may still try.
   if (throttle === "account_ceiling" && !(row && (await clientSignedInFrom(db, row.contact.id, meta.ip)))) {
-    const orLink = firm.securityMode === "magic_link_and_login" ? " Or ask for an email link below." : "";
+    const orLink = linksOpenRequests(firm) ? " Or ask for an email link below." : "";
     return { ok: false, status: 429, error: SIGN_IN_CEILING + orLink };
   }
   const usable = row && !row.account.deactivatedAt && !row.contact.deletedAt && row.account.passwordHash;
@@ -253,10 +253,12 @@ async function consumeAccountToken(db: Database, firmId: string, kind: AccountTo
 // ---------------------------------------------------------------------------------------------
 // Creating a login
 
-export const SIGNUP_DISABLED = "This firm's portal uses email links only, so logins cannot be created.";
-
-/** From the firm's portal page: emails a verification link if the address is a contact's. */
+/**
+ * From the firm's portal page: emails a verification link if the address is a contact's (or a reset link
+ * if they already have a login). Nothing where the firm has turned passwords off.
+ */
 export function requestSignupByEmail(db: Database, env: Env, ctx: ExecutionContext, firm: Firm, email: string): void {
+  if (!passwordsAllowed(firm)) return;
   ctx.waitUntil(
     (async () => {
       const found = await findContactByEmail(db, firm.id, email);
@@ -356,14 +358,16 @@ async function sessionWritten(db: Database, sessionId: string): Promise<boolean>
 
 /** "Create a login" from a link session: the login email is the contact's address on file. */
 export async function createAccountFromLinkSession(db: Database, auth: PortalAuth, password: string, meta: Meta): Promise<AccountCreation> {
-  if (auth.firm.securityMode === "magic_link_only") return { ok: false, error: SIGNUP_DISABLED };
+  const refused = passwordRefusal(auth.firm, "sign_up");
+  if (refused) return { ok: false, error: refused };
   if (auth.session.kind !== "client_link") return { ok: false, error: "Open your portal link first." };
   return createAccount(db, auth.firm, auth.contact, password, meta);
 }
 
 /** Completes a signup started by email: the token proves the address. */
 export async function completeSignup(db: Database, firm: Firm, token: string, password: string, meta: Meta): Promise<AccountCreation> {
-  if (firm.securityMode === "magic_link_only") return { ok: false, error: SIGNUP_DISABLED };
+  const refused = passwordRefusal(firm, "sign_up");
+  if (refused) return { ok: false, error: refused };
   const used = await consumeAccountToken(db, firm.id, "email_verification", token);
   if (!used) return { ok: false, error: "This link has expired or was already used. Ask for a new one." };
   const contact = await db.query.contacts.findFirst({ where: and(eq(contacts.id, used.contactId), eq(contacts.firmId, firm.id)) });
@@ -375,7 +379,9 @@ export async function completeSignup(db: Database, firm: Firm, token: string, pa
 // ---------------------------------------------------------------------------------------------
 // Forgotten passwords
 
+/** Emails a reset link if the address has a login. Nothing where the firm has turned passwords off. */
 export function requestPasswordReset(db: Database, env: Env, ctx: ExecutionContext, firm: Firm, email: string): void {
+  if (!passwordsAllowed(firm)) return;
   ctx.waitUntil(
     (async () => {
       const found = await findContactByEmail(db, firm.id, email);
@@ -400,7 +406,7 @@ export async function resetTokenHasSecondFactor(db: Database, firm: Firm, token:
   if (!found?.portalAccountId) return null;
   const account = await db.query.portalAccounts.findFirst({ where: eq(portalAccounts.id, found.portalAccountId) });
   if (!account) return null;
-  return firm.securityMode === "magic_link_and_login_2fa" || account.totpEnabledAt !== null;
+  return secondFactorApplies(firm, account);
 }
 
 /**
@@ -409,6 +415,9 @@ export async function resetTokenHasSecondFactor(db: Database, firm: Firm, token:
  * 2FA: a reset never skips the second factor.
  */
 export async function resetPassword(db: Database, firm: Firm, token: string, password: string, meta: Meta): Promise<AccountCreation> {
+  // Checked before the token is used: a link mailed before a switch to "Magic link only" stays unused.
+  const refused = passwordRefusal(firm, "reset");
+  if (refused) return { ok: false, error: refused };
   const used = await consumeAccountToken(db, firm.id, "password_reset", token);
   if (!used?.portalAccountId) return { ok: false, error: "This link has expired or was already used. Ask for a new one." };
   const [row] = await db

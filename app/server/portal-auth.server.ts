@@ -1,12 +1,14 @@
-// The one place that decides what a client may see in the portal right now. It knows the firm's
-// security mode, the session kind, the account's 2FA state and the contact's standing; every portal
-// route asks `portalAccess` instead of re-deriving any of it.
+// Client portal sessions, and the one question every portal route asks: what may this client see now?
+// `portalAccess` answers it through the portal policy (portal-policy.server.ts), which knows the firm's
+// security mode, the session kind, the account's 2FA state and the contact's standing; no route
+// re-derives any of it.
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
 import { and, eq, inArray } from "drizzle-orm";
 import { contacts, firms, portalAccounts, sessions } from "../../db/schema";
 import { PORTAL_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "./cookies.server";
 import type { Database } from "./db.server";
+import { CLIENT_SESSION_KINDS, decideAccess, type PortalAccess, type PortalScope } from "./portal-policy.server";
 import { checkSession, deleteSession, tokenParts, touchSession, type Session } from "./sessions.server";
 
 export type Firm = typeof firms.$inferSelect;
@@ -24,7 +26,7 @@ export async function loadPortalAuth(db: Database, request: Request, now = Date.
     .innerJoin(firms, eq(firms.id, sessions.firmId))
     .innerJoin(contacts, and(eq(contacts.id, sessions.contactId), eq(contacts.firmId, sessions.firmId)))
     .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
-    .where(and(eq(sessions.id, parts.id), inArray(sessions.kind, ["client_password", "client_link"])))
+    .where(and(eq(sessions.id, parts.id), inArray(sessions.kind, CLIENT_SESSION_KINDS)))
     .limit(1);
   const state = await checkSession(row?.session, parts.secret, now);
   if (state !== "valid") {
@@ -35,58 +37,12 @@ export async function loadPortalAuth(db: Database, request: Request, now = Date.
   return row;
 }
 
-/** Does a second factor apply to this client? The firm requires it, or the client turned it on. */
-export function secondFactorApplies(firm: Firm, account: PortalAccount | null): boolean {
-  return firm.securityMode === "magic_link_and_login_2fa" || Boolean(account?.totpEnabledAt);
-}
+export type { PortalAccess, PortalScope } from "./portal-policy.server";
 
-export type PortalAccess =
-  /** No usable session for this firm's portal. */
-  | { status: "signed_out" }
-  /** A link identified the client, but 2FA applies: sign in with password (and code). */
-  | { status: "needs_sign_in"; email: string }
-  /** A link identified the client, 2FA is required and they have no login yet. */
-  | { status: "needs_account" }
-  /** Password accepted; the account has no authenticator yet and the firm requires one. */
-  | { status: "needs_enrolment" }
-  /** Password accepted; the code is still to come. */
-  | { status: "needs_code" }
-  /** A link session asked for the account page where the firm offers no logins: its requests are all it opens. */
-  | { status: "requests_only" }
-  | { status: "granted"; contactId: string };
-
-/**
- * What a page is about. A link session is scoped to the contact's requests (PRODUCT.md): the account page
- * (sign-in history with IPs and browsers, "Sign out of all devices", 2FA) needs a password sign-in.
- */
-export type PortalScope = "requests" | "account";
-
+/** What this client may see on this firm's portal now; the rules are the portal policy's (`decideAccess`). */
 export function portalAccess(auth: PortalAuth | null, firmSlug: string, scope: PortalScope = "requests"): PortalAccess {
   if (!auth || auth.firm.slug !== firmSlug) return { status: "signed_out" };
-  const { session, firm, contact, account } = auth;
-  if (contact.deletedAt) return { status: "signed_out" };
-  const needsSecondFactor = secondFactorApplies(firm, account);
-
-  if (session.kind === "client_link") {
-    const hasLogin = account !== null && !account.deactivatedAt && account.passwordHash !== null;
-    if (!needsSecondFactor) {
-      if (scope === "requests") return { status: "granted", contactId: contact.id };
-      // Beyond requests a link only identifies the client: sign in, create a login, or stay with requests.
-      if (firm.securityMode === "magic_link_only") return { status: "requests_only" };
-      return hasLogin ? { status: "needs_sign_in", email: account.email } : { status: "needs_account" };
-    }
-    // A magic link is never enough on its own where 2FA applies.
-    if (hasLogin) return { status: "needs_sign_in", email: account.email };
-    return { status: "needs_account" };
-  }
-
-  // Password sessions.
-  if (firm.securityMode === "magic_link_only") return { status: "signed_out" };
-  if (!account || account.deactivatedAt || account.id !== session.portalAccountId) return { status: "signed_out" };
-  if (!needsSecondFactor) return { status: "granted", contactId: contact.id };
-  if (!account.totpEnabledAt) return { status: "needs_enrolment" };
-  if (!session.twoFactorVerifiedAt || session.twoFactorVerifiedAt < account.totpEnabledAt) return { status: "needs_code" };
-  return { status: "granted", contactId: contact.id };
+  return decideAccess(auth, scope);
 }
 
 export function portalPath(firmSlug: string, path = ""): string {

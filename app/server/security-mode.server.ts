@@ -1,35 +1,15 @@
 // The firm-wide portal security setting (PRODUCT.md "The firm-wide portal security setting").
-import { and, count, eq, inArray, isNull, sql } from "drizzle-orm";
-import { auditEvents, firms, sessions, type Plan, type SecurityMode } from "../../db/schema";
+// What each mode means (which sessions a switch ends, which modes a plan offers) is the portal policy's;
+// this module writes the switch.
+import { and, count, eq, sql } from "drizzle-orm";
+import { auditEvents, firms, sessions, type SecurityMode } from "../../db/schema";
 import { auditEvent, auditRow } from "./audit.server";
 import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
+import { modeSwitchRefusal, sessionsEndedBySwitch } from "./portal-policy.server";
 import type { StaffAuth } from "./staff-auth.server";
 
-export function planAllowsTwoFactorMode(plan: Plan): boolean {
-  return plan === "business" || plan === "enterprise";
-}
-
-/**
- * Modes an admin may pick. 2FA needs a Business or Enterprise plan; a firm that already uses it
- * keeps it after a downgrade (fail secure), but cannot pick it again once it switches away.
- */
-export function selectableModes(firm: { plan: Plan; securityMode: SecurityMode }): SecurityMode[] {
-  const modes: SecurityMode[] = ["magic_link_and_login", "magic_link_only"];
-  if (planAllowsTwoFactorMode(firm.plan) || firm.securityMode === "magic_link_and_login_2fa") modes.push("magic_link_and_login_2fa");
-  return modes;
-}
-
-/** Client sessions that a switch to `mode` ends. */
-function endedSessionsCondition(firmId: string, mode: SecurityMode) {
-  if (mode === "magic_link_only") return and(eq(sessions.firmId, firmId), eq(sessions.kind, "client_password"));
-  if (mode === "magic_link_and_login_2fa") {
-    return and(eq(sessions.firmId, firmId), inArray(sessions.kind, ["client_password", "client_link"]), isNull(sessions.twoFactorVerifiedAt));
-  }
-  return null;
-}
-
 export async function countSessionsEndedBySwitch(db: Database, firmId: string, mode: SecurityMode): Promise<number> {
-  const condition = endedSessionsCondition(firmId, mode);
+  const condition = sessionsEndedBySwitch(firmId, mode);
   if (!condition) return 0;
   const [row] = await db.select({ n: count() }).from(sessions).where(condition);
   return row?.n ?? 0;
@@ -56,12 +36,11 @@ export async function changeSecurityMode(
   if (staff.role !== "admin") return { ok: false, status: 403, error: "Only firm admins can change the portal security setting." };
   if (mode === firm.securityMode) return { ok: true, changed: false, endedSessions: 0 };
   if (expectedFrom && expectedFrom !== firm.securityMode) return { ok: false, status: 409, error: MODE_CHANGED_MEANWHILE };
-  if (!selectableModes(firm).includes(mode)) {
-    return { ok: false, status: 403, error: "Magic link + Login 2FA is available on Business and Enterprise plans." };
-  }
+  const refusal = modeSwitchRefusal(firm, mode);
+  if (refusal) return { ok: false, ...refusal };
   const from = firm.securityMode;
   const stillFrom = sql`exists (select 1 from ${firms} where ${firms.id} = ${firm.id} and ${firms.securityMode} = ${from})`;
-  const condition = endedSessionsCondition(firm.id, mode);
+  const condition = sessionsEndedBySwitch(firm.id, mode);
   // The audit row is written before the delete in the same transaction, so its count is exactly what
   // the delete removes (a client signing in meanwhile cannot make it drift).
   const ended = condition ? sql`(select count(*) from ${sessions} where ${condition})` : sql`0`;

@@ -1,7 +1,10 @@
 // PRODUCT.md's mode table: each mode x each way in (magic link, password, sign-up, reset).
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { portalAccounts, sessions, type SecurityMode } from "../../db/schema";
+import { accountTokens, firms, outbox, portalAccounts, sessions, type SecurityMode } from "../../db/schema";
+import { requestPasswordReset, requestSignupByEmail, resetPassword } from "~/server/portal-accounts.server";
 import { createContact, createFirm, createPortalAccount, db, PASSWORD } from "../support/factories";
 import { Browser } from "../support/http";
 import { claim, emailsTo, issueLink, urlTokenIn } from "../support/portal";
@@ -19,9 +22,15 @@ function signIn(base: string, email: string, password = PASSWORD, browser = new 
   return browser.post(`${base}/login`, { email, password }).then((response) => ({ browser, response }));
 }
 
+/** Email-sending endpoints are limited per IP: each request here comes from its own address. */
+function freshIp(): string {
+  const part = () => Math.floor(Math.random() * 0xffff).toString(16);
+  return `2001:db8:${part()}:${part()}::1`;
+}
+
 async function resetLinkFor(base: string, email: string): Promise<string> {
   const since = Date.now();
-  const response = await new Browser().post(`${base}/forgot-password`, { intent: "request", email });
+  const response = await new Browser(freshIp()).post(`${base}/forgot-password`, { intent: "request", email });
   expect(response.status).toBe(200);
   const [message] = await emailsTo(email, since);
   return urlTokenIn(message.textBody);
@@ -136,6 +145,69 @@ describe("mode: Magic link only", () => {
     const reset = await new Browser().post(`${base}/forgot-password`, { intent: "request", email: contact.email });
     expect(reset.status).toBe(403);
     expect(await db.select().from(portalAccounts).where(eq(portalAccounts.contactId, contact.id))).toHaveLength(0);
+  });
+});
+
+describe("mode: Magic link only, after a switch from the default mode", () => {
+  async function switchedWithResetToken() {
+    const { firm, contact, account, base } = await setup("magic_link_and_login");
+    const token = await resetLinkFor(base, contact.email);
+    const [switched] = await db.update(firms).set({ securityMode: "magic_link_only" }).where(eq(firms.id, firm.id)).returning();
+    return { firm: switched, contact, account: account!, base, token };
+  }
+
+  async function unchanged(contact: { id: string }, account: { id: string; passwordHash: string | null }, token: string) {
+    const [row] = await db.select().from(portalAccounts).where(eq(portalAccounts.id, account.id));
+    expect(row.passwordHash).toBe(account.passwordHash);
+    expect(await db.select().from(sessions).where(eq(sessions.contactId, contact.id))).toHaveLength(0);
+    const tokens = await db.select().from(accountTokens).where(eq(accountTokens.contactId, contact.id));
+    expect(tokens.map((t) => t.usedAt)).toEqual(tokens.map(() => null));
+    expect(tokens).toHaveLength(1);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  }
+
+  it("forgot-password and reset refuse on GET and POST, even with a reset token mailed before the switch", async () => {
+    const { contact, account, base, token } = await switchedWithResetToken();
+    const since = Date.now();
+    for (const path of [`${base}/forgot-password`, `${base}/forgot-password?token=${token}`]) {
+      const page = await new Browser().fetch(path);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain("turned off portal passwords");
+      expect(html).not.toContain('type="password"');
+      expect(html).not.toContain(token);
+    }
+    const reset = await new Browser().post(`${base}/forgot-password`, { intent: "reset", token, password: NEW_PASSWORD });
+    expect(reset.status).toBe(403);
+    expect(await reset.text()).toContain("there are no passwords to reset");
+    const request = await new Browser(freshIp()).post(`${base}/forgot-password`, { intent: "request", email: contact.email });
+    expect(request.status).toBe(403);
+    await unchanged(contact, account, token);
+    expect(await emailsTo(contact.email, since)).toHaveLength(0);
+  });
+
+  it("the server functions refuse too, whoever calls them: no reset, no reset email, no sign-up email", async () => {
+    const { firm, contact, account, token } = await switchedWithResetToken();
+    const since = Date.now();
+    const result = await resetPassword(db, firm, token, NEW_PASSWORD, { ip: "203.0.113.7", userAgent: "test" });
+    expect(result).toEqual({ ok: false, error: `${firm.name} uses email links only; there are no passwords to reset.` });
+    const ctx = createExecutionContext();
+    requestPasswordReset(db, env, ctx, firm, contact.email);
+    requestSignupByEmail(db, env, ctx, firm, contact.email);
+    await waitOnExecutionContext(ctx);
+    await unchanged(contact, account, token);
+    expect(await db.select().from(outbox).where(eq(outbox.toAddress, contact.email))).toHaveLength(1); // the reset mailed before the switch
+    expect(await emailsTo(contact.email, since)).toHaveLength(0);
+  });
+
+  it("a client who turned on 2FA is let in by a magic link: 2FA is n/a without passwords", async () => {
+    const { firm, contact, account, base } = await setup("magic_link_only");
+    await db.update(portalAccounts).set({ totpEnabledAt: Date.now(), totpSecret: "enrolled" }).where(eq(portalAccounts.id, account!.id));
+    const { response, browser } = await claim(await issueLink(firm, contact));
+    expect(response.headers.get("location")).toBe(`${base}/requests`);
+    const page = await browser.fetch(`${base}/requests`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Your requests");
   });
 });
 
