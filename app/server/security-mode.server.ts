@@ -3,6 +3,8 @@ import { and, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { auditEvents, firms, sessions, type Plan, type SecurityMode } from "../../db/schema";
 import { auditEvent, auditRow } from "./audit.server";
 import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
+import type { RequestMeta } from "./request-meta.server";
+import type { Result } from "./result";
 import type { StaffAuth } from "./staff-auth.server";
 
 export function planAllowsTwoFactorMode(plan: Plan): boolean {
@@ -35,7 +37,7 @@ export async function countSessionsEndedBySwitch(db: Database, firmId: string, m
   return row?.n ?? 0;
 }
 
-export type ModeChange = { ok: true; changed: boolean; endedSessions: number } | { ok: false; status: 400 | 403 | 409; error: string };
+export type ModeChange = Result<{ changed: boolean; endedSessions: number }>;
 
 export const MODE_CHANGED_MEANWHILE = "The setting was just changed by someone else. Reload the page to see it, then choose again.";
 
@@ -49,7 +51,7 @@ export async function changeSecurityMode(
   db: Database,
   auth: StaffAuth,
   mode: SecurityMode,
-  meta: { ip: string; userAgent: string },
+  meta: RequestMeta,
   expectedFrom?: SecurityMode,
 ): Promise<ModeChange> {
   const { firm, staff } = auth;
@@ -91,7 +93,7 @@ export async function changeSecurityMode(
 }
 
 /** "Require 2FA for all staff": staff without it are sent to set it up at their next click. */
-export async function setStaffTwoFactorRequired(db: Database, auth: StaffAuth, required: boolean, meta: { ip: string; userAgent: string }) {
+export async function setStaffTwoFactorRequired(db: Database, auth: StaffAuth, required: boolean, meta: RequestMeta) {
   await runBatch(db, [
     db.update(firms).set({ staffTwoFactorRequired: required }).where(eq(firms.id, auth.firm.id)),
     auditEvent(db, {
