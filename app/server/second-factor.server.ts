@@ -255,7 +255,7 @@ export function enrolmentRefusal(reason: EnrolmentFailure, expired: string): Ref
   return { ok: false, status: 422, reason, error };
 }
 
-export function factorFailureMessage(failure: FactorFailure): string {
+function factorFailureMessage(failure: FactorFailure): string {
   switch (failure.reason) {
     case "locked":
       return "Too many wrong codes. Two-factor sign-in is locked for 15 minutes; try again later.";
