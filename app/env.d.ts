@@ -1,5 +1,6 @@
 import type { Database } from "~/server/db.server";
 import type { PortalAuth } from "~/server/portal-auth.server";
+import type { RequestMeta } from "~/server/request-meta.server";
 import type { StaffAuth } from "~/server/staff-auth.server";
 
 declare global {
@@ -31,9 +32,8 @@ declare module "@remix-run/cloudflare" {
     db: Database;
     /** Per-response CSP nonce for the inline scripts Remix writes. */
     nonce: string;
-    /** From CF-Connecting-IP only: X-Forwarded-For is client-controlled. */
-    ip: string;
-    userAgent: string;
+    /** The client's IP (from CF-Connecting-IP only: X-Forwarded-For is client-controlled) and user agent. */
+    meta: RequestMeta;
     /** The request's sessions, looked up at most once per request. */
     auth: { staff: () => Promise<StaffAuth | null>; portal: () => Promise<PortalAuth | null> };
   }

@@ -9,7 +9,7 @@ import { loadPortalAuth } from "./server/portal-auth.server";
 import { createDb } from "./server/db.server";
 import { runScheduledJobs } from "./server/scheduled.server";
 import { settingsProblems } from "./server/settings.server";
-import { clientIp, userAgent } from "./server/request-meta.server";
+import { requestMeta } from "./server/request-meta.server";
 import { loadStaffAuth } from "./server/staff-auth.server";
 import { trackBackgroundWork } from "./worker/background-work";
 import { refuseUntilConfigured } from "./worker/readiness";
@@ -50,8 +50,7 @@ app.all("*", async (c) => {
     ctx: c.env.ENVIRONMENT === "test" ? trackBackgroundWork(c.executionCtx as ExecutionContext) : (c.executionCtx as ExecutionContext),
     db,
     nonce: c.get("nonce"),
-    ip: clientIp(request),
-    userAgent: userAgent(request),
+    meta: requestMeta(request),
     auth: {
       staff: once(() => loadStaffAuth(db, request)),
       portal: once(() => loadPortalAuth(db, request)),

@@ -54,7 +54,7 @@ export function Notice({ message, tone = "ok" }: { message?: string | null; tone
   );
 }
 
-/** The shape every action answers with when the input is refused. */
+/** The shape every action answers with when the input is refused: failure() in server/forms.server.ts. */
 type Refusal = { ok: false; formError?: string; fieldErrors?: Record<string, string | undefined> } & Record<string, unknown>;
 
 function refusal(data: unknown): Refusal | null {

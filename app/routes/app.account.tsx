@@ -5,7 +5,7 @@ import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, Notice, CodeField } from "~/components/form";
 import { formatDate } from "~/lib/format";
 import { totpCodeField } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, parseForm } from "~/server/forms.server";
 import { requireRecentAuth, requireStaff } from "~/server/staff-auth.server";
 import { disableStaffTotp } from "~/server/staff-two-factor.server";
 
@@ -27,13 +27,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const auth = await requireStaff(request, context);
   // Turning off a factor is a sensitive action (rule 18): a recent password as well as a current code.
   requireRecentAuth(auth, request, "/app/account");
-  const form = validateForm(disableSchema, await readForm(request));
-  if (!form.ok) return json(form, { status: 422 });
-  const result = await disableStaffTotp(context.db, context.env.TOTP_ENCRYPTION_KEY, auth, form.data.code, {
-    ip: context.ip,
-    userAgent: context.userAgent,
-  });
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  const form = await parseForm(request, disableSchema);
+  if (!form.ok) return failure(form);
+  const result = await disableStaffTotp(context.db, context.env.TOTP_ENCRYPTION_KEY, auth, form.data.code, context.meta);
+  if (!result.ok) return failure(result);
   return redirect("/app/account?notice=2fa-off");
 }
 

@@ -5,7 +5,7 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { totpCodeField } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm, type FormFailure } from "~/server/forms.server";
 import type { PendingEnrolment } from "~/server/second-factor.server";
 import { hasRecentAuth, requireRecentAuth, requireStaff, staffSessionCookie } from "~/server/staff-auth.server";
 import { enrolStaffTotp, resumeStaffEnrolment, startStaffEnrolment } from "~/server/staff-two-factor.server";
@@ -35,7 +35,7 @@ export const shouldRevalidate: ShouldRevalidateFunction = ({ formMethod, default
 
 const schema = z.object({ code: totpCodeField, pending: z.string({ required_error: "Start again." }).max(200) });
 
-type Refused = { ok: false; formError: string; fieldErrors: Record<string, string>; enrolment: EnrolmentView };
+type Refused = FormFailure & { enrolment: EnrolmentView };
 
 export async function action({ request, context }: ActionFunctionArgs): Promise<TypedResponse<Refused>> {
   const key = context.env.TOTP_ENCRYPTION_KEY;
@@ -48,16 +48,13 @@ export async function action({ request, context }: ActionFunctionArgs): Promise<
   const resumed = typeof pending === "string" ? await resumeStaffEnrolment(key, auth, pending) : null;
   const enrolment = view(resumed ?? (await startStaffEnrolment(key, auth)));
   const form = validateForm(schema, body);
-  if (!form.ok) return json({ ...form, enrolment }, { status: 422 });
-  const result = await enrolStaffTotp(context.db, key, auth, form.data.pending, form.data.code, {
-    ip: context.ip,
-    userAgent: context.userAgent,
-  });
+  if (!form.ok) return failure(form, { enrolment });
+  const result = await enrolStaffTotp(context.db, key, auth, form.data.pending, form.data.code, context.meta);
   if (result.ok) {
     throw redirect("/app/account?notice=2fa-on", { headers: { "Set-Cookie": staffSessionCookie(result.token) } });
   }
   if (result.reason === "already_enrolled") throw redirect("/app/account");
-  return json({ ok: false as const, formError: result.error, fieldErrors: {}, enrolment }, { status: 422 });
+  return failure(result, { enrolment });
 }
 
 export default function StaffTwoFactorSetup() {

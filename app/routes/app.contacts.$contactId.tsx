@@ -5,7 +5,7 @@ import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { sendStaffLink } from "~/server/access-links.server";
 import { contactWithAccess } from "~/server/client-access.server";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, parseForm } from "~/server/forms.server";
 import { deliverSoon, lastEmailFailure } from "~/server/outbox.server";
 import { formatDate, formatDateTime } from "~/lib/format";
 import { deleteContact, getContact, restoreContact } from "~/server/contacts.server";
@@ -49,7 +49,12 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   });
 }
 
-const actionSchema = z.object({ intent: z.enum(["send-link", "send-invite", "delete", "restore"]) });
+const actionSchema = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("send-link") }),
+  z.object({ intent: z.literal("send-invite") }),
+  z.object({ intent: z.literal("delete") }),
+  z.object({ intent: z.literal("restore") }),
+]);
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const auth = await requireStaff(request, context);
@@ -57,31 +62,29 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const id = idParam.safeParse(params.contactId);
   const details = id.success ? await getContact(context.db, firm.id, id.data) : null;
   if (!details) throw new Response("Contact not found", { status: 404 });
-  const form = validateForm(actionSchema, await readForm(request));
-  if (!form.ok) return json({ ok: false as const, formError: "Use one of the buttons on this page.", fieldErrors: {} }, { status: 400 });
-  const meta = { ip: context.ip, userAgent: context.userAgent };
+  const form = await parseForm(request, actionSchema);
+  if (!form.ok) return failure(form);
   const deleted = details.contact.deletedAt !== null;
   if (form.data.intent === "delete" || form.data.intent === "restore") {
     if (staff.role !== "admin") throw new Response("Only firm admins can do this.", { status: 403 });
     if (form.data.intent === "delete" && !deleted) {
-      await deleteContact(context.db, context.env.LINKS, auth, details.contact.id, meta);
+      await deleteContact(context.db, context.env.LINKS, auth, details.contact.id, context.meta);
       return json({ ok: true as const, message: "The contact was deleted. Their portal login is deactivated until you restore them." });
     }
     if (form.data.intent === "restore" && deleted) {
-      const restored = await restoreContact(context.db, auth, details.contact.id, meta);
-      if (!restored.ok) return json({ ok: false as const, formError: restored.error, fieldErrors: {} }, { status: 409 });
+      const restored = await restoreContact(context.db, auth, details.contact.id, context.meta);
+      if (!restored.ok) return failure(restored);
       return json({ ok: true as const, message: "The contact was restored, with their portal login." });
     }
     return json({ ok: true as const, message: "Nothing changed." });
   }
-  if (deleted) return json({ ok: false as const, formError: "Restore this contact before sending them links.", fieldErrors: {} }, { status: 409 });
+  if (deleted) return failure(409, "Restore this contact before sending them links.");
   await sendStaffLink(context.db, context.env, {
     firm,
     contact: details.contact,
     staff,
     purpose: form.data.intent === "send-invite" ? "invite" : "staff",
-    ip: context.ip,
-    userAgent: context.userAgent,
+    ...context.meta,
   });
   deliverSoon(context.env, context.ctx, context.db);
   return json({ ok: true as const, message: `We emailed a portal link to ${details.contact.email}. It is valid for 14 days.` });

@@ -4,7 +4,7 @@ import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { ContactForm, echoContact } from "~/components/contact-form";
 import { contactFormSchema, loadEditableContact, updateContact } from "~/server/contact-editing.server";
 import { idParam } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { requireStaff } from "~/server/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Edit contact · Client Portal" }];
@@ -39,9 +39,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const form = await readForm(request);
   const values = echoContact(form);
   const result = validateForm(contactFormSchema, form);
-  if (!result.ok) return json({ ...result, values }, { status: 422 });
-  const saved = await updateContact(context.db, context.env.LINKS, auth, contact.id, result.data, { ip: context.ip, userAgent: context.userAgent });
-  if (!saved.ok) return json({ ok: false as const, formError: saved.formError, fieldErrors: saved.fieldErrors, values }, { status: saved.status });
+  if (!result.ok) return failure(result, { values });
+  const saved = await updateContact(context.db, context.env.LINKS, auth, contact.id, result.data, context.meta);
+  if (!saved.ok) return failure(saved, { values });
   return redirect(`/app/contacts/${contact.id}?saved=1`, { status: 303 });
 }
 

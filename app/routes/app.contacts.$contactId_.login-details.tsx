@@ -8,7 +8,7 @@ import { formatDateTime } from "~/lib/format";
 import { changeLoginEmail, deactivateTwoFactor, revokeAccessLinks, signOutEverywhere } from "~/server/client-access.server";
 import { getContact } from "~/server/contacts.server";
 import { emailField, idParam } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { requireAdmin, requireRecentAuth } from "~/server/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Edit login details · Client Portal" }];
@@ -31,27 +31,27 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 }
 
 const confirmed = z.literal("yes", { errorMap: () => ({ message: "Tick the box to confirm." }) });
-const schemas = {
+const schema = z.discriminatedUnion("intent", [
   // currentEmail is the login email the admin saw: a change made against an older page is refused.
-  "change-email": z.object({ intent: z.literal("change-email"), email: emailField, currentEmail: z.string().max(254), confirm: confirmed }),
-  "deactivate-2fa": z.object({
+  z.object({ intent: z.literal("change-email"), email: emailField, currentEmail: z.string().max(254), confirm: confirmed }),
+  z.object({
     intent: z.literal("deactivate-2fa"),
     reason: z.string({ required_error: "Give a reason." }).trim().min(3, "Give a reason.").max(500, "Keep the reason under 500 characters."),
     confirm: confirmed,
   }),
-  "sign-out": z.object({ intent: z.literal("sign-out"), confirm: confirmed }),
-  "revoke-links": z.object({ intent: z.literal("revoke-links"), confirm: confirmed }),
-};
+  z.object({ intent: z.literal("sign-out"), confirm: confirmed }),
+  z.object({ intent: z.literal("revoke-links"), confirm: confirmed }),
+]);
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const { auth, contact } = await loadContact(request, context, params.contactId);
   requireRecentAuth(auth, request, `/app/contacts/${contact.id}/login-details`);
   const body = await readForm(request);
-  const intent = String(body.get("intent") ?? "");
-  if (!(intent in schemas)) return json({ ok: false as const, formError: "Use one of the forms on this page.", fieldErrors: {}, intent }, { status: 400 });
-  const form = validateForm(schemas[intent as keyof typeof schemas], body);
-  if (!form.ok) return json({ ...form, intent }, { status: 422 });
-  const meta = { ip: context.ip, userAgent: context.userAgent };
+  // Sent back so the page shows the errors beside the form that was used.
+  const intent = String(body.get("intent") ?? "").slice(0, 50);
+  const form = validateForm(schema, body, { unknownIntent: "Use one of the forms on this page." });
+  if (!form.ok) return failure(form, { intent });
+  const { meta } = context;
   const data = form.data;
   const result =
     data.intent === "change-email"
@@ -61,7 +61,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         : data.intent === "sign-out"
           ? await signOutEverywhere(context.db, auth, contact.id, meta)
           : await revokeAccessLinks(context.db, context.env.LINKS, auth, contact.id, meta);
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, intent }, { status: result.status });
+  if (!result.ok) return failure(result, { intent });
   return json({ ok: true as const, message: result.message, intent });
 }
 

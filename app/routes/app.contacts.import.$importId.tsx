@@ -71,7 +71,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (!parsed.success) return json({ ok: false as const, formError: "Use one of the buttons on this page." }, { status: 400 });
   const { intent, mode } = parsed.data;
   const here = `/app/contacts/import/${record.id}`;
-  const meta = { ip: context.ip, userAgent: context.userAgent };
+  const meta = context.meta;
 
   if (intent === "cancel") {
     if (record.status === "ready" || record.status === "running") await cancelImport(context.db, context.env, record);

@@ -15,7 +15,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const id = idParam.safeParse(params.importId);
   const record = id.success ? await getImport(context.db, auth.firm.id, id.data) : null;
   if (!record) return json({ ok: false as const, formError: "Import not found." }, { status: 404 });
-  const result = await importNextChunk(context.db, context.env, auth, record, { ip: context.ip, userAgent: context.userAgent });
+  const result = await importNextChunk(context.db, context.env, auth, record, context.meta);
   if (!result.ok) return json({ ok: false as const, formError: result.message }, { status: 409 });
   const after = result.record;
   return json({

@@ -5,30 +5,33 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { json, redirect } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData, useNavigation, useSubmit } from "@remix-run/react";
 import { useEffect, useRef } from "react";
+import { z } from "zod";
 import { formErrorOf, FormError } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
 import { idParam } from "~/server/fields";
-import { readForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { continueInviteRun, getInviteRun, MAX_SELECTED, reviewInvites, startInviteRun, type InviteSelection } from "~/server/invites.server";
 import { deliverSoon } from "~/server/outbox.server";
+import { refuse, type Result } from "~/server/result";
 import { requireStaff } from "~/server/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Send portal invite · Client Portal" }];
 
 const PATH = "/app/contacts/invite";
 
-type Parsed = { ok: true; selection: InviteSelection } | { ok: false; error: string };
-
 /** The selection from the list's form (query string) or the confirmation form (body). */
-function parseSelection(scope: unknown, ids: unknown[]): Parsed {
+function parseSelection(scope: unknown, ids: unknown[]): Result<{ selection: InviteSelection }> {
   if (scope === "without_account") return { ok: true, selection: { scope: "without_account" } };
-  if (scope !== "selected") return { ok: false, error: "Choose the contacts to invite on the contacts list." };
+  if (scope !== "selected") return refuse(400, "Choose the contacts to invite on the contacts list.");
   const contactIds = [...new Set(ids.filter((id): id is string => typeof id === "string"))];
-  if (contactIds.length === 0) return { ok: false, error: "Select at least one contact on the list first." };
-  if (contactIds.length > MAX_SELECTED) return { ok: false, error: `Select at most ${MAX_SELECTED} contacts at once, or invite everyone without a portal account.` };
-  if (!contactIds.every((id) => idParam.safeParse(id).success)) return { ok: false, error: "The selection could not be read. Select the contacts again." };
+  if (contactIds.length === 0) return refuse(400, "Select at least one contact on the list first.");
+  if (contactIds.length > MAX_SELECTED) return refuse(400, `Select at most ${MAX_SELECTED} contacts at once, or invite everyone without a portal account.`);
+  if (!contactIds.every((id) => idParam.safeParse(id).success)) return refuse(400, "The selection could not be read. Select the contacts again.");
   return { ok: true, selection: { scope: "selected", contactIds } };
 }
+
+// The contact ids come from repeated `contact` fields, read with getAll: the schema names the step only.
+const actionSchema = z.discriminatedUnion("intent", [z.object({ intent: z.literal("send") }), z.object({ intent: z.literal("continue") })]);
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { firm } = await requireStaff(request, context);
@@ -51,8 +54,9 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const auth = await requireStaff(request, context);
   const form = await readForm(request);
-  const intent = form.get("intent");
-  if (intent === "continue") {
+  const step = validateForm(actionSchema, form, { unknownIntent: "Use the button on this page." });
+  if (!step.ok) return failure(step);
+  if (step.data.intent === "continue") {
     const runId = form.get("run");
     const run = typeof runId === "string" && idParam.safeParse(runId).success ? await getInviteRun(context.db, auth.firm.id, runId) : null;
     if (!run) throw new Response("Not found", { status: 404 });
@@ -60,11 +64,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
     deliverSoon(context.env, context.ctx, context.db);
     return redirect(`${PATH}?run=${run.id}`, { status: 303 });
   }
-  if (intent !== "send") return json({ ok: false as const, formError: "Use the button on this page.", fieldErrors: {} }, { status: 400 });
   const parsed = parseSelection(form.get("scope"), form.getAll("contact"));
-  if (!parsed.ok) return json({ ok: false as const, formError: parsed.error, fieldErrors: {} }, { status: 400 });
-  const run = await startInviteRun(context.db, context.env, auth, parsed.selection, { ip: context.ip, userAgent: context.userAgent });
-  if (!run) return json({ ok: false as const, formError: "Nobody to invite: every selected contact already has a portal account.", fieldErrors: {} }, { status: 409 });
+  if (!parsed.ok) return failure(parsed);
+  const run = await startInviteRun(context.db, context.env, auth, parsed.selection, context.meta);
+  if (!run) return failure(409, "Nobody to invite: every selected contact already has a portal account.");
   deliverSoon(context.env, context.ctx, context.db);
   return redirect(`${PATH}?run=${run.id}`, { status: 303 });
 }

@@ -3,7 +3,7 @@ import { json, redirect } from "@remix-run/cloudflare";
 import { Link, useActionData } from "@remix-run/react";
 import { ContactForm, echoContact } from "~/components/contact-form";
 import { contactFormSchema, createContact } from "~/server/contact-editing.server";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { requireStaff } from "~/server/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Add contact · Client Portal" }];
@@ -18,9 +18,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = await readForm(request);
   const values = echoContact(form);
   const result = validateForm(contactFormSchema, form);
-  if (!result.ok) return json({ ...result, values }, { status: 422 });
-  const saved = await createContact(context.db, auth, result.data, { ip: context.ip, userAgent: context.userAgent });
-  if (!saved.ok) return json({ ok: false as const, formError: saved.formError, fieldErrors: saved.fieldErrors, values }, { status: saved.status });
+  if (!result.ok) return failure(result, { values });
+  const saved = await createContact(context.db, auth, result.data, context.meta);
+  if (!saved.ok) return failure(saved, { values });
   return redirect(`/app/contacts/${saved.contactId}?created=1`, { status: 303 });
 }
 

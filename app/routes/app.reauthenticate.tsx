@@ -4,7 +4,7 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
 import { redirectToField, signInPasswordField } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, parseForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
 import { reauthenticateStaff, requireStaff, staffSessionCookie } from "~/server/staff-auth.server";
 
@@ -20,10 +20,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const auth = await requireStaff(request, context);
-  const form = validateForm(schema, await readForm(request));
-  if (!form.ok) return json(form, { status: 422 });
-  const result = await reauthenticateStaff(context.db, auth, form.data.password, context.ip);
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  const form = await parseForm(request, schema);
+  if (!form.ok) return failure(form);
+  const result = await reauthenticateStaff(context.db, auth, form.data.password, context.meta.ip);
+  if (!result.ok) return failure(result);
   return redirect(safeRedirectPath(form.data.redirectTo, "/app/contacts"), {
     headers: { "Set-Cookie": staffSessionCookie(result.token) },
   });

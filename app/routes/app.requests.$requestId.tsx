@@ -6,7 +6,7 @@ import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
 import { formatBytes, ITEM_KIND_LABELS, SCHEDULE_LABELS, STATUS_LABELS } from "~/lib/requests";
 import { idParam } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, parseForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
 import { getFirmRequest, sendReminder } from "~/server/requests.server";
 import { requireStaff } from "~/server/staff-auth.server";
@@ -42,22 +42,20 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   });
 }
 
-const actionSchema = z.object({ intent: z.literal("send-reminder") });
+const actionSchema = z.discriminatedUnion("intent", [z.object({ intent: z.literal("send-reminder") })]);
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const { auth, details } = await loadRequest(request, context, params.requestId);
-  const form = validateForm(actionSchema, await readForm(request));
-  if (!form.ok) return json({ ok: false as const, formError: "Use one of the buttons on this page.", fieldErrors: {} }, { status: 400 });
-  if (details.request.status !== "open" || details.contact.deletedAt) {
-    return json({ ok: false as const, formError: "Only open requests of current contacts can be reminded.", fieldErrors: {} }, { status: 409 });
-  }
+  const form = await parseForm(request, actionSchema);
+  if (!form.ok) return failure(form);
+  if (details.request.status !== "open" || details.contact.deletedAt) return failure(409, "Only open requests of current contacts can be reminded.");
   const sent = await sendReminder(context.db, context.env, {
     firm: auth.firm,
     contact: details.contact,
     request: details.request,
-    by: { type: "staff", staff: auth.staff, ip: context.ip, userAgent: context.userAgent },
+    by: { type: "staff", staff: auth.staff, ...context.meta },
   });
-  if (!sent) return json({ ok: false as const, formError: "This request is no longer open.", fieldErrors: {} }, { status: 409 });
+  if (!sent) return failure(409, "This request is no longer open.");
   deliverSoon(context.env, context.ctx, context.db);
   return json({ ok: true as const, message: `We emailed a reminder with a fresh link to ${details.contact.email}.` });
 }

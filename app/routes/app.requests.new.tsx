@@ -4,9 +4,10 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, FormError } from "~/components/form";
 import { ITEM_KIND_LABELS, SCHEDULE_LABELS } from "~/lib/requests";
-import { readForm, validateForm, type FieldErrors } from "~/server/forms.server";
+import { failure, INVALID_FIELDS, readForm, validateForm, type FieldErrors } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
 import { contactOptions, createAndSendRequest, findFirmContact, isoDay, type NewRequestInput } from "~/server/requests.server";
+import { refuse } from "~/server/result";
 import { requireStaff } from "~/server/staff-auth.server";
 import { ITEM_KINDS, REMINDER_SCHEDULES } from "../../db/schema";
 
@@ -85,10 +86,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     if (result.data.dueDate && result.data.dueDate < isoDay(Date.now())) fieldErrors.dueDate = "Choose a due date that is today or later.";
   }
   if (!result.ok || !contact || Object.keys(fieldErrors).length > 0) {
-    return json(
-      { ok: false as const, formError: "Please correct the highlighted fields.", fieldErrors, values: echo(form) },
-      { status: 422 },
-    );
+    return failure(refuse(422, INVALID_FIELDS, fieldErrors), { values: echo(form) });
   }
   const requestId = await createAndSendRequest(context.db, context.env, {
     firm,
@@ -101,8 +99,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
       reminderSchedule: result.data.reminderSchedule,
       items,
     },
-    ip: context.ip,
-    userAgent: context.userAgent,
+    ...context.meta,
   });
   deliverSoon(context.env, context.ctx, context.db);
   return redirect(`/app/requests/${requestId}?sent=1`);

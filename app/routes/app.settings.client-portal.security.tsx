@@ -4,7 +4,7 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { DEFAULT_SECURITY_MODE, MODE_LABELS, SECURITY_MODES, type SecurityMode } from "~/lib/domain";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { changeSecurityMode, countSessionsEndedBySwitch, setStaffTwoFactorRequired } from "~/server/security-mode.server";
 import {
   modeDescriptions,
@@ -42,33 +42,39 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 // `from` is the mode the admin saw when reviewing: the confirmation applies only while it still holds.
-const schema = z.object({
-  mode: z.enum(SECURITY_MODES, { message: "Choose one of the three options." }),
+const modeSchema = z.object({
   intent: z.enum(["review", "confirm"]),
+  mode: z.enum(SECURITY_MODES, { message: "Choose one of the three options." }),
   from: z.enum(SECURITY_MODES).optional(),
 });
-const staffSchema = z.object({ intent: z.literal("staff-2fa"), required: z.enum(["yes", "no"]) });
+const schema = z.discriminatedUnion("intent", [
+  modeSchema,
+  z.object({ intent: z.literal("staff-2fa"), required: z.enum(["yes", "no"]) }),
+  z.object({ intent: z.literal("heads-up") }),
+]);
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const auth = await requireAdmin(request, context);
   requireRecentAuth(auth, request, PATH);
   const body = await readForm(request);
-  if (body.get("intent") === "staff-2fa") {
-    const staffForm = validateForm(staffSchema, body);
-    if (!staffForm.ok) return json({ ...staffForm, review: null }, { status: 422 });
-    const required = staffForm.data.required === "yes";
-    await setStaffTwoFactorRequired(context.db, auth, required, { ip: context.ip, userAgent: context.userAgent });
+  // A post without any intent is the mode form sent incomplete: its field errors, as a 422.
+  const form = validateForm(body.has("intent") ? schema : modeSchema, body);
+  if (!form.ok) return failure(form, { review: null });
+  const data = form.data;
+  if (data.intent === "staff-2fa") {
+    const required = data.required === "yes";
+    await setStaffTwoFactorRequired(context.db, auth, required, context.meta);
     return json({
       ok: true as const,
       message: required ? "Saved: every staff member now needs two-factor authentication." : "Saved: staff two-factor authentication is optional.",
       review: null,
     });
   }
-  if (body.get("intent") === "heads-up") {
+  if (data.intent === "heads-up") {
     // Only where the 2FA mode can be chosen: the heads-up announces that switch.
     const refused = modeSwitchRefusal(auth.firm, TWO_FACTOR_MODE);
-    if (refused) return json({ ok: false as const, formError: refused.error, fieldErrors: {}, review: null }, { status: refused.status });
-    const sent = await sendTwoFactorHeadsUp(context.db, context.env, auth, { ip: context.ip, userAgent: context.userAgent });
+    if (refused) return failure(refused, { review: null });
+    const sent = await sendTwoFactorHeadsUp(context.db, context.env, auth, context.meta);
     deliverSoon(context.env, context.ctx, context.db);
     const review = auth.firm.securityMode === TWO_FACTOR_MODE ? null : await reviewOf(context.db, auth.firm, TWO_FACTOR_MODE);
     return json({
@@ -78,15 +84,13 @@ export async function action({ request, context }: ActionFunctionArgs) {
       headsUpSent: true,
     });
   }
-  const form = validateForm(schema, body);
-  if (!form.ok) return json({ ...form, review: null }, { status: 422 });
-  const { mode, intent, from } = form.data;
+  const { mode, intent, from } = data;
   const refused = modeSwitchRefusal(auth.firm, mode);
-  if (refused) return json({ ok: false as const, formError: refused.error, fieldErrors: {}, review: null }, { status: refused.status });
+  if (refused) return failure(refused, { review: null });
   if (mode === auth.firm.securityMode) return json({ ok: true as const, message: "Nothing changed: this is already the firm's setting.", review: null });
   if (intent === "review") return json({ ok: true as const, message: null, review: await reviewOf(context.db, auth.firm, mode) });
-  const result = await changeSecurityMode(context.db, auth, mode, { ip: context.ip, userAgent: context.userAgent }, from);
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, review: null }, { status: result.status });
+  const result = await changeSecurityMode(context.db, auth, mode, context.meta, from);
+  if (!result.ok) return failure(result, { review: null });
   // Another admin made the same switch a moment earlier.
   if (!result.changed) return json({ ok: true as const, message: "Nothing changed: this is already the firm's setting.", review: null });
   return json({

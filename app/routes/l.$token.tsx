@@ -7,7 +7,7 @@ import { z } from "zod";
 import { Notice } from "~/components/form";
 import { accessLinkPage, claimAccessLink, type LinkState } from "~/server/access-links.server";
 import { deviceOf } from "~/server/devices.server";
-import { readForm, validateForm } from "~/server/forms.server";
+import { parseForm } from "~/server/forms.server";
 import { allowEmailSend, requestLinkForRecord } from "~/server/portal-accounts.server";
 import { pathForAccess, portalAccess, portalPath, portalSessionCookie } from "~/server/portal-auth.server";
 
@@ -36,11 +36,12 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   return json({ state: pageState(page.state), firmName: page.firmName }, { status: page.state === "unknown" ? 404 : 200, headers });
 }
 
-const schema = z.object({ intent: z.enum(["continue", "new-link"]) });
+const schema = z.discriminatedUnion("intent", [z.object({ intent: z.literal("continue") }), z.object({ intent: z.literal("new-link") })]);
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const form = validateForm(schema, await readForm(request));
-  if (!form.ok) return json({ state: "error" as const, message: "Use the button on this page." }, { status: 400, headers: TOKEN_PAGE_HEADERS });
+  // This page answers with the link's state (not formError): its view is chosen by `state`.
+  const form = await parseForm(request, schema, { unknownIntent: "Use the button on this page." });
+  if (!form.ok) return json({ state: "error" as const, message: form.error }, { status: form.status, headers: TOKEN_PAGE_HEADERS });
   const token = params.token ?? "";
   const device = deviceOf(request);
   const headers = new Headers(TOKEN_PAGE_HEADERS);
@@ -51,14 +52,14 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
     if (!page.contactId || !page.firmId) return json({ state: "unknown" as const, message: null }, { status: 404, headers });
     const record = { firmId: page.firmId, contactId: page.contactId };
     // Nothing typed: the new link goes to the address on file, so there is nothing to enumerate.
-    if (!(await allowEmailSend(context.db, `contact:${record.contactId}`, context.ip))) {
+    if (!(await allowEmailSend(context.db, `contact:${record.contactId}`, context.meta.ip))) {
       return json({ state: "sent" as const, message: "We have sent several links already. Check your inbox, or try again in 10 minutes." }, { status: 429, headers });
     }
-    requestLinkForRecord(context.db, context.env, context.ctx, record, { ip: context.ip, userAgent: context.userAgent });
+    requestLinkForRecord(context.db, context.env, context.ctx, record, context.meta);
     return json({ state: "sent" as const, message: "We have emailed you a new link. It expires in 15 minutes." }, { headers });
   }
 
-  const result = await claimAccessLink(context.db, { token, deviceId: device.id, ip: context.ip, userAgent: context.userAgent });
+  const result = await claimAccessLink(context.db, { token, deviceId: device.id, ...context.meta });
   if (result.status !== "claimed") {
     const status = result.status === "unknown" ? 404 : 410;
     return json({ state: result.status, message: null }, { status, headers });

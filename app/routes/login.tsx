@@ -4,7 +4,7 @@ import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/re
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, submittedValueOf } from "~/components/form";
 import { emailField, redirectToField, signInPasswordField } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
 import { signInStaff, staffSessionCookie } from "~/server/staff-auth.server";
 
@@ -24,10 +24,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = validateForm(schema, body);
   // The email is kept in the form after an error; a password is never sent back.
   const email = String(body.get("email") ?? "").slice(0, 254);
-  if (!form.ok) return json({ ...form, email }, { status: 422 });
+  if (!form.ok) return failure(form, { email });
   const { password, redirectTo } = form.data;
-  const result = await signInStaff(context.db, { email: form.data.email, password, ip: context.ip, userAgent: context.userAgent });
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, email }, { status: result.status });
+  const result = await signInStaff(context.db, { email: form.data.email, password, ...context.meta });
+  if (!result.ok) return failure(result, { email });
   const next = safeRedirectPath(redirectTo, "/app/contacts");
   const target = result.needsSecondFactor ? `/login/2fa?redirectTo=${encodeURIComponent(next)}` : next;
   return redirect(target, { headers: { "Set-Cookie": staffSessionCookie(result.token) } });

@@ -4,7 +4,7 @@ import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/re
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { redirectToField, totpCodeField } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, parseForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
 import { loadPendingStaffSession, staffSessionCookie } from "~/server/staff-auth.server";
 import { completeStaffSecondFactor } from "~/server/staff-two-factor.server";
@@ -24,13 +24,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 export async function action({ request, context }: ActionFunctionArgs) {
   const pending = await loadPendingStaffSession(context.db, request);
   if (!pending) throw redirect("/login");
-  const form = validateForm(schema, await readForm(request));
-  if (!form.ok) return json(form, { status: 422 });
-  const result = await completeStaffSecondFactor(context.db, context.env.TOTP_ENCRYPTION_KEY, pending, form.data.code, {
-    ip: context.ip,
-    userAgent: context.userAgent,
-  });
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  const form = await parseForm(request, schema);
+  if (!form.ok) return failure(form);
+  const result = await completeStaffSecondFactor(context.db, context.env.TOTP_ENCRYPTION_KEY, pending, form.data.code, context.meta);
+  if (!result.ok) return failure(result);
   return redirect(safeRedirectPath(form.data.redirectTo, "/app/contacts"), {
     headers: { "Set-Cookie": staffSessionCookie(result.token) },
   });

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { completeClientSecondFactor } from "~/server/client-two-factor.server";
 import { totpCodeField } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, parseForm } from "~/server/forms.server";
 import { deviceOf } from "~/server/devices.server";
 import { redirectIntoPortal, requirePortalStep } from "~/server/portal-auth.server";
 
@@ -18,11 +18,11 @@ export async function loader({ params, context }: LoaderFunctionArgs) {
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
-  const form = validateForm(z.object({ code: totpCodeField }), await readForm(request));
-  if (!form.ok) return json(form, { status: 422 });
+  const form = await parseForm(request, z.object({ code: totpCodeField }));
+  if (!form.ok) return failure(form);
   const device = deviceOf(request);
-  const result = await completeClientSecondFactor(context.db, context.env, auth, form.data.code, { ip: context.ip, userAgent: context.userAgent, deviceId: device.id });
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  const result = await completeClientSecondFactor(context.db, context.env, auth, form.data.code, { ...context.meta, deviceId: device.id });
+  if (!result.ok) return failure(result);
   return redirectIntoPortal(result.token, result.auth, device.cookie);
 }
 

@@ -7,7 +7,7 @@ import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/fo
 import { RecoveryCodes } from "~/components/recovery-codes";
 import { enrolClientTotp, resumeClientEnrolment, startClientEnrolment } from "~/server/client-two-factor.server";
 import { totpCodeField } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { mayEnrolVoluntarily, pathForAccess, portalSessionCookie, requirePortalStep } from "~/server/portal-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Set up two-factor authentication · Client portal" }];
@@ -35,11 +35,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const pendingToken = String(body.get("pending") ?? "").slice(0, 500);
   // After a wrong code the same secret is shown again, so an app that already scanned it keeps working.
   const pending = (await resumeClientEnrolment(context.env, auth, pendingToken)) ?? (await startClientEnrolment(context.env, auth));
-  if (!form.ok) return json({ ...form, pending, recoveryCodes: null }, { status: 422 });
-  const result = await enrolClientTotp(context.db, context.env, auth, form.data.pending, form.data.code, { ip: context.ip, userAgent: context.userAgent });
+  if (!form.ok) return failure(form, { pending, recoveryCodes: null });
+  const result = await enrolClientTotp(context.db, context.env, auth, form.data.pending, form.data.code, context.meta);
   if (!result.ok) {
     const fresh = result.reason === "expired" ? await startClientEnrolment(context.env, auth) : pending;
-    return json({ ok: false as const, formError: result.error, fieldErrors: {}, pending: fresh, recoveryCodes: null }, { status: 422 });
+    return failure(result, { pending: fresh, recoveryCodes: null });
   }
   return json(
     { ok: true as const, pending: null, recoveryCodes: result.recoveryCodes },

@@ -8,7 +8,7 @@ import { clientSignOutEverywhere, recentSignIns } from "~/server/client-account.
 import { disableClientTotp } from "~/server/client-two-factor.server";
 import { clearCookie, PORTAL_SESSION_COOKIE } from "~/server/cookies.server";
 import { totpCodeField } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, parseForm } from "~/server/forms.server";
 import { portalPath, requirePortalAccess } from "~/server/portal-auth.server";
 import { passwordsAllowed, secondFactorRequired } from "~/server/portal-policy.server";
 
@@ -35,25 +35,21 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   });
 }
 
-const schemas = {
-  "sign-out-all": z.object({ intent: z.literal("sign-out-all") }),
-  "disable-2fa": z.object({ intent: z.literal("disable-2fa"), code: totpCodeField }),
-};
+const schema = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("sign-out-all") }),
+  z.object({ intent: z.literal("disable-2fa"), code: totpCodeField }),
+]);
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { auth } = await requirePortalAccess(request, context, params.firmSlug ?? "", "account");
-  const body = await readForm(request);
-  const intent = String(body.get("intent") ?? "");
-  if (!(intent in schemas)) return json({ ok: false as const, formError: "Use one of the buttons on this page.", fieldErrors: {} }, { status: 400 });
-  const form = validateForm(schemas[intent as keyof typeof schemas], body);
-  if (!form.ok) return json(form, { status: 422 });
-  const meta = { ip: context.ip, userAgent: context.userAgent };
+  const form = await parseForm(request, schema);
+  if (!form.ok) return failure(form);
   if (form.data.intent === "sign-out-all") {
-    await clientSignOutEverywhere(context.db, auth, meta);
+    await clientSignOutEverywhere(context.db, auth, context.meta);
     return redirect(portalPath(auth.firm.slug), { headers: { "Set-Cookie": clearCookie(PORTAL_SESSION_COOKIE) } });
   }
-  const result = await disableClientTotp(context.db, context.env, auth, form.data.code, meta);
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  const result = await disableClientTotp(context.db, context.env, auth, form.data.code, context.meta);
+  if (!result.ok) return failure(result);
   return json({ ok: true as const, message: "Two-factor authentication is off." });
 }
 

@@ -4,9 +4,9 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { EmailLinkForm } from "~/components/portal-forms";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
-import { requestPasswordReset, resetPassword, resetTokenHasSecondFactor } from "~/server/portal-accounts.server";
+import { LINK_USED, requestPasswordReset, resetPassword, resetTokenHasSecondFactor } from "~/server/portal-accounts.server";
 import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
 import { passwordRefusal, passwordsAllowed } from "~/server/portal-policy.server";
 import { handleEmailLinkRequest, handleEmailRequest } from "~/server/portal-routes.server";
@@ -26,22 +26,30 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   return json({ firm: firmView, step: "enter-email" as const, token: null, minLength: 15 });
 }
 
+// The email form's intent is the default: a post without one asks for a reset link. The new password's
+// rules depend on the account behind the token, so the reset form's password is checked once that is known.
+const schema = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("request").optional() }),
+  z.object({ intent: z.literal("email-link") }),
+  z.object({ intent: z.literal("reset") }),
+]);
+
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug);
   const body = await readForm(request);
-  if (body.get("intent") === "email-link") return handleEmailLinkRequest(request, context, firm, body);
+  const step = validateForm(schema, body, { unknownIntent: "Use the form on this page." });
+  if (!step.ok) return failure(step);
+  if (step.data.intent === "email-link") return handleEmailLinkRequest(request, context, firm, body);
   const refused = passwordRefusal(firm, "reset");
-  if (refused) return json({ ok: false as const, formError: refused, fieldErrors: {} }, { status: 403 });
-  if (body.get("intent") === "reset") {
+  if (refused) return failure(403, refused);
+  if (step.data.intent === "reset") {
     const token = String(body.get("token") ?? "").slice(0, 100);
     const secondFactor = await resetTokenHasSecondFactor(context.db, firm, token);
-    if (secondFactor === null) {
-      return json({ ok: false as const, formError: "This link has expired or was already used. Ask for a new one.", fieldErrors: {} }, { status: 400 });
-    }
+    if (secondFactor === null) return failure(400, LINK_USED);
     const form = validateForm(z.object({ password: passwordSchema(secondFactor) }), body);
-    if (!form.ok) return json(form, { status: 422 });
-    const result = await resetPassword(context.db, firm, token, form.data.password, { ip: context.ip, userAgent: context.userAgent });
-    if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: 400 });
+    if (!form.ok) return failure(form);
+    const result = await resetPassword(context.db, firm, token, form.data.password, context.meta);
+    if (!result.ok) return failure(result);
     return redirectIntoPortal(result.token, result.auth);
   }
   return handleEmailRequest(

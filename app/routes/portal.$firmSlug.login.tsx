@@ -5,7 +5,7 @@ import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice, submittedValueOf } from "~/components/form";
 import { ClientSignInForm, EmailLinkForm } from "~/components/portal-forms";
 import { emailField, signInPasswordField } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { signInClient } from "~/server/portal-accounts.server";
 import { deviceOf } from "~/server/devices.server";
 import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
@@ -14,7 +14,11 @@ import { handleEmailLinkRequest } from "~/server/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · Client portal" }];
 
-const schema = z.object({ intent: z.literal("sign-in").optional(), email: emailField, password: signInPasswordField });
+// The sign-in form is the default (it sends no intent); "Email me a link" is checked by its handler.
+const schema = z.discriminatedUnion("intent", [
+  z.object({ intent: z.literal("sign-in").optional(), email: emailField, password: signInPasswordField }),
+  z.object({ intent: z.literal("email-link") }),
+]);
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug);
@@ -25,13 +29,13 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug);
   const body = await readForm(request);
-  if (body.get("intent") === "email-link") return handleEmailLinkRequest(request, context, firm, body);
   const form = validateForm(schema, body);
   const email = String(body.get("email") ?? "").slice(0, 254);
-  if (!form.ok) return json({ ...form, email }, { status: 422 });
+  if (!form.ok) return failure(form, { email });
+  if (form.data.intent === "email-link") return handleEmailLinkRequest(request, context, firm, body);
   const device = deviceOf(request);
-  const result = await signInClient(context.db, firm, form.data.email, form.data.password, { ip: context.ip, userAgent: context.userAgent, deviceId: device.id });
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {}, email }, { status: result.status });
+  const result = await signInClient(context.db, firm, form.data.email, form.data.password, { ...context.meta, deviceId: device.id });
+  if (!result.ok) return failure(result, { email });
   return redirectIntoPortal(result.token, result.auth, device.cookie);
 }
 

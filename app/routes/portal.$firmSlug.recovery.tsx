@@ -4,7 +4,7 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
 import { redeemRecoveryCode } from "~/server/client-two-factor.server";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, parseForm } from "~/server/forms.server";
 import { deviceOf } from "~/server/devices.server";
 import { normalizeRecoveryCode } from "~/server/recovery-codes.server";
 import { redirectIntoPortal, requirePortalStep } from "~/server/portal-auth.server";
@@ -28,11 +28,11 @@ export async function loader({ params, context }: LoaderFunctionArgs) {
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
-  const form = validateForm(schema, await readForm(request));
-  if (!form.ok) return json(form, { status: 422 });
+  const form = await parseForm(request, schema);
+  if (!form.ok) return failure(form);
   const device = deviceOf(request);
-  const result = await redeemRecoveryCode(context.db, context.env, auth, form.data.code, { ip: context.ip, userAgent: context.userAgent, deviceId: device.id });
-  if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: result.status });
+  const result = await redeemRecoveryCode(context.db, context.env, auth, form.data.code, { ...context.meta, deviceId: device.id });
+  if (!result.ok) return failure(result);
   return redirectIntoPortal(result.token, result.auth, device.cookie);
 }
 

@@ -5,11 +5,12 @@ import { z } from "zod";
 import { FormError, messageOf, Notice } from "~/components/form";
 import { ItemForms, type ItemResult } from "~/components/request-items";
 import { idParam } from "~/server/fields";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
 import { requirePortalAccess } from "~/server/portal-auth.server";
-import { ACCEPT_ATTRIBUTE, readMultipartUpload, storeUpload, TYPES_SENTENCE, type UploadRefusal } from "~/server/request-files.server";
+import { ACCEPT_ATTRIBUTE, readMultipartUpload, storeUpload, TYPES_SENTENCE } from "~/server/request-files.server";
 import { filesOfRequest, getContactRequest, MAX_ANSWER_LENGTH, saveAnswer, tickTask, type ItemChange } from "~/server/requests.server";
+import { refuse } from "~/server/result";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client portal` }];
 
@@ -54,8 +55,10 @@ const itemSchema = z.discriminatedUnion("intent", [
   }),
 ]);
 
-function answered(result: ItemChange | UploadRefusal, itemId: string | null, done: string) {
-  if (!result.ok) return json({ ok: false as const, formError: result.message, fieldErrors: {}, itemId }, { status: result.status });
+const USE_THE_BUTTONS = "Use the buttons on this page.";
+
+function answered(result: ItemChange, itemId: string | null, done: string) {
+  if (!result.ok) return failure(result, { itemId });
   return json({
     ok: true as const,
     itemId,
@@ -65,25 +68,30 @@ function answered(result: ItemChange | UploadRefusal, itemId: string | null, don
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const { auth, found } = await loadRequest(request, context, params);
-  const actor = { firm: auth.firm, contact: auth.contact, ip: context.ip, userAgent: context.userAgent };
+  const actor = { firm: auth.firm, contact: auth.contact, ...context.meta };
   const requestId = found.request.id;
 
   // Uploads have their own reader and limit (50 MB); every other form stays under readForm's 64 KB.
   if ((request.headers.get("content-type") ?? "").toLowerCase().startsWith("multipart/form-data")) {
     const upload = await readMultipartUpload(request);
-    if (!upload.ok) return json({ ok: false as const, formError: upload.message, fieldErrors: {}, itemId: null }, { status: upload.status });
+    if (!upload.ok) return failure(upload, { itemId: null });
     const result = await storeUpload(context.db, context.env, { actor, requestId, itemId: upload.itemId }, upload.checked, upload.file);
     if (result.ok && result.completed) deliverSoon(context.env, context.ctx, context.db);
     return answered(result, upload.itemId, `Uploaded ${upload.checked.fileName}.`);
   }
 
   const form = await readForm(request);
-  const parsed = validateForm(itemSchema, form);
+  const parsed = validateForm(itemSchema, form, { unknownIntent: USE_THE_BUTTONS });
   if (!parsed.ok) {
     const itemId = typeof form.get("itemId") === "string" ? (form.get("itemId") as string).slice(0, 64) : null;
-    const status = parsed.fieldErrors.intent || parsed.fieldErrors.itemId ? 400 : 422;
-    const message = status === 400 ? "Use the buttons on this page." : Object.values(parsed.fieldErrors)[0];
-    return json({ ok: false as const, formError: message, fieldErrors: parsed.fieldErrors, itemId }, { status });
+    // The item id comes from the page, not from the client's typing: a bad one is the page misused, like
+    // an unknown intent. Otherwise the one field of the item's form says what is wrong.
+    const fieldErrors = parsed.fieldErrors ?? {};
+    const refusal =
+      parsed.status === 400 || fieldErrors.itemId
+        ? refuse(400, USE_THE_BUTTONS, fieldErrors)
+        : refuse(422, Object.values(fieldErrors)[0] ?? parsed.error, fieldErrors);
+    return failure(refusal, { itemId });
   }
   const data = parsed.data;
   const result =

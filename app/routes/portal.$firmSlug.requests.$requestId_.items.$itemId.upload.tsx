@@ -6,7 +6,13 @@ import { idParam } from "~/server/fields";
 import { deliverSoon } from "~/server/outbox.server";
 import { requirePortalAccess } from "~/server/portal-auth.server";
 import { readRawUpload, storeUpload } from "~/server/request-files.server";
+import { refuse, type Refusal } from "~/server/result";
 import { getContactRequest } from "~/server/requests.server";
+
+/** The page's script shows `message` whether the upload was taken or not (components/request-items.tsx). */
+function refused(refusal: Refusal) {
+  return json({ ok: false, message: refusal.error }, { status: refusal.status });
+}
 
 export async function loader() {
   throw new Response("Not found", { status: 404 });
@@ -17,12 +23,12 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const requestId = idParam.safeParse(params.requestId);
   const itemId = idParam.safeParse(params.itemId);
   const found = requestId.success ? await getContactRequest(context.db, auth.firm.id, contactId, requestId.data) : null;
-  if (!found || !itemId.success) return json({ ok: false, message: "Request not found." }, { status: 404 });
+  if (!found || !itemId.success) return refused(refuse(404, "Request not found."));
   const upload = readRawUpload(request);
-  if (!upload.ok) return json({ ok: false, message: upload.message }, { status: upload.status });
-  const actor = { firm: auth.firm, contact: auth.contact, ip: context.ip, userAgent: context.userAgent };
+  if (!upload.ok) return refused(upload);
+  const actor = { firm: auth.firm, contact: auth.contact, ...context.meta };
   const result = await storeUpload(context.db, context.env, { actor, requestId: found.request.id, itemId: itemId.data }, upload.checked, upload.body);
-  if (!result.ok) return json({ ok: false, message: result.message }, { status: result.status });
+  if (!result.ok) return refused(result);
   if (result.completed) deliverSoon(context.env, context.ctx, context.db);
   return json({
     ok: true,

@@ -3,11 +3,12 @@ import { json } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
-import { readForm, validateForm } from "~/server/forms.server";
+import { failure, readForm, validateForm } from "~/server/forms.server";
 import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
 import {
   completeSignup,
   createAccountFromLinkSession,
+  OPEN_LINK_FIRST,
   peekAccountToken,
   requestSignupByEmail,
 } from "~/server/portal-accounts.server";
@@ -45,13 +46,23 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug);
   const refused = passwordRefusal(firm, "sign_up");
-  if (refused) return json({ ok: false as const, formError: refused, fieldErrors: {} }, { status: 403 });
+  if (refused) return failure(403, refused);
   const body = await readForm(request);
-  const intent = body.get("intent");
-  const meta = { ip: context.ip, userAgent: context.userAgent };
   const password = passwordSchema(requiresTwoFactor(firm));
+  const form = validateForm(
+    z.discriminatedUnion("intent", [
+      // The email is checked (and rate limited) by handleEmailRequest, like every form that emails an address.
+      z.object({ intent: z.literal("request") }),
+      z.object({ intent: z.literal("complete"), token: tokenField, password }),
+      z.object({ intent: z.literal("from-link"), password }),
+    ]),
+    body,
+    { unknownIntent: "Use the form on this page." },
+  );
+  if (!form.ok) return failure(form);
+  const data = form.data;
 
-  if (intent === "request") {
+  if (data.intent === "request") {
     return handleEmailRequest(
       context,
       body,
@@ -59,23 +70,16 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
       "If this address belongs to one of our clients, we have emailed a link to create your login. It expires in 1 hour.",
     );
   }
-  if (intent === "complete") {
-    const form = validateForm(z.object({ token: tokenField, password }), body);
-    if (!form.ok) return json(form, { status: 422 });
-    const result = await completeSignup(context.db, firm, form.data.token, form.data.password, meta);
-    if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: 400 });
+  if (data.intent === "complete") {
+    const result = await completeSignup(context.db, firm, data.token, data.password, context.meta);
+    if (!result.ok) return failure(result);
     return redirectIntoPortal(result.token, result.auth);
   }
-  if (intent === "from-link") {
-    const form = validateForm(z.object({ password }), body);
-    if (!form.ok) return json(form, { status: 422 });
-    const auth = await context.auth.portal();
-    if (!auth || auth.firm.id !== firm.id) return json({ ok: false as const, formError: "Open your portal link first.", fieldErrors: {} }, { status: 400 });
-    const result = await createAccountFromLinkSession(context.db, auth, form.data.password, meta);
-    if (!result.ok) return json({ ok: false as const, formError: result.error, fieldErrors: {} }, { status: 400 });
-    return redirectIntoPortal(result.token, result.auth);
-  }
-  return json({ ok: false as const, formError: "Use the form on this page.", fieldErrors: {} }, { status: 400 });
+  const auth = await context.auth.portal();
+  if (!auth || auth.firm.id !== firm.id) return failure(400, OPEN_LINK_FIRST);
+  const result = await createAccountFromLinkSession(context.db, auth, data.password, context.meta);
+  if (!result.ok) return failure(result);
+  return redirectIntoPortal(result.token, result.auth);
 }
 
 function PasswordFields({ minLength, error }: { minLength: number; error?: string }) {

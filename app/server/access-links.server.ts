@@ -13,6 +13,7 @@ import { accessLinkEmail } from "./emails.server";
 import { outboxRow, queueEmail, sealEmail } from "./outbox.server";
 import type { PortalAccount, PortalAuth } from "./portal-auth.server";
 import { issueSession, LINK_SESSION_MS } from "./sessions.server";
+import type { RequestMeta } from "./request-meta.server";
 
 export const STAFF_LINK_VALIDITY_MS = 14 * 24 * 60 * 60_000;
 export const SELF_SERVICE_LINK_VALIDITY_MS = 15 * 60_000;
@@ -189,7 +190,7 @@ export type ClaimResult =
  */
 export async function claimAccessLink(
   db: Database,
-  input: { token: string; deviceId: string; ip: string; userAgent: string },
+  input: { token: string; deviceId: string } & RequestMeta,
   now = Date.now(),
 ): Promise<ClaimResult> {
   const browserDeviceHash = await deviceHash(input.deviceId);
@@ -273,7 +274,7 @@ export async function revokeContactLinks(db: Database, kv: KVNamespace, contactI
 export async function sendStaffLink(
   db: Database,
   env: Env,
-  input: { firm: Firm; contact: Contact; staff: { id: string; email: string }; purpose: "staff" | "invite"; ip: string; userAgent: string },
+  input: { firm: Firm; contact: Contact; staff: { id: string; email: string }; purpose: "staff" | "invite" } & RequestMeta,
 ): Promise<void> {
   const link = await createAccessLink(db, env, { firm: input.firm, contact: input.contact, purpose: input.purpose });
   await runBatch(db, [

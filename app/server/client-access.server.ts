@@ -10,9 +10,9 @@ import { lastSettledEmailSql, outboxRow, queueEmail } from "./outbox.server";
 import { deleteRecoveryCodes } from "./recovery-codes.server";
 import { disableTotp } from "./second-factor.server";
 import { credentialsUnchanged, deleteContactSessions, revokeContactCredentials } from "./sessions.server";
+import type { RequestMeta as Meta } from "./request-meta.server";
+import type { Result } from "./result";
 import type { StaffAuth } from "./staff-auth.server";
-
-type Meta = { ip: string; userAgent: string };
 
 /**
  * A contact (deleted ones too, so they can be restored) with their portal account and live sessions and
@@ -52,7 +52,7 @@ function staffActor(auth: StaffAuth) {
   return { type: "staff" as const, id: auth.staff.id, label: auth.staff.email };
 }
 
-export type AdminResult = { ok: true; message: string } | { ok: false; status: 404 | 409 | 422; error: string };
+export type AdminResult = Result<{ message: string }>;
 
 export const LOGIN_EMAIL_CONFLICT = "The login details of this client changed while you were editing. Reload the page and try again.";
 

@@ -5,6 +5,7 @@ import { auditEvent } from "./audit.server";
 import { runBatch, type Database } from "./db.server";
 import type { PortalAuth } from "./portal-auth.server";
 import { revokeContactCredentials } from "./sessions.server";
+import type { RequestMeta } from "./request-meta.server";
 
 const SIGN_IN_EVENTS = ["client.signed_in", "access_link.claimed", "access_link.reopened", "client.recovery_code_used"];
 
@@ -17,7 +18,7 @@ export async function recentSignIns(db: Database, auth: PortalAuth, limit = 10) 
     .limit(limit);
 }
 
-export async function clientSignOutEverywhere(db: Database, auth: PortalAuth, meta: { ip: string; userAgent: string }): Promise<void> {
+export async function clientSignOutEverywhere(db: Database, auth: PortalAuth, meta: RequestMeta): Promise<void> {
   await runBatch(db, [
     ...revokeContactCredentials(db, auth.contact.id),
     auditEvent(db, {

@@ -13,18 +13,21 @@ import {
   beginEnrolment,
   confirmEnrolment,
   disableTotp,
-  factorFailureMessage,
+  enrolmentRefusal,
+  factorRefusal,
   resumeEnrolment,
   verifyRecoveryAttempt,
   verifyTotpAttempt,
+  type EnrolmentFailure,
   type FactorOwner,
   type PendingEnrolment,
 } from "./second-factor.server";
+import { refuse, type Result } from "./result";
 import { deleteContactSessions, rotateSession } from "./sessions.server";
 
 type Meta = SignInMeta;
 
-export type ClientFactorResult = { ok: true; token: string; auth: PortalAuth } | { ok: false; status: 400 | 401 | 429; error: string };
+export type ClientFactorResult = Result<{ token: string; auth: PortalAuth }>;
 
 function owner(auth: PortalAuth): FactorOwner & { kind: "portal" } {
   return { kind: "portal", id: auth.account!.id, firmId: auth.firm.id };
@@ -58,7 +61,7 @@ export async function completeClientSecondFactor(db: Database, env: Env, auth: P
       ip: meta.ip,
       userAgent: meta.userAgent,
     });
-    return { ok: false, status: result.reason === "locked" ? 429 : 401, error: factorFailureMessage(result) };
+    return factorRefusal(result);
   }
   const passed = await passSecondFactor(
     db,
@@ -77,9 +80,7 @@ export function resumeClientEnrolment(env: Env, auth: PortalAuth, pendingToken: 
   return resumeEnrolment(env.TOTP_ENCRYPTION_KEY, owner(auth), labels(auth), pendingToken, now);
 }
 
-export type ClientEnrolment =
-  | { ok: true; token: string; auth: PortalAuth; recoveryCodes: string[] }
-  | { ok: false; reason: "expired" | "invalid" | "already_enrolled"; error: string };
+export type ClientEnrolment = Result<{ token: string; auth: PortalAuth; recoveryCodes: string[] }, EnrolmentFailure>;
 
 /**
  * Saves the secret after a valid code (burning its step), issues 10 recovery codes shown once, marks
@@ -95,14 +96,7 @@ export async function enrolClientTotp(
   now = Date.now(),
 ): Promise<ClientEnrolment> {
   const result = await confirmEnrolment(db, env.TOTP_ENCRYPTION_KEY, owner(auth), pendingToken, code, now);
-  if (!result.ok) {
-    const error = {
-      expired: "This setup page has expired. Scan the new QR code and enter a fresh code.",
-      invalid: "That code does not match. Enter the current 6-digit code from your authenticator app.",
-      already_enrolled: "Two-factor authentication is already on for your account.",
-    }[result.reason];
-    return { ok: false, reason: result.reason, error };
-  }
+  if (!result.ok) return enrolmentRefusal(result.reason, "This setup page has expired. Scan the new QR code and enter a fresh code.");
   const recoveryCodes = generateRecoveryCodes();
   const rotated = await rotateSession(db, auth.session, { twoFactorVerifiedAt: now }, now);
   await runBatch(db, [
@@ -124,7 +118,7 @@ export async function redeemRecoveryCode(db: Database, env: Env, auth: PortalAut
   const result = await verifyRecoveryAttempt(db, env.RECOVERY_CODE_KEY, owner(auth), code, now);
   if (!result.ok) {
     await auditEvent(db, { firmId: auth.firm.id, type: "client.recovery_code_failed", actor: actor(auth), contactId: auth.contact.id, ...meta });
-    return { ok: false, status: result.reason === "locked" ? 429 : 401, error: result.reason === "invalid" ? "That recovery code is not valid." : factorFailureMessage(result) };
+    return result.reason === "invalid" ? factorRefusal(result, "That recovery code is not valid.") : factorRefusal(result);
   }
   const passed = await passSecondFactor(
     db,
@@ -156,12 +150,12 @@ export async function redeemRecoveryCode(db: Database, env: Env, auth: PortalAut
 }
 
 /** Turning 2FA off needs a current code, and is impossible while the firm requires 2FA. */
-export async function disableClientTotp(db: Database, env: Env, auth: PortalAuth, code: string, meta: Meta, now = Date.now()): Promise<{ ok: true } | { ok: false; status: 401 | 403 | 429; error: string }> {
+export async function disableClientTotp(db: Database, env: Env, auth: PortalAuth, code: string, meta: Meta, now = Date.now()): Promise<Result> {
   const refused = turnOffSecondFactorRefusal(auth.firm);
-  if (refused) return { ok: false, status: 403, error: refused };
+  if (refused) return refuse(403, refused);
   if (!auth.account?.totpEnabledAt) return { ok: false, status: 403, error: "Two-factor authentication is not on." };
   const result = await verifyTotpAttempt(db, env.TOTP_ENCRYPTION_KEY, owner(auth), code, now);
-  if (!result.ok) return { ok: false, status: result.reason === "locked" ? 429 : 401, error: factorFailureMessage(result) };
+  if (!result.ok) return factorRefusal(result);
   await runBatch(db, [
     disableTotp(db, owner(auth)),
     deleteRecoveryCodes(db, auth.account.id),

@@ -14,6 +14,8 @@ import { auditEvent } from "./audit.server";
 import { generateId } from "./crypto.server";
 import { runBatch, type Database, type Statement } from "./db.server";
 import { emailField } from "./fields";
+import type { RequestMeta as Meta } from "./request-meta.server";
+import { refuse, type Result } from "./result";
 import { deleteContactSessions } from "./sessions.server";
 import type { StaffAuth } from "./staff-auth.server";
 
@@ -45,9 +47,7 @@ export const EMAIL_TAKEN = "Another contact of your firm already uses this email
 export const EMAIL_IS_LOGIN =
   "This contact signs in to the portal with this email. An admin can change it with Edit login details, which changes the login email and tells both addresses.";
 
-export type ContactSaveResult = { ok: true; contactId: string } | { ok: false; status: 404 | 409 | 422; fieldErrors: Record<string, string>; formError: string };
-
-type Meta = { ip: string; userAgent: string };
+export type ContactSaveResult = Result<{ contactId: string }>;
 
 function staffActor(auth: StaffAuth) {
   return { type: "staff" as const, id: auth.staff.id, label: auth.staff.email };
@@ -60,7 +60,7 @@ function isEmailTaken(error: unknown): boolean {
 }
 
 function taken(): ContactSaveResult {
-  return { ok: false, status: 409, fieldErrors: { email: EMAIL_TAKEN }, formError: EMAIL_TAKEN };
+  return refuse(409, EMAIL_TAKEN, { email: EMAIL_TAKEN });
 }
 
 async function emailInUse(db: Database, firmId: string, email: string, exceptId?: string): Promise<boolean> {
@@ -112,10 +112,10 @@ export async function updateContact(
   now = Date.now(),
 ): Promise<ContactSaveResult> {
   const row = await loadEditableContact(db, auth.firm.id, contactId);
-  if (!row) return { ok: false, status: 404, fieldErrors: {}, formError: "Contact not found." };
+  if (!row) return refuse(404, "Contact not found.");
   const { contact } = row;
   const newAddress = input.email.toLowerCase() !== contact.email.toLowerCase();
-  if (newAddress && row.accountId) return { ok: false, status: 409, fieldErrors: { email: EMAIL_IS_LOGIN }, formError: EMAIL_IS_LOGIN };
+  if (newAddress && row.accountId) return refuse(409, EMAIL_IS_LOGIN, { email: EMAIL_IS_LOGIN });
   if (newAddress && (await emailInUse(db, auth.firm.id, input.email, contact.id))) return taken();
   // A login's email keeps its stored form (it is changed only by Edit login details).
   const email = row.accountId ? contact.email : input.email;

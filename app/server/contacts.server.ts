@@ -4,6 +4,8 @@ import { accessLinks, contacts, portalAccounts } from "../../db/schema";
 import { revokeContactLinks } from "./access-links.server";
 import { auditEvent } from "./audit.server";
 import { runBatch, type Database } from "./db.server";
+import type { RequestMeta } from "./request-meta.server";
+import { refuse, type Result } from "./result";
 import { revokeContactCredentials } from "./sessions.server";
 
 export const CONTACTS_PAGE_SIZE = 50;
@@ -211,7 +213,7 @@ type StaffActor = { firm: { id: string }; staff: { id: string; email: string } }
  * Deleting a contact deactivates their portal login (kept, so restoring brings it back), ends their
  * sessions and revokes their links, in one batch with the audit event.
  */
-export async function deleteContact(db: Database, kv: KVNamespace, auth: StaffActor, contactId: string, meta: { ip: string; userAgent: string }) {
+export async function deleteContact(db: Database, kv: KVNamespace, auth: StaffActor, contactId: string, meta: RequestMeta) {
   const now = Date.now();
   await runBatch(db, [
     db.update(contacts).set({ deletedAt: now }).where(and(eq(contacts.id, contactId), eq(contacts.firmId, auth.firm.id))),
@@ -232,9 +234,9 @@ export async function restoreContact(
   db: Database,
   auth: StaffActor,
   contactId: string,
-  meta: { ip: string; userAgent: string },
-): Promise<{ ok: true } | { ok: false; error: string }> {
-  const inUse = { ok: false as const, error: "Another contact of your firm now uses this email. Change or delete that contact first." };
+  meta: RequestMeta,
+): Promise<Result> {
+  const inUse = refuse(409, "Another contact of your firm now uses this email. Change or delete that contact first.");
   const [clash] = await db
     .select({ id: sql<string>`other.id` })
     .from(contacts)

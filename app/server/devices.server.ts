@@ -9,6 +9,7 @@ import type { Database, Statement } from "./db.server";
 import { securityNoticeEmail } from "./emails.server";
 import { queueEmail } from "./outbox.server";
 import type { PortalAuth } from "./portal-auth.server";
+import type { RequestMeta } from "./request-meta.server";
 
 const DEVICE_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
 
@@ -26,7 +27,7 @@ export function deviceHash(deviceId: string): Promise<string> {
   return sha256Hex(`device:${deviceId}`);
 }
 
-export type SignInMeta = { ip: string; userAgent: string; deviceId?: string };
+export type SignInMeta = RequestMeta & { deviceId?: string };
 
 /**
  * What a completed client sign-in writes: last sign-in, the audit event (with the device's hash), and

@@ -1,23 +1,36 @@
-// Reading and validating form posts. Bad input gets a clear 400/422 and never reaches the domain code.
-import { json } from "@remix-run/cloudflare";
-import type { z } from "zod";
+// Reading, validating and answering form posts: the one way a route answers a form. Bad input gets a
+// clear 400/422 and never reaches the domain code; a refusal from a server function becomes the same
+// response shape, which the page reads with formErrorOf/fieldErrorOf/messageOf (components/form.tsx).
+import { json, type TypedResponse } from "@remix-run/cloudflare";
+import { z } from "zod";
+import { refuse, type Refusal, type RefusalStatus } from "./result";
 
 export const MAX_FORM_BYTES = 64 * 1024;
 
 export type FieldErrors = Record<string, string>;
+/** What a page receives when its form was refused. */
 export type FormFailure = { ok: false; formError: string; fieldErrors: FieldErrors };
+
+/** The answer to a refused form: the refusal's message and field errors, its status, and the page's extras. */
+export function failure<Extra extends object = Record<never, never>>(refusal: Refusal<string>, extra?: Extra): TypedResponse<FormFailure & Extra>;
+export function failure<Extra extends object = Record<never, never>>(status: RefusalStatus, formError: string, extra?: Extra): TypedResponse<FormFailure & Extra>;
+export function failure(first: Refusal<string> | RefusalStatus, second?: string | object, third?: object) {
+  const refusal = typeof first === "number" ? refuse(first, second as string) : first;
+  const extra = typeof first === "number" ? third : (second as object | undefined);
+  return json({ ok: false as const, formError: refusal.error, fieldErrors: refusal.fieldErrors ?? {}, ...extra }, { status: refusal.status });
+}
 
 /** Reads a urlencoded or multipart form, refusing oversized and malformed bodies with a 400. */
 export async function readForm(request: Request, maxBytes = MAX_FORM_BYTES): Promise<FormData> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw json({ ok: false, formError: "The form is too large.", fieldErrors: {} }, { status: 413 });
+  if (declared > maxBytes) throw failure(413, "The form is too large.");
   let body: ArrayBuffer;
   try {
     body = await request.arrayBuffer();
   } catch {
     throw badForm();
   }
-  if (body.byteLength > maxBytes) throw json({ ok: false, formError: "The form is too large.", fieldErrors: {} }, { status: 413 });
+  if (body.byteLength > maxBytes) throw failure(413, "The form is too large.");
   try {
     return await new Request(request.url, {
       method: "POST",
@@ -30,35 +43,39 @@ export async function readForm(request: Request, maxBytes = MAX_FORM_BYTES): Pro
 }
 
 function badForm() {
-  return json({ ok: false, formError: "The form could not be read. Reload the page and try again.", fieldErrors: {} }, { status: 400 });
+  return failure(400, "The form could not be read. Reload the page and try again.");
 }
 
-/** Validates form fields with a zod schema. File values fail string schemas, as they should. */
-export function validateForm<S extends z.ZodTypeAny>(
-  schema: S,
-  form: FormData,
-): { ok: true; data: z.infer<S> } | FormFailure {
+export const INVALID_FIELDS = "Please correct the highlighted fields.";
+const UNKNOWN_INTENT = "Use one of the buttons on this page.";
+
+export type Validated<T> = { ok: true; data: T } | Refusal;
+
+/**
+ * Validates form fields with a zod schema. File values fail string schemas, as they should.
+ * A page with several buttons or forms names them by `intent` and passes
+ * `z.discriminatedUnion("intent", [...])`: a missing or unknown intent is a 400 with `unknownIntent`
+ * (the page was not used as built, no field is at fault); bad fields of a known intent are a 422.
+ */
+export function validateForm<S extends z.ZodTypeAny>(schema: S, form: FormData, { unknownIntent = UNKNOWN_INTENT } = {}): Validated<z.infer<S>> {
   const values: Record<string, FormDataEntryValue> = {};
   for (const [key, value] of form.entries()) {
     if (!(key in values)) values[key] = value;
   }
   const result = schema.safeParse(values);
   if (result.success) return { ok: true, data: result.data };
+  if (result.error.issues.some((issue) => issue.code === z.ZodIssueCode.invalid_union_discriminator)) {
+    return refuse(400, unknownIntent);
+  }
   const fieldErrors: FieldErrors = {};
   for (const issue of result.error.issues) {
     const key = String(issue.path[0] ?? "form");
     fieldErrors[key] ??= issue.message;
   }
-  return { ok: false, formError: "Please correct the highlighted fields.", fieldErrors };
+  return refuse(422, INVALID_FIELDS, fieldErrors);
 }
 
-/** Reads and validates in one step, throwing a 422 with the messages when invalid. */
-export async function parseForm<S extends z.ZodTypeAny>(request: Request, schema: S): Promise<z.infer<S>> {
-  const result = validateForm(schema, await readForm(request));
-  if (!result.ok) throw json(result, { status: 422 });
-  return result.data;
-}
-
-export function failure(formError: string, status = 400, fieldErrors: FieldErrors = {}) {
-  return json({ ok: false as const, formError, fieldErrors }, { status });
+/** Reads and validates in one step. */
+export async function parseForm<S extends z.ZodTypeAny>(request: Request, schema: S, options?: { unknownIntent?: string }): Promise<Validated<z.infer<S>>> {
+  return validateForm(schema, await readForm(request), options);
 }

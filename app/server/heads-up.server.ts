@@ -11,6 +11,7 @@ import { runBatch, type Database, type Statement } from "./db.server";
 import { outboxRow, type EmailMessage } from "./outbox.server";
 import { consumeMany, LIMITS } from "./rate-limit.server";
 import type { StaffAuth } from "./staff-auth.server";
+import type { RequestMeta } from "./request-meta.server";
 
 const HEADS_UP_ROWS_PER_STATEMENT = 100;
 const RATE_LIMIT_KEYS_PER_STATEMENT = 1_000;
@@ -72,7 +73,7 @@ export async function sendTwoFactorHeadsUp(
   db: Database,
   env: Env,
   auth: StaffAuth,
-  meta: { ip: string; userAgent: string },
+  meta: RequestMeta,
   now = Date.now(),
 ): Promise<{ emailed: number; skipped: number }> {
   const audience = await headsUpAudience(db, auth.firm.id);

@@ -17,6 +17,7 @@ import { generateId } from "./crypto.server";
 import { runBatch, type Database, type Statement } from "./db.server";
 import { consumeMany, LIMITS } from "./rate-limit.server";
 import type { StaffAuth } from "./staff-auth.server";
+import type { RequestMeta } from "./request-meta.server";
 
 export const INVITE_CHUNK = 40;
 export const INVITES_PER_REQUEST = 200;
@@ -74,7 +75,7 @@ export async function startInviteRun(
   env: Env,
   auth: StaffAuth,
   selection: InviteSelection,
-  meta: { ip: string; userAgent: string },
+  meta: RequestMeta,
   now = Date.now(),
 ): Promise<InviteRun | null> {
   const review = await reviewInvites(db, auth.firm.id, selection);

@@ -23,6 +23,7 @@ import {
   samePlace,
   type PasswordAttempt,
 } from "./rate-limit.server";
+import { refuse, type Result } from "./result";
 import { ABSOLUTE_TIMEOUT_MS, credentialsUnchanged, deleteContactSessions, issueSession, voidMailedCredentials } from "./sessions.server";
 
 export const ACCOUNT_TOKEN_VALIDITY_MS = 60 * 60_000;
@@ -100,9 +101,7 @@ export function requestLinkForRecord(db: Database, env: Env, ctx: ExecutionConte
 // ---------------------------------------------------------------------------------------------
 // Sign-in
 
-export type ClientSignIn =
-  | { ok: true; token: string; auth: PortalAuth }
-  | { ok: false; status: 401 | 403 | 429; error: string };
+export type ClientSignIn = Result<{ token: string; auth: PortalAuth }>;
 
 export const SIGN_IN_ERROR = "The email or password is incorrect.";
 const SIGN_IN_THROTTLED = "Too many failed sign-ins from your network. Wait 15 minutes and try again.";
@@ -278,7 +277,11 @@ export function requestSignupByEmail(db: Database, env: Env, ctx: ExecutionConte
   );
 }
 
-export type AccountCreation = { ok: true; token: string; auth: PortalAuth } | { ok: false; error: string };
+export type AccountCreation = Result<{ token: string; auth: PortalAuth }>;
+
+export const LINK_USED = "This link has expired or was already used. Ask for a new one.";
+const LINK_INVALID = "This link is no longer valid.";
+export const OPEN_LINK_FIRST = "Open your portal link first.";
 
 async function createAccount(
   db: Database,
@@ -292,7 +295,7 @@ async function createAccount(
   const existing = await db.query.portalAccounts.findFirst({ where: eq(portalAccounts.contactId, contact.id) });
   const now = Date.now();
   if (existing && !existing.deactivatedAt && existing.passwordHash) {
-    return { ok: false, error: "You already have a login. Sign in, or use “Forgot password?”." };
+    return refuse(400, "You already have a login. Sign in, or use “Forgot password?”.");
   }
   const accountId = existing?.id ?? generateId();
   const passwordHash = await hashPassword(password);
@@ -347,7 +350,7 @@ async function createAccount(
     onlyIf ? insertWhere(db, sessions, issued.session, onlyIf) : issued.insert,
     onlyIf ? insertWhere(db, auditEvents, audit, onlyIf) : db.insert(auditEvents).values(audit),
   ]);
-  if (onlyIf && !(await sessionWritten(db, issued.session.id))) return { ok: false, error: "This link is no longer valid." };
+  if (onlyIf && !(await sessionWritten(db, issued.session.id))) return refuse(400, LINK_INVALID);
   return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact, account } };
 }
 
@@ -359,19 +362,19 @@ async function sessionWritten(db: Database, sessionId: string): Promise<boolean>
 /** "Create a login" from a link session: the login email is the contact's address on file. */
 export async function createAccountFromLinkSession(db: Database, auth: PortalAuth, password: string, meta: Meta): Promise<AccountCreation> {
   const refused = passwordRefusal(auth.firm, "sign_up");
-  if (refused) return { ok: false, error: refused };
-  if (auth.session.kind !== "client_link") return { ok: false, error: "Open your portal link first." };
+  if (refused) return refuse(403, refused);
+  if (auth.session.kind !== "client_link") return refuse(400, OPEN_LINK_FIRST);
   return createAccount(db, auth.firm, auth.contact, password, meta);
 }
 
 /** Completes a signup started by email: the token proves the address. */
 export async function completeSignup(db: Database, firm: Firm, token: string, password: string, meta: Meta): Promise<AccountCreation> {
   const refused = passwordRefusal(firm, "sign_up");
-  if (refused) return { ok: false, error: refused };
+  if (refused) return refuse(403, refused);
   const used = await consumeAccountToken(db, firm.id, "email_verification", token);
-  if (!used) return { ok: false, error: "This link has expired or was already used. Ask for a new one." };
+  if (!used) return refuse(400, LINK_USED);
   const contact = await db.query.contacts.findFirst({ where: and(eq(contacts.id, used.contactId), eq(contacts.firmId, firm.id)) });
-  if (!contact || contact.deletedAt || contact.email !== used.email) return { ok: false, error: "This link is no longer valid." };
+  if (!contact || contact.deletedAt || contact.email !== used.email) return refuse(400, LINK_INVALID);
   // A revocation committed between the token's use and the account's creation voids the creation too.
   return createAccount(db, firm, contact, password, meta, credentialsUnchanged(contact.id, used.credentialEpoch));
 }
@@ -417,16 +420,16 @@ export async function resetTokenHasSecondFactor(db: Database, firm: Firm, token:
 export async function resetPassword(db: Database, firm: Firm, token: string, password: string, meta: Meta): Promise<AccountCreation> {
   // Checked before the token is used: a link mailed before a switch to "Magic link only" stays unused.
   const refused = passwordRefusal(firm, "reset");
-  if (refused) return { ok: false, error: refused };
+  if (refused) return refuse(403, refused);
   const used = await consumeAccountToken(db, firm.id, "password_reset", token);
-  if (!used?.portalAccountId) return { ok: false, error: "This link has expired or was already used. Ask for a new one." };
+  if (!used?.portalAccountId) return refuse(400, LINK_USED);
   const [row] = await db
     .select({ account: portalAccounts, contact: contacts })
     .from(portalAccounts)
     .innerJoin(contacts, eq(contacts.id, portalAccounts.contactId))
     .where(and(eq(portalAccounts.id, used.portalAccountId), eq(portalAccounts.firmId, firm.id)))
     .limit(1);
-  if (!row || row.account.deactivatedAt || row.contact.deletedAt) return { ok: false, error: "This link is no longer valid." };
+  if (!row || row.account.deactivatedAt || row.contact.deletedAt) return refuse(400, LINK_INVALID);
   const now = Date.now();
   const passwordHash = await hashPassword(password);
   const issued = await issueSession(db, {
@@ -477,6 +480,6 @@ export async function resetPassword(db: Database, firm: Firm, token: string, pas
     ),
     voidMailedCredentials(db, row.contact.id, used.credentialEpoch),
   ]);
-  if (results[5].length !== 1) return { ok: false, error: "This link is no longer valid." };
+  if (results[5].length !== 1) return refuse(400, LINK_INVALID);
   return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact: row.contact, account: { ...row.account, passwordHash } } };
 }

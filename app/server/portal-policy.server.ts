@@ -8,6 +8,7 @@
 import { and, eq, inArray, isNull, or, type SQL } from "drizzle-orm";
 import { sessions, type Plan, type SecurityMode, type SessionKind } from "../../db/schema";
 import { MODE_LABELS, PLANS, SECURITY_MODES } from "../lib/domain";
+import { refuse, type Refusal } from "./result";
 
 // ---------------------------------------------------------------------------------------------
 // Factors
@@ -157,11 +158,11 @@ export function modeKeptAfterDowngrade(firm: { plan: Plan; securityMode: Securit
 }
 
 /** Why an admin may not switch this firm to `mode`, or null if they may. */
-export function modeSwitchRefusal(firm: { plan: Plan; securityMode: SecurityMode }, mode: SecurityMode): { status: 403; error: string } | null {
+export function modeSwitchRefusal(firm: { plan: Plan; securityMode: SecurityMode }, mode: SecurityMode): Refusal | null {
   if (selectableModes(firm).includes(mode)) return null;
   const plans = MODES[mode].plans.map((plan) => PLAN_NAMES[plan]);
   const list = plans.length > 1 ? `${plans.slice(0, -1).join(", ")} and ${plans.at(-1)}` : plans.join("");
-  return { status: 403, error: `${MODE_LABELS[mode]} is available on ${list} plans.` };
+  return refuse(403, `${MODE_LABELS[mode]} is available on ${list} plans.`);
 }
 
 // ---------------------------------------------------------------------------------------------

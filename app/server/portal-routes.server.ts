@@ -3,7 +3,7 @@ import type { AppLoadContext } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { emailField } from "./fields";
-import { readForm, validateForm } from "./forms.server";
+import { failure, readForm, validateForm } from "./forms.server";
 import { allowEmailSend, requestLinkByEmail } from "./portal-accounts.server";
 import type { Firm } from "./portal-auth.server";
 
@@ -21,21 +21,18 @@ export async function handleEmailRequest(
   message: string,
 ) {
   const parsed = validateForm(z.object({ email: emailField }), form);
-  if (!parsed.ok) return json({ ...parsed, sent: false as const }, { status: 422 });
-  if (!(await allowEmailSend(context.db, parsed.data.email, context.ip))) {
-    return json({ ok: false as const, formError: TOO_MANY_EMAILS, fieldErrors: {}, sent: false as const }, { status: 429 });
-  }
+  if (!parsed.ok) return failure(parsed, { sent: false as const });
+  if (!(await allowEmailSend(context.db, parsed.data.email, context.meta.ip))) return failure(429, TOO_MANY_EMAILS, { sent: false as const });
   start(parsed.data.email);
   return json({ ok: true as const, sent: true as const, message });
 }
 
 /** "Email me a link" with a typed address. */
 export async function handleEmailLinkRequest(request: Request, context: AppLoadContext, firm: Firm, form?: FormData) {
-  const meta = { ip: context.ip, userAgent: context.userAgent };
   return handleEmailRequest(
     context,
     form ?? (await readForm(request)),
-    (email) => requestLinkByEmail(context.db, context.env, context.ctx, firm, email, meta),
+    (email) => requestLinkByEmail(context.db, context.env, context.ctx, firm, email, context.meta),
     LINK_SENT_MESSAGE,
   );
 }

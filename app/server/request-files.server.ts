@@ -3,7 +3,8 @@
 // and nothing is written to D1 until the object is stored, nor left in R2 if D1 refuses the row.
 import { generateId } from "./crypto.server";
 import type { Database } from "./db.server";
-import { findOpenItem, recordUpload, type ClientActor, type ItemChange, type RequestFile } from "./requests.server";
+import { ITEM_NOT_FOUND, REQUEST_CLOSED, findOpenItem, recordUpload, type ClientActor, type ItemChange, type RequestFile } from "./requests.server";
+import { refuse, type Refusal } from "./result";
 
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;
 /** Room for the multipart envelope (boundaries, part headers, the item id) around one file. */
@@ -34,9 +35,9 @@ export const ALLOWED_EXTENSIONS = Object.keys(ALLOWED_TYPES);
 export const ACCEPT_ATTRIBUTE = ALLOWED_EXTENSIONS.map((e) => `.${e}`).join(",");
 export const TYPES_SENTENCE = "PDF, PNG, JPEG, HEIC, CSV, Excel (.xlsx), Word (.docx) or plain text (.txt)";
 
-export type UploadRefusal = { ok: false; status: 400 | 404 | 409 | 411 | 413 | 415 | 422; message: string };
+export type UploadRefusal = Refusal;
 
-export const TOO_LARGE: UploadRefusal = { ok: false, status: 413, message: "That file is larger than 50 MB. Upload a smaller file, or split it." };
+export const TOO_LARGE = refuse(413, "That file is larger than 50 MB. Upload a smaller file, or split it.");
 
 /**
  * The name we keep and show: the last path segment, without control or bidirectional-override
@@ -60,14 +61,14 @@ export type CheckedFile = { ok: true; fileName: string; contentType: string; siz
 /** Extension and declared type must both be on the allowlist, and agree with each other. */
 export function checkFile(input: { name: string; type: string; size: number }): CheckedFile | UploadRefusal {
   const fileName = sanitizeFileName(input.name);
-  if (input.size <= 0) return { ok: false, status: 422, message: "That file is empty. Choose the file again." };
+  if (input.size <= 0) return refuse(422, "That file is empty. Choose the file again.");
   if (input.size > MAX_FILE_BYTES) return TOO_LARGE;
   const dot = fileName.lastIndexOf(".");
   const ext = dot > 0 ? fileName.slice(dot + 1).toLowerCase() : "";
   const allowed = ALLOWED_TYPES[ext];
   const declared = input.type.split(";")[0].trim().toLowerCase();
   if (!allowed || !allowed.declared.includes(declared)) {
-    return { ok: false, status: 415, message: `That type of file is not accepted. Upload a ${TYPES_SENTENCE} file.` };
+    return refuse(415, `That type of file is not accepted. Upload a ${TYPES_SENTENCE} file.`);
   }
   return { ok: true, fileName, contentType: allowed.stored, size: input.size };
 }
@@ -92,8 +93,8 @@ export async function storeUpload(
 ): Promise<ItemChange | UploadRefusal> {
   // Checked before any byte is stored; recordUpload checks again in the batch that records it.
   const found = await findOpenItem(db, target.actor.firm.id, target.actor.contact.id, target.requestId, target.itemId);
-  if (!found || found.item.kind !== "file") return { ok: false, status: 404, message: "That item is not part of this request." };
-  if (found.request.status !== "open") return { ok: false, status: 409, message: "This request is complete, so it can no longer be changed." };
+  if (!found || found.item.kind !== "file") return ITEM_NOT_FOUND;
+  if (found.request.status !== "open") return REQUEST_CLOSED;
   const fileId = generateId();
   const key = objectKey(target.actor.firm.id, target.requestId, fileId);
   let source: ReadableStream<Uint8Array> | Blob = body;
@@ -109,7 +110,7 @@ export async function storeUpload(
     });
   } catch {
     await env.FILES.delete(key).catch(() => undefined);
-    return { ok: false, status: 400, message: "The upload did not arrive complete. Please try again." };
+    return refuse(400, "The upload did not arrive complete. Please try again.");
   }
   const record: Omit<RequestFile, "firmId" | "uploadedAt"> = {
     id: fileId,
@@ -144,21 +145,21 @@ export async function readMultipartUpload(
   request: Request,
 ): Promise<{ ok: true; itemId: string; file: File; checked: CheckedFile } | UploadRefusal> {
   const length = declaredLength(request);
-  if (length === null) return { ok: false, status: 411, message: "The upload must declare its size. Please try again." };
+  if (length === null) return refuse(411, "The upload must declare its size. Please try again.");
   if (length > MAX_FILE_BYTES + MULTIPART_ENVELOPE_BYTES) return TOO_LARGE;
   let form: FormData;
   try {
     form = await request.formData();
   } catch {
-    return { ok: false, status: 400, message: "The upload could not be read. Please choose the file again." };
+    return refuse(400, "The upload could not be read. Please choose the file again.");
   }
   const itemId = form.get("itemId");
   const file = form.get("file");
   if (typeof itemId !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(itemId)) {
-    return { ok: false, status: 400, message: "The upload could not be read. Reload the page and try again." };
+    return refuse(400, "The upload could not be read. Reload the page and try again.");
   }
   if (!(file instanceof File) || (file.size === 0 && file.name === "")) {
-    return { ok: false, status: 422, message: "Choose a file to upload." };
+    return refuse(422, "Choose a file to upload.");
   }
   const checked = checkFile({ name: file.name, type: file.type, size: file.size });
   if (!checked.ok) return checked;
@@ -171,17 +172,17 @@ export async function readMultipartUpload(
  */
 export function readRawUpload(request: Request): { ok: true; checked: CheckedFile; body: ReadableStream<Uint8Array> } | UploadRefusal {
   const length = declaredLength(request);
-  if (length === null) return { ok: false, status: 411, message: "The upload must declare its size. Please try again." };
+  if (length === null) return refuse(411, "The upload must declare its size. Please try again.");
   if (length > MAX_FILE_BYTES) return TOO_LARGE;
   let name = "";
   try {
     name = decodeURIComponent(request.headers.get("x-file-name") ?? "");
   } catch {
-    return { ok: false, status: 400, message: "The file name could not be read." };
+    return refuse(400, "The file name could not be read.");
   }
   const checked = checkFile({ name, type: request.headers.get("content-type") ?? "", size: length });
   if (!checked.ok) return checked;
-  if (!request.body) return { ok: false, status: 422, message: "Choose a file to upload." };
+  if (!request.body) return refuse(422, "Choose a file to upload.");
   return { ok: true, checked, body: request.body };
 }
 

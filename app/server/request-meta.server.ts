@@ -10,6 +10,13 @@ export function userAgent(request: Request): string {
   return (request.headers.get("user-agent") ?? "").slice(0, 300);
 }
 
+/** Who asked, as the audit log and the throttles record it: built once per request in the load context. */
+export type RequestMeta = { ip: string; userAgent: string };
+
+export function requestMeta(request: Request): RequestMeta {
+  return { ip: clientIp(request), userAgent: userAgent(request) };
+}
+
 const LOCAL_ORIGIN = "http://local.invalid";
 
 /**

@@ -20,6 +20,8 @@ import { generateId } from "./crypto.server";
 import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
 import { requestCompletedEmail } from "./emails.server";
 import { outboxRow } from "./outbox.server";
+import type { RequestMeta } from "./request-meta.server";
+import { refuse, type Result } from "./result";
 
 export type RequestSummary = {
   id: string;
@@ -247,7 +249,7 @@ export type NewRequestInput = {
   items: { kind: ItemKind; label: string }[];
 };
 
-type Meta = { ip: string; userAgent: string };
+type Meta = RequestMeta;
 
 /**
  * "Send": the request, its items, the client's magic link with its email and the audit event are
@@ -321,7 +323,7 @@ export function isoDay(ms: number): string {
 export async function sendReminder(
   db: Database,
   env: Env,
-  input: { firm: Firm; contact: Contact; request: Request; by: { type: "staff"; staff: StaffActor; ip: string; userAgent: string } | { type: "system" } },
+  input: { firm: Firm; contact: Contact; request: Request; by: ({ type: "staff"; staff: StaffActor } & RequestMeta) | { type: "system" } },
   now = Date.now(),
 ): Promise<boolean> {
   const today = isoDay(now);
@@ -368,7 +370,7 @@ export async function sendReminder(
 // ---------------------------------------------------------------------------------------------
 // Client side: ticking, answering and uploading. Each write carries the completion check.
 
-export type ClientActor = { firm: Firm; contact: Contact; ip: string; userAgent: string };
+export type ClientActor = { firm: Firm; contact: Contact } & RequestMeta;
 
 /** A request item the contact may change now: their own, of an open request. */
 export async function findOpenItem(db: Database, firmId: string, contactId: string, requestId: string, itemId: string) {
@@ -469,10 +471,10 @@ function clientAudit(actor: ClientActor, type: string, detail: Record<string, un
   };
 }
 
-export type ItemChange = { ok: true; completed: boolean } | { ok: false; status: 404 | 409 | 422; message: string };
+export type ItemChange = Result<{ completed: boolean }>;
 
-const CLOSED: ItemChange = { ok: false, status: 409, message: "This request is complete, so it can no longer be changed." };
-const NOT_FOUND: ItemChange = { ok: false, status: 404, message: "That item is not part of this request." };
+export const REQUEST_CLOSED = refuse(409, "This request is complete, so it can no longer be changed.");
+export const ITEM_NOT_FOUND = refuse(404, "That item is not part of this request.");
 
 async function changeItem(
   db: Database,
@@ -485,9 +487,9 @@ async function changeItem(
   now: number,
 ): Promise<ItemChange> {
   const found = await findOpenItem(db, actor.firm.id, actor.contact.id, requestId, itemId);
-  if (!found) return NOT_FOUND;
-  if (found.item.kind !== kind) return { ok: false, status: 422, message: "That item cannot be changed this way." };
-  if (found.request.status !== "open") return CLOSED;
+  if (!found) return ITEM_NOT_FOUND;
+  if (found.item.kind !== kind) return refuse(422, "That item cannot be changed this way.");
+  if (found.request.status !== "open") return REQUEST_CLOSED;
   await runBatch(db, [...write(found.request, found.item), ...(await completionStatements(db, env, actor, found.request, now))]);
   const [after] = await db.select({ status: requests.status }).from(requests).where(eq(requests.id, requestId)).limit(1);
   return { ok: true, completed: after?.status === "completed" };

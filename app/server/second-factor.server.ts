@@ -7,6 +7,7 @@ import { portalAccounts, staffUsers } from "../../db/schema";
 import type { Database, Statement } from "./db.server";
 import { renderQrSvg } from "./qr-code.server";
 import { consumeRecoveryCode } from "./recovery-codes.server";
+import type { Refusal } from "./result";
 import {
   TOTP_LOCK_MS,
   TOTP_MAX_FAILURES,
@@ -187,7 +188,7 @@ export async function resumeEnrolment(
 
 export type EnrolmentResult =
   | { ok: true; step: number }
-  | { ok: false; reason: "expired" | "invalid" | "already_enrolled" };
+  | { ok: false; reason: EnrolmentFailure };
 
 /**
  * Saves the secret only after a valid code for it, and burns that code's step in the same UPDATE
@@ -237,7 +238,24 @@ export function disableTotp(db: Database, owner: FactorOwner): Statement {
 }
 
 /** What to tell the person, in the words of the sign-in page. */
-export function factorFailureMessage(failure: FactorFailure): string {
+/** A failed code as a refusal: 429 while the factor is locked, 401 otherwise. */
+export function factorRefusal(failure: FactorFailure, message = factorFailureMessage(failure)): Refusal {
+  return { ok: false, status: failure.reason === "locked" ? 429 : 401, error: message };
+}
+
+export type EnrolmentFailure = "expired" | "invalid" | "already_enrolled";
+
+/** A refused enrolment, in the words of the setup pages; `expired` names where the new QR code is. */
+export function enrolmentRefusal(reason: EnrolmentFailure, expired: string): Refusal<EnrolmentFailure> {
+  const error = {
+    expired,
+    invalid: "That code does not match. Enter the current 6-digit code from your authenticator app.",
+    already_enrolled: "Two-factor authentication is already on for your account.",
+  }[reason];
+  return { ok: false, status: 422, reason, error };
+}
+
+function factorFailureMessage(failure: FactorFailure): string {
   switch (failure.reason) {
     case "locked":
       return "Too many wrong codes. Two-factor sign-in is locked for 15 minutes; try again later.";

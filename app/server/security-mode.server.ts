@@ -6,6 +6,8 @@ import { auditEvents, firms, sessions, type SecurityMode } from "../../db/schema
 import { auditEvent, auditRow } from "./audit.server";
 import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
 import { modeSwitchRefusal, sessionsEndedBySwitch } from "./portal-policy.server";
+import type { RequestMeta } from "./request-meta.server";
+import type { Result } from "./result";
 import type { StaffAuth } from "./staff-auth.server";
 
 export async function countSessionsEndedBySwitch(db: Database, firmId: string, mode: SecurityMode): Promise<number> {
@@ -15,7 +17,7 @@ export async function countSessionsEndedBySwitch(db: Database, firmId: string, m
   return row?.n ?? 0;
 }
 
-export type ModeChange = { ok: true; changed: boolean; endedSessions: number } | { ok: false; status: 400 | 403 | 409; error: string };
+export type ModeChange = Result<{ changed: boolean; endedSessions: number }>;
 
 export const MODE_CHANGED_MEANWHILE = "The setting was just changed by someone else. Reload the page to see it, then choose again.";
 
@@ -29,7 +31,7 @@ export async function changeSecurityMode(
   db: Database,
   auth: StaffAuth,
   mode: SecurityMode,
-  meta: { ip: string; userAgent: string },
+  meta: RequestMeta,
   expectedFrom?: SecurityMode,
 ): Promise<ModeChange> {
   const { firm, staff } = auth;
@@ -37,7 +39,7 @@ export async function changeSecurityMode(
   if (mode === firm.securityMode) return { ok: true, changed: false, endedSessions: 0 };
   if (expectedFrom && expectedFrom !== firm.securityMode) return { ok: false, status: 409, error: MODE_CHANGED_MEANWHILE };
   const refusal = modeSwitchRefusal(firm, mode);
-  if (refusal) return { ok: false, ...refusal };
+  if (refusal) return refusal;
   const from = firm.securityMode;
   const stillFrom = sql`exists (select 1 from ${firms} where ${firms.id} = ${firm.id} and ${firms.securityMode} = ${from})`;
   const condition = sessionsEndedBySwitch(firm.id, mode);
@@ -70,7 +72,7 @@ export async function changeSecurityMode(
 }
 
 /** "Require 2FA for all staff": staff without it are sent to set it up at their next click. */
-export async function setStaffTwoFactorRequired(db: Database, auth: StaffAuth, required: boolean, meta: { ip: string; userAgent: string }) {
+export async function setStaffTwoFactorRequired(db: Database, auth: StaffAuth, required: boolean, meta: RequestMeta) {
   await runBatch(db, [
     db.update(firms).set({ staffTwoFactorRequired: required }).where(eq(firms.id, auth.firm.id)),
     auditEvent(db, {

@@ -8,6 +8,8 @@ import { STAFF_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "./cook
 import { runBatch, type Database } from "./db.server";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
 import { KNOWN_PLACE_MS, countPasswordFailure, passwordThrottleState, samePlace, type PasswordAttempt } from "./rate-limit.server";
+import type { RequestMeta } from "./request-meta.server";
+import type { Result } from "./result";
 import {
   ABSOLUTE_TIMEOUT_MS,
   checkSession,
@@ -119,9 +121,7 @@ export function requireRecentAuth(auth: StaffAuth, request: Request, returnTo?: 
   throw redirect(`/app/reauthenticate?redirectTo=${encodeURIComponent(back)}`);
 }
 
-export type SignInResult =
-  | { ok: true; token: string; staff: StaffUser; needsSecondFactor: boolean }
-  | { ok: false; status: 401 | 429; error: string };
+export type SignInResult = Result<{ token: string; staff: StaffUser; needsSecondFactor: boolean }>;
 
 const GENERIC_ERROR = "The email or password is incorrect.";
 const THROTTLED_ERROR = "Too many failed sign-ins from your network. Wait 15 minutes and try again.";
@@ -151,7 +151,7 @@ async function staffSignedInFrom(db: Database, staff: StaffUser, ip: string, now
 
 export async function signInStaff(
   db: Database,
-  input: { email: string; password: string; ip: string; userAgent: string },
+  input: { email: string; password: string } & RequestMeta,
 ): Promise<SignInResult> {
   const email = input.email.trim().toLowerCase();
   const attempt = staffAttempt(email, input.ip);
@@ -209,7 +209,7 @@ export async function reauthenticateStaff(
   auth: StaffAuth,
   password: string,
   ip: string,
-): Promise<{ ok: true; token: string } | { ok: false; status: 401 | 429; error: string }> {
+): Promise<Result<{ token: string }>> {
   // The same counters as sign-in: a stolen session cannot guess the password faster than /login.
   const attempt = staffAttempt(auth.staff.email, ip);
   const throttle = await passwordThrottleState(db, attempt);

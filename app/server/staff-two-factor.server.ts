@@ -7,19 +7,22 @@ import {
   beginEnrolment,
   confirmEnrolment,
   disableTotp,
-  factorFailureMessage,
+  enrolmentRefusal,
+  factorRefusal,
   resumeEnrolment,
   verifyTotpAttempt,
+  type EnrolmentFailure,
   type FactorOwner,
   type PendingEnrolment,
 } from "./second-factor.server";
+import type { RequestMeta } from "./request-meta.server";
+import type { Result } from "./result";
 import { deleteStaffSessions, rotateSession } from "./sessions.server";
 import type { StaffAuth, StaffUser } from "./staff-auth.server";
 
 export const TOTP_ISSUER = "Client Portal";
 
-type RequestMeta = { ip: string; userAgent: string };
-export type StaffFactorResult = { ok: true; token: string } | { ok: false; status: 401 | 429; error: string };
+export type StaffFactorResult = Result<{ token: string }>;
 
 export function staffFactorOwner(staff: Pick<StaffUser, "id" | "firmId">): FactorOwner {
   return { kind: "staff", id: staff.id, firmId: staff.firmId };
@@ -47,7 +50,7 @@ export async function completeStaffSecondFactor(
       ip: meta.ip,
       userAgent: meta.userAgent,
     });
-    return { ok: false, status: result.reason === "locked" ? 429 : 401, error: factorFailureMessage(result) };
+    return factorRefusal(result);
   }
   const rotated = await rotateSession(db, pending.session, { twoFactorVerifiedAt: now }, now);
   await runBatch(db, [
@@ -65,9 +68,7 @@ export function resumeStaffEnrolment(encryptionKey: string, auth: StaffAuth, pen
   return resumeEnrolment(encryptionKey, staffFactorOwner(auth.staff), { issuer: TOTP_ISSUER, accountName: auth.staff.email }, pendingToken, now);
 }
 
-export type StaffEnrolmentResult =
-  | { ok: true; token: string }
-  | { ok: false; reason: "expired" | "invalid" | "already_enrolled"; error: string };
+export type StaffEnrolmentResult = Result<{ token: string }, EnrolmentFailure>;
 
 /**
  * Turns TOTP on once the code matches the secret shown. This browser has just proved the factor, so its
@@ -83,14 +84,7 @@ export async function enrolStaffTotp(
   now = Date.now(),
 ): Promise<StaffEnrolmentResult> {
   const result = await confirmEnrolment(db, encryptionKey, staffFactorOwner(auth.staff), pendingToken, code, now);
-  if (!result.ok) {
-    const error = {
-      expired: "This setup page has expired. Scan the new QR code below and enter a fresh code.",
-      invalid: "That code does not match. Enter the current 6-digit code from your authenticator app.",
-      already_enrolled: "Two-factor authentication is already on for your account.",
-    }[result.reason];
-    return { ok: false, reason: result.reason, error };
-  }
+  if (!result.ok) return enrolmentRefusal(result.reason, "This setup page has expired. Scan the new QR code below and enter a fresh code.");
   const rotated = await rotateSession(db, auth.session, { twoFactorVerifiedAt: now }, now);
   await runBatch(db, [
     deleteStaffSessions(db, auth.staff.id, rotated.session.id),
@@ -108,10 +102,10 @@ export async function disableStaffTotp(
   code: string,
   meta: RequestMeta,
   now = Date.now(),
-): Promise<{ ok: true } | { ok: false; status: 401 | 429; error: string }> {
+): Promise<Result> {
   const owner = staffFactorOwner(auth.staff);
   const result = await verifyTotpAttempt(db, encryptionKey, owner, code, now);
-  if (!result.ok) return { ok: false, status: result.reason === "locked" ? 429 : 401, error: factorFailureMessage(result) };
+  if (!result.ok) return factorRefusal(result);
   await runBatch(db, [
     disableTotp(db, owner),
     auditEvent(db, { firmId: auth.firm.id, type: "staff.two_factor_disabled", actor: actorOf(auth), ip: meta.ip, userAgent: meta.userAgent }),
