@@ -12,6 +12,8 @@ export const LIMITS = {
   emailPerIp: { name: "email:ip", limit: 3, windowMs: 10 * 60_000 },
   signInPerAccount: { name: "signin:acct", limit: 10, windowMs: 15 * 60_000 },
   signInPerIp: { name: "signin:ip", limit: 50, windowMs: 15 * 60_000 },
+  // The public API, per key: generous for an integration's sync, bounded for a runaway loop.
+  apiPerKey: { name: "api:key", limit: 600, windowMs: 60_000 },
 } satisfies Record<string, RateLimit>;
 
 function windowStart(rule: RateLimit, now: number): number {
@@ -58,4 +60,9 @@ export async function consumeMany(db: Database, rule: RateLimit, subjects: strin
     RETURNING "key", "count"`);
   const allowed = new Set(rows.filter((r) => r.count <= rule.limit).map((r) => r.key));
   return new Set(subjects.filter((s) => allowed.has(keyOf(s))));
+}
+
+/** Milliseconds until the current window of `rule` ends (for Retry-After). */
+export function windowRemainingMs(rule: RateLimit, now = Date.now()): number {
+  return windowStart(rule, now) + rule.windowMs - now;
 }

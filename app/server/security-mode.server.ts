@@ -3,6 +3,7 @@ import { and, count, eq, inArray, isNull } from "drizzle-orm";
 import { firms, sessions, type Plan, type SecurityMode } from "../../db/schema";
 import { auditEvent } from "./audit.server";
 import { runBatch, type Database } from "./db.server";
+import { auditActorOf, type Acting } from "./acting.server";
 import type { StaffAuth } from "./staff-auth.server";
 
 
@@ -38,9 +39,10 @@ export async function countSessionsEndedBySwitch(db: Database, firmId: string, m
 
 export type ModeChange = { ok: true; changed: boolean; endedSessions: number } | { ok: false; status: 400 | 403; error: string };
 
-export async function changeSecurityMode(db: Database, auth: StaffAuth, mode: SecurityMode, meta: { ip: string; userAgent: string }): Promise<ModeChange> {
-  const { firm, staff } = auth;
-  if (staff.role !== "admin") return { ok: false, status: 403, error: "Only firm admins can change the portal security setting." };
+/** Staff must be admins; an API key reaches here only with its write scope (checked by the API). */
+export async function changeSecurityMode(db: Database, auth: Acting, mode: SecurityMode, meta: { ip: string; userAgent: string }): Promise<ModeChange> {
+  const { firm } = auth;
+  if ("staff" in auth && auth.staff.role !== "admin") return { ok: false, status: 403, error: "Only firm admins can change the portal security setting." };
   if (mode === firm.securityMode) return { ok: true, changed: false, endedSessions: 0 };
   if (!selectableModes(firm).includes(mode)) {
     return { ok: false, status: 403, error: "Magic link + Login 2FA is available on Business and Enterprise plans." };
@@ -53,7 +55,7 @@ export async function changeSecurityMode(db: Database, auth: StaffAuth, mode: Se
     auditEvent(db, {
       firmId: firm.id,
       type: "firm.security_mode_changed",
-      actor: { type: "staff", id: staff.id, label: staff.email },
+      actor: auditActorOf(auth),
       detail: { from: firm.securityMode, to: mode, endedSessions },
       ip: meta.ip,
       userAgent: meta.userAgent,
