@@ -71,14 +71,26 @@ function safeRoutePath(c: Context): string {
   return (handler?.path ?? "(no route)").slice(0, 200);
 }
 
-/** A read-scoped key is refused before anything is read or changed. */
+/** A read-scoped key is refused before its body is even read. */
 export const requireWriteScope: MiddlewareHandler<ApiEnv> = async (c, next) => {
   if (c.get("apiKey").key.scope !== "read_write") {
     return errorResponse(403, "forbidden", "This key has the read scope: it cannot change anything. An admin can create a read and write key.");
   }
+  await next();
+};
+
+/**
+ * Endpoints with a body take JSON only. hono's JSON validator skips a body of another type (it would
+ * validate `{}`), so a form post to PATCH would "succeed" without changing anything: refuse it instead.
+ */
+export const requireJsonBody: MiddlewareHandler<ApiEnv> = async (c, next) => {
+  const type = (c.req.header("content-type") ?? "").trim();
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    return errorResponse(415, "unsupported_media_type", "Send the body as JSON, with `Content-Type: application/json`.");
+  }
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > MAX_BODY_BYTES) return errorResponse(413, "payload_too_large", "The body is larger than 64 KiB.");
-  // Cached by hono: the validators read the same text again.
+  // Cached by hono: the idempotency check and the validator read the same text again.
   const body = await c.req.text();
   if (new TextEncoder().encode(body).byteLength > MAX_BODY_BYTES) return errorResponse(413, "payload_too_large", "The body is larger than 64 KiB.");
   await next();
@@ -87,7 +99,7 @@ export const requireWriteScope: MiddlewareHandler<ApiEnv> = async (c, next) => {
 /**
  * Writes with an Idempotency-Key act once: the first call claims the key in D1 before it runs; a retry
  * with the same key and the same request gets the stored answer (marked `Idempotent-Replayed: true`);
- * the same key with another request is refused (422). Runs after requireWriteScope, which read the body.
+ * the same key with another request is refused (422).
  */
 export const idempotent: MiddlewareHandler<ApiEnv> = async (c, next) => {
   const idempotencyKey = c.req.header("idempotency-key");

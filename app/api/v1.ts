@@ -19,7 +19,7 @@ import { clientIp, userAgent } from "~/server/request-meta.server";
 import { DEFAULT_DIRECTION, type ContactSort, type SortDirection } from "~/lib/contact-filters";
 import { renderReferencePage } from "./docs-page";
 import { apiError, ERROR_RESPONSES, fieldMessages, NOT_FOUND_RESPONSE, WRITE_ERROR_RESPONSES } from "./errors";
-import { authenticate, idempotent, requireWriteScope, type ApiEnv } from "./middleware";
+import { authenticate, idempotent, requireJsonBody, requireWriteScope, type ApiEnv } from "./middleware";
 import {
   AuditListQuery,
   AuditPageSchema,
@@ -120,7 +120,7 @@ const putSecurityMode = createRoute({
     "Same rules as Settings › Client Portal › Security: the 2FA mode needs a Business or Enterprise plan (403 `plan_required`). " +
     "Switching to magic_link_only ends every client password session; switching to magic_link_and_login_2fa ends every client session that has not passed 2FA. Audit-logged.",
   security,
-  middleware: [requireWriteScope, idempotent],
+  middleware: [requireWriteScope, requireJsonBody, idempotent],
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: SecurityModeChangeSchema } } },
@@ -274,7 +274,7 @@ const createContactRoute = createRoute({
   summary: "Add a contact",
   description: "The same rules as the Add contact form: the email is unique among the firm's live contacts (409 otherwise).",
   security,
-  middleware: [requireWriteScope, idempotent],
+  middleware: [requireWriteScope, requireJsonBody, idempotent],
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: ContactCreateSchema } } },
@@ -301,7 +301,7 @@ const updateContactRoute = createRoute({
     "Absent fields keep their value. A new email for a contact without a login voids everything mailed to the old address; " +
     "the email of a contact with a portal login is their login email and is refused here (409).",
   security,
-  middleware: [requireWriteScope, idempotent],
+  middleware: [requireWriteScope, requireJsonBody, idempotent],
   request: {
     params: ContactIdParams,
     headers: IdempotencyHeaders,
@@ -349,7 +349,7 @@ const sendLinkRoute = createRoute({
   summary: "Email a portal link or a portal invite",
   description: "Emails the contact a 14-day access link (Send portal link), or an invite whose page offers to create a login (Send portal invite).",
   security,
-  middleware: [requireWriteScope, idempotent],
+  middleware: [requireWriteScope, requireJsonBody, idempotent],
   request: {
     params: ContactIdParams,
     headers: IdempotencyHeaders,
@@ -390,7 +390,7 @@ const deactivateTwoFactorRoute = createRoute({
     "As Edit login details › Deactivate two-factor authentication: the secret and recovery codes are deleted, every session ends, " +
     "the client is emailed and sets 2FA up again at their next sign-in where it is required. 409 when 2FA is not on.",
   security,
-  middleware: [requireWriteScope, idempotent],
+  middleware: [requireWriteScope, requireJsonBody, idempotent],
   request: {
     params: ContactIdParams,
     headers: IdempotencyHeaders,
