@@ -67,7 +67,7 @@ export const authenticate: MiddlewareHandler<ApiEnv> = async (c, next) => {
 
 /** The route pattern that answered (`/api/v1/contacts/:contactId`), not the URL: ids stay out of the label. */
 function safeRoutePath(c: Context): string {
-  const handler = matchedRoutes(c).findLast((route) => route.method !== "ALL");
+  const handler = [...matchedRoutes(c)].reverse().find((route) => route.method !== "ALL");
   return (handler?.path ?? "(no route)").slice(0, 200);
 }
 

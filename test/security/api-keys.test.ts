@@ -23,7 +23,7 @@ async function createKeyThroughPage(browser: Browser, name: string, scope: "read
   expect(response.status).toBe(200);
   const keys = (await response.text()).match(KEY_PATTERN) ?? [];
   expect(new Set(keys).size).toBe(1);
-  return keys[0];
+  return keys[0]!;
 }
 
 /** Everything a write could change for a firm, to prove a refused call changed nothing. */
@@ -162,7 +162,8 @@ describe("rule 36: a read key cannot write", () => {
     const key = await createApiKey(firm, "read");
     const before = await firmState(firm);
     for (const [method, path, body] of writesOn(contact.id)) {
-      for (const headers of [{}, { "idempotency-key": "k1" }]) {
+      const headerSets: Record<string, string>[] = [{}, { "idempotency-key": "k1" }];
+      for (const headers of headerSets) {
         const response = await callApi(key, method, path, { body, headers });
         expect(response.status, `${method} ${path}`).toBe(403);
         expect((await json<{ error: { code: string } }>(response)).error.code).toBe("forbidden");
@@ -241,10 +242,11 @@ describe("rule 21: only admins manage keys, after a recent sign-in", () => {
     const id = browser.cookies.get("__Host-staff_session")!.split(".")[0];
     const fifteenMinutesAgo = Date.now() - 15 * 60_000;
     await db.update(sessions).set({ createdAt: fifteenMinutesAgo, reauthenticatedAt: fifteenMinutesAgo }).where(eq(sessions.id, id));
-    for (const form of [
+    const forms: Record<string, string>[] = [
       { intent: "create", name: "Late", scope: "read_write" },
       { intent: "revoke", keyId: existing.id },
-    ]) {
+    ];
+    for (const form of forms) {
       const response = await browser.post(PAGE, form);
       expect(response.status).toBe(302);
       expect(response.headers.get("location")).toMatch(/^\/app\/reauthenticate\?redirectTo=/);
