@@ -14,6 +14,7 @@ import { contactFormSchema, createContact, updateContact } from "~/server/contac
 import { getContact, listContacts } from "~/server/contacts.server";
 import { idParam } from "~/server/fields";
 import { deliverSoon } from "~/server/outbox.server";
+import { LIMITS, consume, windowRemainingMs } from "~/server/rate-limit.server";
 import { changeSecurityMode, selectableModes } from "~/server/security-mode.server";
 import { clientIp, userAgent } from "~/server/request-meta.server";
 import { DEFAULT_DIRECTION, type ContactSort, type SortDirection } from "~/lib/contact-filters";
@@ -347,7 +348,9 @@ const sendLinkRoute = createRoute({
   path: "/contacts/{contactId}/portal-link",
   tags: ["Portal access"],
   summary: "Email a portal link or a portal invite",
-  description: "Emails the contact a 14-day access link (Send portal link), or an invite whose page offers to create a login (Send portal invite).",
+  description:
+    "Emails the contact a 14-day access link (Send portal link), or an invite whose page offers to create a login (Send portal invite). " +
+    "A contact is emailed at most 3 times in 10 minutes, whatever sends it (429 with Retry-After).",
   security,
   middleware: [requireWriteScope, requireJsonBody, idempotent],
   request: {
@@ -369,6 +372,18 @@ v1.openapi(sendLinkRoute, async (c) => {
   const details = id.success ? await getContact(c.get("db"), c.get("apiKey").firm.id, id.data) : null;
   if (!details) return c.json(notFound(), 404);
   if (details.contact.deletedAt !== null) return c.json(apiError("conflict", "This contact is deleted. Restore them in the firm app before sending links."), 409);
+  // SECURITY.md: email-sending endpoints, 3 per 10 minutes per address. The counter is the one bulk
+  // invites and self-service links use, so no path mails a client more often; a looping integration
+  // cannot flood a client's inbox.
+  const now = Date.now();
+  if (!(await consume(c.get("db"), LIMITS.emailPerAddress, details.contact.email, now))) {
+    const seconds = Math.max(1, Math.ceil(windowRemainingMs(LIMITS.emailPerAddress, now) / 1000));
+    return c.json(
+      apiError("rate_limited", `This contact was emailed ${LIMITS.emailPerAddress.limit} times in the last 10 minutes. Retry in ${seconds} s.`),
+      429,
+      { "Retry-After": String(seconds) },
+    );
+  }
   const { key, firm } = c.get("apiKey");
   const sent = await sendStaffLink(c.get("db"), c.env, {
     firm,

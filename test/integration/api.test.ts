@@ -240,6 +240,20 @@ describe("portal access of a contact", () => {
     expect(shown.portal.status).toBe("invited");
   });
 
+  it("POST portal-link mails a contact at most 3 times in 10 minutes (429 with Retry-After)", async () => {
+    const { firm, key } = await setup();
+    const contact = await createContact(firm);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await callApi(key, "POST", `/contacts/${contact.id}/portal-link`, { body: { kind: "link" } })).status);
+    expect(statuses).toEqual([202, 202, 202, 429]);
+    const refused = await callApi(key, "POST", `/contacts/${contact.id}/portal-link`, { body: { kind: "invite" } });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await json<ErrorBody>(refused)).error.code).toBe("rate_limited");
+    await settle();
+    expect(await db.select().from(outbox).where(eq(outbox.toAddress, contact.email))).toHaveLength(3);
+  });
+
   it("POST two-factor/deactivate turns 2FA off, ends sessions, emails the client; 409 when it is off", async () => {
     const { firm, key } = await setup();
     const { contact, account } = await clientWithSession(firm, { twoFactor: true });
