@@ -339,6 +339,10 @@ export const inviteRuns = sqliteTable(
   (t) => [index("invite_runs_firm_idx").on(t.firmId, t.finishedAt)],
 );
 
+export const API_KEY_SCOPES = ["read", "read_write"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+// Per-firm keys of the public API. The key is shown once; only SHA-256 of its secret part is stored.
 export const apiKeys = sqliteTable(
   "api_keys",
   {
@@ -346,6 +350,8 @@ export const apiKeys = sqliteTable(
     firmId: text("firm_id").notNull(),
     name: text("name").notNull(),
     keyHash: text("key_hash").notNull().unique(),
+    // What the key may do (SECURITY.md rule 36): "read" keys get 403 on every write.
+    scope: text("scope", { enum: API_KEY_SCOPES }).notNull().default("read"),
     createdByStaffId: text("created_by_staff_id"),
     lastUsedAt: integer("last_used_at"),
     revokedAt: integer("revoked_at"),
@@ -409,4 +415,21 @@ export const contactImportProblems = sqliteTable(
     notes: text("notes"),
   },
   (t) => [primaryKey({ columns: [t.importId, t.rowNumber] })],
+);
+
+// What a write sent with an Idempotency-Key answered, for 24 hours, so a retried call does not act twice.
+// The row is written before the write runs (status null: in progress) and completed after it.
+export const apiIdempotency = sqliteTable(
+  "api_idempotency",
+  {
+    firmId: text("firm_id").notNull(),
+    apiKeyId: text("api_key_id").notNull(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    /** SHA-256 of method, path and body: the same key with another request is refused. */
+    requestHash: text("request_hash").notNull(),
+    status: integer("status"),
+    body: text("body"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.apiKeyId, t.idempotencyKey] }), index("api_idempotency_created_idx").on(t.createdAt)],
 );

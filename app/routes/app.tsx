@@ -18,6 +18,7 @@ export default function StaffApp() {
           <NavLink to="/app/contacts">Contacts</NavLink>
           <NavLink to="/app/requests">Requests</NavLink>
           <NavLink to="/app/settings/client-portal/security">Settings</NavLink>
+          {staff.role === "admin" ? <NavLink to="/app/settings/api-keys">API keys</NavLink> : null}
           <NavLink to="/app/account">Account</NavLink>
           <span className="small" title={staff.email}>
             {staff.name}

@@ -6,6 +6,7 @@
 import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
 import { accessLinks, auditEvents, contacts, firms, outbox, portalAccounts, sessions, type AccessLinkPurpose } from "../../db/schema";
 import { generateId, generateToken, sha256Hex } from "./crypto.server";
+import { auditActorOf } from "./acting.server";
 import { auditEvent, auditRow } from "./audit.server";
 import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
 import { deviceHash } from "./devices.server";
@@ -274,15 +275,18 @@ export async function revokeContactLinks(db: Database, kv: KVNamespace, contactI
 export async function sendStaffLink(
   db: Database,
   env: Env,
-  input: { firm: Firm; contact: Contact; staff: { id: string; email: string }; purpose: "staff" | "invite" } & RequestMeta,
-): Promise<void> {
+  input: { firm: Firm; contact: Contact; purpose: "staff" | "invite" } & RequestMeta & (
+    | { staff: { id: string; email: string } }
+    | { apiKey: { id: string; name: string } }
+  ),
+): Promise<{ expiresAt: number }> {
   const link = await createAccessLink(db, env, { firm: input.firm, contact: input.contact, purpose: input.purpose });
   await runBatch(db, [
     ...link.statements,
     auditEvent(db, {
       firmId: input.firm.id,
       type: "access_link.sent",
-      actor: { type: "staff", id: input.staff.id, label: input.staff.email },
+      actor: auditActorOf(input),
       contactId: input.contact.id,
       detail: { purpose: input.purpose },
       ip: input.ip,
@@ -290,4 +294,5 @@ export async function sendStaffLink(
     }),
   ]);
   await publishLink(env.LINKS, link.token, link.record);
+  return { expiresAt: link.record.expiresAt };
 }

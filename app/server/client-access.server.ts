@@ -12,6 +12,7 @@ import { disableTotp } from "./second-factor.server";
 import { credentialsUnchanged, deleteContactSessions, revokeContactCredentials } from "./sessions.server";
 import type { RequestMeta as Meta } from "./request-meta.server";
 import type { Result } from "./result";
+import { auditActorOf, type Acting } from "./acting.server";
 import type { StaffAuth } from "./staff-auth.server";
 
 /**
@@ -48,8 +49,8 @@ async function loadAccount(db: Database, firmId: string, contactId: string) {
   return row ?? null;
 }
 
-function staffActor(auth: StaffAuth) {
-  return { type: "staff" as const, id: auth.staff.id, label: auth.staff.email };
+function staffActor(auth: Acting) {
+  return auditActorOf(auth);
 }
 
 export type AdminResult = Result<{ message: string }>;
@@ -149,7 +150,7 @@ export async function changeLoginEmail(
  * Deactivates the client's 2FA: the secret and recovery codes are deleted, their sessions end, they are
  * emailed, and they set 2FA up again at their next sign-in where it is required. Staff never see a secret.
  */
-export async function deactivateTwoFactor(db: Database, auth: StaffAuth, contactId: string, reason: string, meta: Meta): Promise<AdminResult> {
+export async function deactivateTwoFactor(db: Database, auth: Acting, contactId: string, reason: string, meta: Meta): Promise<AdminResult> {
   const row = await loadAccount(db, auth.firm.id, contactId);
   if (!row) return { ok: false, status: 404, error: "Contact not found." };
   if (!row.account?.totpEnabledAt) return { ok: false, status: 409, error: "Two-factor authentication is not on for this client." };
@@ -176,7 +177,7 @@ export async function deactivateTwoFactor(db: Database, auth: StaffAuth, contact
   return { ok: true, message: "Two-factor authentication was deactivated. The client was signed out and emailed." };
 }
 
-export async function signOutEverywhere(db: Database, auth: StaffAuth, contactId: string, meta: Meta): Promise<AdminResult> {
+export async function signOutEverywhere(db: Database, auth: Acting, contactId: string, meta: Meta): Promise<AdminResult> {
   const row = await loadAccount(db, auth.firm.id, contactId);
   if (!row) return { ok: false, status: 404, error: "Contact not found." };
   await runBatch(db, [

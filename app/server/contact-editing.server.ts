@@ -17,7 +17,7 @@ import { emailField } from "./fields";
 import type { RequestMeta as Meta } from "./request-meta.server";
 import { refuse, type Result } from "./result";
 import { deleteContactSessions } from "./sessions.server";
-import type { StaffAuth } from "./staff-auth.server";
+import { auditActorOf, type Acting } from "./acting.server";
 
 const optionalText = (max: number, label: string) =>
   z
@@ -49,8 +49,8 @@ export const EMAIL_IS_LOGIN =
 
 export type ContactSaveResult = Result<{ contactId: string }>;
 
-function staffActor(auth: StaffAuth) {
-  return { type: "staff" as const, id: auth.staff.id, label: auth.staff.email };
+function staffActor(auth: Acting) {
+  return auditActorOf(auth);
 }
 
 /** D1's answer when the live-email index refuses a row (the only unique index a contact write can hit). */
@@ -72,7 +72,7 @@ async function emailInUse(db: Database, firmId: string, email: string, exceptId?
 }
 
 /** Adds a contact, with its audit event in the same batch. */
-export async function createContact(db: Database, auth: StaffAuth, input: ContactInput, meta: Meta): Promise<ContactSaveResult> {
+export async function createContact(db: Database, auth: Acting, input: ContactInput, meta: Meta): Promise<ContactSaveResult> {
   // A friendly answer in the common case; the unique index decides races.
   if (await emailInUse(db, auth.firm.id, input.email)) return taken();
   const id = generateId();
@@ -105,7 +105,7 @@ export async function loadEditableContact(db: Database, firmId: string, contactI
 export async function updateContact(
   db: Database,
   kv: KVNamespace,
-  auth: StaffAuth,
+  auth: Acting,
   contactId: string,
   input: ContactInput,
   meta: Meta,

@@ -10,6 +10,8 @@ export const LIMITS = {
   // SECURITY.md: email-sending endpoints, 3 per 10 minutes per address and per IP.
   emailPerAddress: { name: "email:addr", limit: 3, windowMs: 10 * 60_000 },
   emailPerIp: { name: "email:ip", limit: 3, windowMs: 10 * 60_000 },
+  // The public API, per key: generous for an integration's sync, bounded for a runaway loop.
+  apiPerKey: { name: "api:key", limit: 600, windowMs: 60_000 },
 } satisfies Record<string, RateLimit>;
 
 /**
@@ -146,4 +148,9 @@ export async function consumeMany(db: Database, rule: RateLimit, subjects: strin
     RETURNING "key", "count"`);
   const allowed = new Set(rows.filter((r) => r.count <= rule.limit).map((r) => r.key));
   return new Set(subjects.filter((s) => allowed.has(keyOf(s))));
+}
+
+/** Milliseconds until the current window of `rule` ends (for Retry-After). */
+export function windowRemainingMs(rule: RateLimit, now = Date.now()): number {
+  return windowStart(rule, now) + rule.windowMs - now;
 }

@@ -2,6 +2,7 @@
 import type { Database } from "./db.server";
 import { deliverOutbox, purgeOutbox, transportFor } from "./outbox.server";
 import { pruneRateLimits } from "./rate-limit.server";
+import { pruneIdempotencyKeys } from "./idempotency.server";
 import { continueInviteRuns } from "./invites.server";
 import { sendDueReminders } from "./reminders.server";
 
@@ -14,4 +15,6 @@ export async function runScheduledJobs(env: Env, db: Database, now = Date.now())
   if (transport) await deliverOutbox(db, env, transport, now, 100);
   await purgeOutbox(db, now);
   await pruneRateLimits(db, now);
+  // Idempotency records answer retries for 24 hours; older ones are only weight.
+  await pruneIdempotencyKeys(db, now);
 }

@@ -8,6 +8,7 @@ import { insertWhere, runBatch, type Database, type Statement } from "./db.serve
 import { modeSwitchRefusal, sessionsEndedBySwitch } from "./portal-policy.server";
 import type { RequestMeta } from "./request-meta.server";
 import type { Result } from "./result";
+import { auditActorOf, type Acting } from "./acting.server";
 import type { StaffAuth } from "./staff-auth.server";
 
 export async function countSessionsEndedBySwitch(db: Database, firmId: string, mode: SecurityMode): Promise<number> {
@@ -29,13 +30,14 @@ export const MODE_CHANGED_MEANWHILE = "The setting was just changed by someone e
  */
 export async function changeSecurityMode(
   db: Database,
-  auth: StaffAuth,
+  auth: Acting,
   mode: SecurityMode,
   meta: RequestMeta,
   expectedFrom?: SecurityMode,
 ): Promise<ModeChange> {
-  const { firm, staff } = auth;
-  if (staff.role !== "admin") return { ok: false, status: 403, error: "Only firm admins can change the portal security setting." };
+  const { firm } = auth;
+  // Staff must be admins; an API key reaches here only with its write scope (checked by the API).
+  if ("staff" in auth && auth.staff.role !== "admin") return { ok: false, status: 403, error: "Only firm admins can change the portal security setting." };
   if (mode === firm.securityMode) return { ok: true, changed: false, endedSessions: 0 };
   if (expectedFrom && expectedFrom !== firm.securityMode) return { ok: false, status: 409, error: MODE_CHANGED_MEANWHILE };
   const refusal = modeSwitchRefusal(firm, mode);
@@ -49,7 +51,7 @@ export async function changeSecurityMode(
   const audit = auditRow({
     firmId: firm.id,
     type: "firm.security_mode_changed",
-    actor: { type: "staff", id: staff.id, label: staff.email },
+    actor: auditActorOf(auth),
     ip: meta.ip,
     userAgent: meta.userAgent,
   });
