@@ -16,10 +16,11 @@ type Helpers = {
   port: number;
   floorPort: number;
   persistTo: string;
+  floorState: string;
+  staffCookie: string;
   seed: () => Promise<void>;
   waitForHealthz: (worker: ChildProcess, origin: string) => Promise<number>;
   stopWorker: (worker: ChildProcess) => Promise<void>;
-  signInStaff: () => Promise<string>;
   requestOptions: (target: Target, staffCookie: string) => { url: string; method: string; headers: Record<string, string> };
 };
 
@@ -53,7 +54,7 @@ export async function runDistance(h: Helpers): Promise<number> {
   console.log("[bench] distance mode: building and seeding…");
   build();
   await h.seed();
-  const floor = startFloor(h.persistTo, h.floorPort, origin);
+  const floor = startFloor(h.floorState, h.floorPort, origin);
   const rows = new Map<string, Row>();
   const targets = TARGETS.filter((t) => t.page);
   try {
@@ -64,7 +65,7 @@ export async function runDistance(h: Helpers): Promise<number> {
       const app = startWorker(h.persistTo, h.port, extra);
       try {
         await h.waitForHealthz(app, origin);
-        const staffCookie = await h.signInStaff();
+        const staffCookie = h.staffCookie;
         for (const target of targets) {
           const id = `distance-${TARGETS.indexOf(target)}`;
           const { url, headers } = h.requestOptions(target, staffCookie);

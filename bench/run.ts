@@ -6,14 +6,14 @@
 // time to first byte for a client far from the D1 primary (bench/distance.ts).
 import autocannon from "autocannon";
 import { type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg, totalmem, type as osType, release } from "node:os";
 import { join } from "node:path";
 import { hashPassword } from "../app/server/passwords.server";
 import { DEMO_PASSWORD } from "../db/seed";
 import { build, ensureDevVars, executeSql, migrate, root, seedDemo, startWorker } from "../scripts/local";
-import { LARGE_FIRM, largeFirmSeedChunks } from "./seed-large";
+import { BENCH_TOKENS, LARGE_FIRM, largeFirmSeedChunks, sessionCookieValue } from "./seed-large";
 import { clientJsPerRoute, startupCpu, workerBundleSize, type ClientJs, type Startup } from "./sizes";
 import { TARGETS, cookieFor, type Target } from "./targets";
 import { record, startFloor, statementCount, type Recording } from "./floor";
@@ -28,7 +28,15 @@ const FLOOR_ORIGIN = `http://127.0.0.1:${FLOOR_PORT}`;
 const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 20);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 const WARMUP_S = 1;
-const persistTo = join(root, ".state/bench");
+// Other ports get their own state, so two bench runs never share a D1 file.
+const persistTo = join(root, PORT === 8830 ? ".state/bench" : `.state/bench-${PORT}`);
+/**
+ * The floor reads a copy of the seeded state: two workerd processes on one D1 file fail with
+ * SQLITE_BUSY. The copy is taken after seeding, before either server starts, so the data is the same.
+ */
+export const floorState = (state: string) => `${state}-floor`;
+/** The admin's seeded session (bench/seed-large.ts): it exists in the app's state and the floor's copy. */
+const STAFF_COOKIE = `__Host-staff_session=${sessionCookieValue(BENCH_TOKENS.staffSession)}`;
 
 // wrangler dev logs every request at info level; under load that costs CPU on a 2-core machine.
 process.env.WRANGLER_LOG ??= "warn";
@@ -86,6 +94,8 @@ async function seed(): Promise<void> {
   await seedDemo(persistTo);
   const chunks = await largeFirmSeedChunks(await hashPassword(DEMO_PASSWORD), vars.TOTP_ENCRYPTION_KEY);
   chunks.forEach((sql, i) => executeSql(persistTo, sql, `bench-large-${i}`));
+  rmSync(floorState(persistTo), { recursive: true, force: true });
+  cpSync(persistTo, floorState(persistTo), { recursive: true });
 }
 
 async function waitForHealthz(worker: ChildProcess, origin = ORIGIN, timeoutMs = 120_000): Promise<number> {
@@ -371,7 +381,7 @@ function versionOf(pkg: string): string {
 
 async function main(): Promise<number> {
   if (process.argv.includes("--distance")) {
-    return runDistance({ port: PORT, floorPort: FLOOR_PORT, persistTo, seed, waitForHealthz, stopWorker, signInStaff, requestOptions });
+    return runDistance({ port: PORT, floorPort: FLOOR_PORT, persistTo, floorState: floorState(persistTo), staffCookie: STAFF_COOKIE, seed, waitForHealthz, stopWorker, requestOptions });
   }
   const total = performance.now();
   const loadBefore = loadavg()[0];
@@ -395,7 +405,7 @@ async function main(): Promise<number> {
   const stop = () => void stopWorker(worker).then(() => process.exit(130));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  const floorWorker = startFloor(persistTo, FLOOR_PORT, ORIGIN);
+  const floorWorker = startFloor(floorState(persistTo), FLOOR_PORT, ORIGIN);
   const stopBoth = () => Promise.all([stopWorker(worker), stopWorker(floorWorker)]);
   process.removeListener("SIGINT", stop);
   process.removeListener("SIGTERM", stop);
@@ -416,7 +426,8 @@ async function main(): Promise<number> {
   const results: TargetResult[] = [];
   let signInSerialMs: number | null = null;
   try {
-    const staffCookie = await signInStaff();
+    await signInStaff(); // proves sign-in works; the targets use the seeded session
+    const staffCookie = STAFF_COOKIE;
     for (const target of TARGETS) {
       const reason = await probe(target, staffCookie);
       if (reason) {
