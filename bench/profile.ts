@@ -11,7 +11,7 @@ type Socket = {
   close(): void;
 };
 type Node = { id: number; callFrame: { functionName: string } };
-type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+type Profile = { nodes: Node[]; samples: number[]; startTime: number; endTime: number };
 
 // `ws` is already installed (through @remix-run/dev); Node 20's WebSocket needs a flag.
 const WebSocketClient = createRequire(import.meta.url)("ws") as new (url: string) => Socket;
@@ -54,11 +54,12 @@ export async function cpuPerRequest(inspectorPort: number, request: () => Promis
     const { profile } = (await inspector.send("Profiler.stop")) as { profile: Profile };
     await inspector.send("Profiler.disable");
     const names = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
-    let us = 0;
-    profile.samples.forEach((id, i) => {
-      if (!NOT_THE_WORKER.has(names.get(id) ?? "(program)")) us += profile.timeDeltas[i] ?? 0;
-    });
-    return us / 1000 / runs;
+    // The share of samples in the Worker's JavaScript or GC, times the profile's wall time. Summing
+    // each sample's own interval instead would charge a whole OS preemption (a busy shared machine)
+    // to whatever frame happened to be on the stack.
+    const worker = profile.samples.filter((id) => !NOT_THE_WORKER.has(names.get(id) ?? "(program)")).length;
+    const wallUs = profile.endTime - profile.startTime;
+    return ((worker / Math.max(profile.samples.length, 1)) * wallUs) / 1000 / runs;
   } finally {
     inspector.close();
   }
