@@ -43,7 +43,7 @@ app.route("/api", api);
 
 app.all("*", async (c) => {
   const request = c.req.raw;
-  const db = createDb(c.env.DB);
+  const db = createDb(c.env.DB, c.env);
   const context: AppLoadContext = {
     env: c.env,
     // In tests, work done after the response is recorded so a test can wait for it (background-work.ts).

@@ -26,6 +26,8 @@ export const BENCH_TOKENS = {
   linkSession: { id: "bench-link-session", secret: "bench-link-secret-0000000000000000000000000" },
   passwordSession: { id: "bench-password-session", secret: "bench-password-secret-00000000000000000000" },
   twoFactorPendingSession: { id: "bench-2fa-session", secret: "bench-2fa-secret-0000000000000000000000000" },
+  // The admin's, seeded rather than signed in so the floor's copy of the state holds it too.
+  staffSession: { id: "bench-staff-session", secret: "bench-staff-secret-00000000000000000000000" },
   // 43 characters, the length of a real token (32 bytes, base64url).
   accessLink: "bench-access-link-token-0000000000000000000",
 } as const;
@@ -180,6 +182,15 @@ export async function largeFirmSeedChunks(passwordHash: string, totpKeyBase64: s
         session(BENCH_TOKENS.linkSession, "client_link", 1),
         session(BENCH_TOKENS.passwordSession, "client_password", 0),
         session(BENCH_TOKENS.twoFactorPendingSession, "client_password", 5),
+      ]),
+      ...multiInsert("sessions", [
+        {
+          ...session(BENCH_TOKENS.staffSession, "staff", 0),
+          staff_user_id: "staff_large_admin",
+          portal_account_id: null,
+          contact_id: null,
+          reauthenticated_at: now,
+        },
       ]),
       ...multiInsert("access_links", [
         {

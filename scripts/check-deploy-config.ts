@@ -5,7 +5,10 @@
 //      plain-http URLs, no secret written into [vars]);
 //   2. the bundle carries none of `wrangler dev`'s local helpers (`--test-scheduled`'s /__scheduled);
 //   3. without its secrets the bundle refuses to serve (503 naming the missing settings) and its cron fails;
-//   4. fully configured, /dev/outbox answers 404 on every host, loopback ones included.
+//   4. fully configured, /dev/outbox answers 404 on every host, loopback ones included;
+//   5. the bench's simulated D1 distance (`BENCH_D1_DELAY_MS`, app/server/db.server.ts) is inert: with the
+//      var set the deployed bundle answers a D1-reading page without the delay (and, as a control, the
+//      same bundle with ENVIRONMENT "development" does wait, so the check can tell).
 // Needs `npm run build` first (the bundle includes build/server). Usage:
 //   tsx scripts/check-deploy-config.ts [--config wrangler.toml]
 import { execFileSync } from "node:child_process";
@@ -145,10 +148,33 @@ await runBundle({ ...OPERATOR_SETTINGS, ...vars }, async (mf) => {
   if ((await trigger.text()).includes("Ran scheduled event")) fail("the deployed bundle runs its cron on GET /__scheduled");
 });
 
+// 5. The bench's D1 delay: a setTimeout before each D1 round trip, so an active delay cannot answer sooner.
+const BENCH_DELAY_MS = 5000;
+// A well-formed link token that is in no KV or D1: the Continue page looks it up in D1.
+const d1Page = `/l/${"A".repeat(43)}`;
+async function timedLoad(mf: Miniflare, at = origin): Promise<number> {
+  const start = performance.now();
+  const response = await mf.dispatchFetch(`${at}${d1Page}`);
+  await response.arrayBuffer();
+  if (response.status >= 500) fail(`GET /l/<unknown token> answered ${response.status}`);
+  return performance.now() - start;
+}
+await runBundle({ ...OPERATOR_SETTINGS, ...vars, BENCH_D1_DELAY_MS: String(BENCH_DELAY_MS) }, async (mf) => {
+  await timedLoad(mf); // warm
+  const ms = await timedLoad(mf);
+  if (ms >= BENCH_DELAY_MS) fail(`with BENCH_D1_DELAY_MS set, the deployed bundle took ${ms.toFixed(0)} ms on a D1 page: the bench's delay is active in production`);
+});
+// Development serves only a local address (ADR 010), as the local scripts run it.
+const local = "http://127.0.0.1:8787";
+await runBundle({ ...OPERATOR_SETTINGS, ...vars, ENVIRONMENT: "development", APP_URL: local, BENCH_D1_DELAY_MS: String(BENCH_DELAY_MS) }, async (mf) => {
+  const ms = await timedLoad(mf, local);
+  if (ms < BENCH_DELAY_MS) fail(`control: in development BENCH_D1_DELAY_MS did not delay the D1 page (${ms.toFixed(0)} ms), so the production check above proves nothing`);
+});
+
 rmSync(outdir, { recursive: true, force: true });
 if (problems.length > 0) {
   if (workerOutput.length) console.error(`The worker's output:\n${workerOutput.join("")}`);
   console.error(`check:deploy: ${configPath} is not safe to deploy:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   process.exit(1);
 }
-console.log(`check:deploy: ${configPath} deploys a production worker (no development settings, refuses to serve without its secrets, no /dev/outbox).`);
+console.log(`check:deploy: ${configPath} deploys a production worker (no development settings, refuses to serve without its secrets, no /dev/outbox, no bench D1 delay).`);

@@ -1,0 +1,66 @@
+// CPU a request, locally (issue 14; docs/performance.md): the V8 sampling profiler over `wrangler dev`'s
+// inspector. Profiler.start, N requests one at a time, Profiler.stop; only JavaScript frames and GC
+// count, not `(program)` (workerd runs every isolate of the process, wrangler's proxy and local D1 on
+// one thread) or `(idle)`. Absolute figures are inflated by the profiler: compare targets in one run.
+import { createRequire } from "node:module";
+
+type Socket = {
+  on(event: "message", listener: (data: Buffer) => void): void;
+  once(event: "open" | "error", listener: (error?: Error) => void): void;
+  send(data: string): void;
+  close(): void;
+};
+type Node = { id: number; callFrame: { functionName: string } };
+type Profile = { nodes: Node[]; samples: number[]; startTime: number; endTime: number };
+
+// `ws` is already installed (through @remix-run/dev); Node 20's WebSocket needs a flag.
+const WebSocketClient = createRequire(import.meta.url)("ws") as new (url: string) => Socket;
+
+const NOT_THE_WORKER = new Set(["(program)", "(idle)", "(root)"]);
+
+async function connect(inspectorPort: number): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  if (!targets[0]) throw new Error(`no inspector target on port ${inspectorPort}`);
+  const socket = new WebSocketClient(targets[0].webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+  });
+  let next = 1;
+  const pending = new Map<number, (result: unknown) => void>();
+  socket.on("message", (data) => {
+    const message = JSON.parse(String(data)) as { id?: number; result?: unknown };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+  });
+  return {
+    send(method, params = {}) {
+      const id = next++;
+      socket.send(JSON.stringify({ id, method, params }));
+      return new Promise((resolve) => pending.set(id, resolve));
+    },
+    close: () => socket.close(),
+  };
+}
+
+/** Milliseconds of the Worker's own JavaScript (and GC) per request, over `runs` sequential requests. */
+export async function cpuPerRequest(inspectorPort: number, request: () => Promise<void>, runs: number): Promise<number> {
+  const inspector = await connect(inspectorPort);
+  try {
+    await inspector.send("Profiler.enable");
+    await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
+    await request(); // warm
+    await inspector.send("Profiler.start");
+    for (let i = 0; i < runs; i++) await request();
+    const { profile } = (await inspector.send("Profiler.stop")) as { profile: Profile };
+    await inspector.send("Profiler.disable");
+    const names = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
+    // The share of samples in the Worker's JavaScript or GC, times the profile's wall time. Summing
+    // each sample's own interval instead would charge a whole OS preemption (a busy shared machine)
+    // to whatever frame happened to be on the stack.
+    const worker = profile.samples.filter((id) => !NOT_THE_WORKER.has(names.get(id) ?? "(program)")).length;
+    const wallUs = profile.endTime - profile.startTime;
+    return ((worker / Math.max(profile.samples.length, 1)) * wallUs) / 1000 / runs;
+  } finally {
+    inspector.close();
+  }
+}
