@@ -3,22 +3,10 @@
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { hashPassword } from "../app/server/passwords.server";
 import { encryptTotpSecret } from "../app/server/totp.server";
+import { insertOrIgnore as insert } from "./sql-text";
 
 export const DEMO_PASSWORD = "demo-password-2026";
 export const MARCUS_TOTP_KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-
-type Row = Record<string, string | number | null>;
-
-function value(v: string | number | null): string {
-  if (v === null) return "NULL";
-  if (typeof v === "number") return String(v);
-  return `'${v.replace(/'/g, "''")}'`;
-}
-
-export function insert(table: string, row: Row): string {
-  const columns = Object.keys(row);
-  return `INSERT OR IGNORE INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => value(row[c])).join(", ")});`;
-}
 
 const DAY = 24 * 60 * 60_000;
 
