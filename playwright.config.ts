@@ -1,7 +1,6 @@
 import { defineConfig } from "@playwright/test";
 import { chromiumPath } from "./scripts/chromium";
-
-const port = Number(process.env.E2E_PORT ?? 8799);
+import { E2E_PORT as port } from "./scripts/e2e-state";
 
 export default defineConfig({
   testDir: "test/e2e",

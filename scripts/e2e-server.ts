@@ -1,10 +1,10 @@
 // The server the browser tests run against: a fresh local state folder, migrated and seeded.
+// Each test makes its own firm in this state (test/e2e/firms.ts); the demo seed is there for the tests
+// of the demo itself.
 import { rmSync } from "node:fs";
-import { join } from "node:path";
-import { ensureDevVars, migrate, root, seedDemo, startWorker } from "./local";
+import { E2E_PERSIST_TO as persistTo, E2E_PORT as port } from "./e2e-state";
+import { ensureDevVars, migrate, seedDemo, startWorker } from "./local";
 
-const persistTo = join(root, ".state/e2e");
-const port = Number(process.env.E2E_PORT ?? 8799);
 rmSync(persistTo, { recursive: true, force: true });
 ensureDevVars();
 migrate(persistTo);
