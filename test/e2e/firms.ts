@@ -1,24 +1,22 @@
 // Each browser test's own firm: a fresh firm (unique slug) with an admin, a member and contacts with
-// portal accounts, written into the e2e server's local D1. Tests that own their data run in any order
-// and in parallel, and never have to put a shared demo firm back the way they found it.
+// portal accounts. Tests that own their data run in any order and in parallel, and never have to put
+// a shared demo firm back the way they found it.
 //
-// The rows go through wrangler's platform proxy (`getPlatformProxy`), opened on the server's own state
-// folder: the same local D1 that `wrangler dev` serves, with bound parameters, one proxy per Playwright
-// worker (starting one costs about 2 s; a `wrangler d1 execute` per test would cost 5 s each). Nothing
-// in the deployed worker can create this data: it is written from the test process, not through a route.
-import { randomBytes, randomUUID } from "node:crypto";
-import { join } from "node:path";
+// This module runs inside the e2e server's worker (test/e2e/worker.ts), so the rows are written by the
+// process that serves the app: a second process writing the same local D1 file (`wrangler d1 execute`,
+// a platform proxy) meets the server's write lock and fails with SQLITE_BUSY, or makes the server's own
+// write fail. Only Web Crypto and worker-safe modules here.
 import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
-import { getPlatformProxy } from "wrangler";
 import type { Plan, SecurityMode } from "../../app/lib/domain";
 import { hashPassword } from "../../app/server/passwords.server";
 import { encryptTotpSecret } from "../../app/server/totp.server";
 import { DEMO_PASSWORD, demoRequestRows } from "../../db/seed";
 import type { SqlValue } from "../../db/sql-text";
-import { E2E_PERSIST_TO } from "../../scripts/e2e-state";
-import { ensureDevVars, root } from "../../scripts/local";
 
 export const PASSWORD = DEMO_PASSWORD;
+
+/** The e2e server's route that makes a firm (test/e2e/worker.ts); the fixture POSTs FirmOptions to it. */
+export const FIXTURE_PATH = "/__e2e/firms";
 
 export type Person = { id: string; name: string; email: string; password: string };
 export type FirmContact = {
@@ -54,17 +52,7 @@ export const DEFAULT_CONTACTS: ContactSpec[] = [
   { key: "chloe", name: "Chloe Martin", requests: true },
 ];
 
-export type LocalD1 = { db: D1Database; dispose: () => Promise<void> };
-
-/** The e2e server's local D1, from the test process. */
-export async function openLocalD1(): Promise<LocalD1> {
-  const proxy = await getPlatformProxy<{ DB: D1Database }>({
-    configPath: join(root, "wrangler.toml"),
-    persist: { path: join(E2E_PERSIST_TO, "v3") },
-  });
-  return { db: proxy.env.DB, dispose: proxy.dispose };
-}
-
+// Test data only: every account gets the same password, so its scrypt hash is computed once per isolate.
 let passwordHash: Promise<string> | null = null;
 
 function insert(db: D1Database, table: string, row: Record<string, SqlValue>): D1PreparedStatement {
@@ -72,13 +60,15 @@ function insert(db: D1Database, table: string, row: Record<string, SqlValue>): D
   return db.prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`).bind(...columns.map((c) => row[c]));
 }
 
-/** Writes a new firm in one batch (all of it or none) and returns who is in it. */
-export async function createFirm(db: D1Database, options: FirmOptions = {}): Promise<E2EFirm> {
-  const tag = randomUUID().replace(/-/g, "").slice(0, 10);
+/**
+ * Writes a new firm in one batch (all of it or none) and returns who is in it. TOTP secrets are
+ * encrypted with the server's key and bound to firm and account, as enrolment stores them.
+ */
+export async function createFirm(db: D1Database, totpKeyBase64: string, options: FirmOptions = {}): Promise<E2EFirm> {
+  const tag = crypto.randomUUID().replace(/-/g, "").slice(0, 10);
   const now = Date.now();
   const firmId = `firm_${tag}`;
   const hash = await (passwordHash ??= hashPassword(PASSWORD));
-  const totpKeyBase64 = ensureDevVars().TOTP_ENCRYPTION_KEY;
   const firm: E2EFirm = {
     id: firmId,
     name: `Firm ${tag}`,
@@ -110,7 +100,7 @@ export async function createFirm(db: D1Database, options: FirmOptions = {}): Pro
     statements.push(insert(db, "contacts", { id: contact.id, firm_id: firm.id, name: contact.name, email: contact.email, created_at: now }));
     if (spec.account) {
       const accountId = `account_${tag}_${spec.key}`;
-      const secret = spec.account === "totp" ? new Uint8Array(randomBytes(20)) : null;
+      const secret = spec.account === "totp" ? crypto.getRandomValues(new Uint8Array(20)) : null;
       contact.account = { id: accountId, password: PASSWORD, totpKey: secret ? encodeBase32UpperCaseNoPadding(secret) : null };
       statements.push(
         insert(db, "portal_accounts", {
@@ -119,7 +109,6 @@ export async function createFirm(db: D1Database, options: FirmOptions = {}): Pro
           contact_id: contact.id,
           email: contact.email,
           password_hash: hash,
-          // Encrypted with the server's key and bound to firm and account, as enrolment stores it.
           totp_secret: secret ? await encryptTotpSecret(totpKeyBase64, firm.id, accountId, secret) : null,
           totp_enabled_at: secret ? now : null,
           created_at: now,

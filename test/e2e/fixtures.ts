@@ -6,7 +6,9 @@
 //   threw an uncaught error (a hydration mismatch, a failed fetch, a bug in a component);
 // - `firm` is the test's own firm, made fresh for it (test/e2e/firms.ts), and `makeFirm` makes more.
 import { test as base, expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { createFirm, openLocalD1, type E2EFirm, type FirmOptions, type LocalD1 } from "./firms";
+import { readFileSync } from "node:fs";
+import { E2E_FIXTURE_TOKEN_FILE } from "../../scripts/e2e-state";
+import { FIXTURE_PATH, type E2EFirm, type FirmOptions } from "./firms";
 
 export { expect };
 export type { Browser, BrowserContext, Page, E2EFirm };
@@ -106,8 +108,7 @@ async function flush(context: BrowserContext): Promise<void> {
 }
 
 export const test = base.extend<
-  { watched: Watched; cspViolations: CspViolation[]; pageErrors: PageError[]; makeFirm: (options?: FirmOptions) => Promise<E2EFirm>; firm: E2EFirm },
-  { localD1: LocalD1 }
+  { watched: Watched; cspViolations: CspViolation[]; pageErrors: PageError[]; makeFirm: (options?: FirmOptions) => Promise<E2EFirm>; firm: E2EFirm }
 >({
   watched: [
     async ({ browser }, provide) => {
@@ -142,16 +143,16 @@ export const test = base.extend<
     await provide(context);
     await flush(context);
   },
-  localD1: [
-    // Playwright reads a fixture's dependencies from the pattern of its first argument: none here.
-    // eslint-disable-next-line no-empty-pattern
-    async ({}, provide) => {
-      const d1 = await openLocalD1();
-      await provide(d1);
-      await d1.dispose();
-    },
-    { scope: "worker" },
-  ],
-  makeFirm: async ({ localD1 }, provide) => provide((options) => createFirm(localD1.db, options)),
+  /** Asks the e2e server for a new firm (test/e2e/worker.ts writes it). */
+  makeFirm: async ({ playwright, baseURL }, provide) => {
+    const api = await playwright.request.newContext({ baseURL });
+    const token = readFileSync(E2E_FIXTURE_TOKEN_FILE, "utf8");
+    await provide(async (options = {}) => {
+      const response = await api.post(FIXTURE_PATH, { data: options, headers: { authorization: `Bearer ${token}` } });
+      expect(response.status(), await response.text()).toBe(200);
+      return (await response.json()) as E2EFirm;
+    });
+    await api.dispose();
+  },
   firm: async ({ makeFirm }, provide) => provide(await makeFirm()),
 });

@@ -1,4 +1,5 @@
-// The page watch in ./fixtures can fail: each kind of page error it promises to catch is caught.
+// The fixtures can fail and cannot be misused: each kind of page error the watch promises to catch is
+// caught, and the route that makes firms answers only the test process.
 // Every test here causes one on purpose, checks it was seen, then empties the list so the fixture's own
 // check (which fails the test on any) passes.
 import { expect, test } from "./fixtures";
@@ -32,4 +33,12 @@ test("a missing static file is reported, while the app's deliberate 404 page is 
   });
   await expect.poll(() => pageErrors.map((e) => e.text).join("\n")).toMatch(/status of 404/);
   pageErrors.length = 0;
+});
+
+test("the firm fixture's route answers nothing without this server's token", async ({ request }) => {
+  for (const headers of [{}, { authorization: "Bearer " }, { authorization: "Bearer wrong-token" }]) {
+    const response = await request.post("/__e2e/firms", { data: {}, headers });
+    expect(response.status()).toBe(404);
+  }
+  expect((await request.get("/__e2e/firms")).status()).toBe(404);
 });
