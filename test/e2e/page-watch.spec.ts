@@ -36,7 +36,7 @@ test("a missing static file is reported, while the app's deliberate 404 page is 
 });
 
 test("the firm fixture's route answers nothing without this server's token", async ({ request }) => {
-  for (const headers of [{}, { authorization: "Bearer " }, { authorization: "Bearer wrong-token" }]) {
+  for (const headers of [{}, { authorization: "Bearer " }, { authorization: "Bearer wrong-token" }] as Array<Record<string, string>>) {
     const response = await request.post("/__e2e/firms", { data: {}, headers });
     expect(response.status()).toBe(404);
   }
