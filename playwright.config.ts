@@ -1,12 +1,14 @@
 import { defineConfig } from "@playwright/test";
 import { chromiumPath } from "./scripts/chromium";
-
-const port = Number(process.env.E2E_PORT ?? 8799);
+import { E2E_PORT as port } from "./scripts/e2e-state";
 
 export default defineConfig({
   testDir: "test/e2e",
-  fullyParallel: false,
-  workers: 1,
+  // Each test makes its own firm (test/e2e/firms.ts), so tests run in any order and side by side
+  // (checked with --workers=2 and with --shuffle). Two workers suit the 2-core machines this runs on:
+  // the server, Chromium and the tests share them.
+  fullyParallel: true,
+  workers: 2,
   retries: 0,
   timeout: 60_000,
   reporter: [["list"]],

@@ -186,7 +186,8 @@ export const accountTokens = sqliteTable(
   (t) => [index("account_tokens_contact_idx").on(t.contactId)],
 );
 
-export const REQUEST_STATUSES = ["draft", "open", "completed"] as const;
+// A request is created open (staff send it as they create it) and becomes completed; there are no drafts.
+export const REQUEST_STATUSES = ["open", "completed"] as const;
 export const REMINDER_SCHEDULES = ["none", "gentle", "urgent"] as const;
 
 export const requests = sqliteTable(

@@ -3,22 +3,10 @@
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { hashPassword } from "../app/server/passwords.server";
 import { encryptTotpSecret } from "../app/server/totp.server";
+import { insertOrIgnore as insert, type SqlValue } from "./sql-text";
 
 export const DEMO_PASSWORD = "demo-password-2026";
 export const MARCUS_TOTP_KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-
-type Row = Record<string, string | number | null>;
-
-function value(v: string | number | null): string {
-  if (v === null) return "NULL";
-  if (typeof v === "number") return String(v);
-  return `'${v.replace(/'/g, "''")}'`;
-}
-
-export function insert(table: string, row: Row): string {
-  const columns = Object.keys(row);
-  return `INSERT OR IGNORE INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((c) => value(row[c])).join(", ")});`;
-}
 
 const DAY = 24 * 60 * 60_000;
 
@@ -26,16 +14,23 @@ function isoDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-export function demoRequests(firmId: string, contactId: string, now: number, index: number): string[] {
-  const sql: string[] = [];
+export type SeedRow = { table: string; row: Record<string, SqlValue> };
+
+/**
+ * A contact's two demo requests with their items, as rows: the seed writes them as SQL text, the browser
+ * tests' firm fixture inserts them with bound parameters. The i-th contact's are due in 10+i and 3+i days.
+ */
+export function demoRequestRows(firmId: string, contactId: string, now: number, index: number): SeedRow[] {
+  const rows: SeedRow[] = [];
   const requests = [
     { key: "docs", title: "2025 tax return documents", description: "Everything we need to prepare your 2025 return.", due: now + (10 + index) * DAY },
     { key: "bank", title: "Bank statements for Q3", description: "Statements for every business account, July to September.", due: now + (3 + index) * DAY },
   ];
   for (const r of requests) {
     const requestId = `req_${contactId}_${r.key}`;
-    sql.push(
-      insert("requests", {
+    rows.push({
+      table: "requests",
+      row: {
         id: requestId,
         firm_id: firmId,
         contact_id: contactId,
@@ -46,8 +41,8 @@ export function demoRequests(firmId: string, contactId: string, now: number, ind
         reminder_schedule: "gentle",
         sent_at: now - DAY,
         created_at: now - 2 * DAY,
-      }),
-    );
+      },
+    });
     const items: Array<[string, string]> =
       r.key === "docs"
         ? [
@@ -60,19 +55,20 @@ export function demoRequests(firmId: string, contactId: string, now: number, ind
             ["question", "Which accounts are business accounts?"],
           ];
     items.forEach(([kind, label], position) => {
-      sql.push(
-        insert("request_items", {
+      rows.push({
+        table: "request_items",
+        row: {
           id: `item_${requestId}_${position}`,
           request_id: requestId,
           firm_id: firmId,
           kind,
           label,
           position,
-        }),
-      );
+        },
+      });
     });
   }
-  return sql;
+  return rows;
 }
 
 export async function demoSeedSql(totpKeyBase64: string, now = Date.now()): Promise<string> {
@@ -151,7 +147,7 @@ export async function demoSeedSql(totpKeyBase64: string, now = Date.now()): Prom
           }),
         );
       }
-      sql.push(...demoRequests(firm.id, contactId, now, index++));
+      sql.push(...demoRequestRows(firm.id, contactId, now, index++).map((r) => insert(r.table, r.row)));
     }
   }
   return sql.join("\n") + "\n";

@@ -82,6 +82,8 @@ const bundlePath = join(outdir, "worker.js");
 const bundle = readFileSync(bundlePath, "utf8");
 // wrangler's middleware-scheduled.ts, which `wrangler dev --test-scheduled` wraps around the worker.
 if (bundle.includes("Ran scheduled event") || /pathname === "\/__scheduled"/.test(bundle)) fail("the bundle contains wrangler dev's /__scheduled trigger (--test-scheduled is for local servers only)");
+// test/e2e/worker.ts, the browser tests' entry with the route that creates firms, is never the deployed one.
+if (bundle.includes("/__e2e/")) fail("the bundle contains the browser tests' firm route (/__e2e/firms): wrangler.toml's main must be app/worker.ts");
 
 // 3 and 4. Run the bundle with the deployed vars, first as deployed (no secrets), then configured,
 // on a D1 migrated like production's, so what answers is the app and not a missing table.

@@ -1,14 +1,18 @@
-// The server the browser tests run against: a fresh local state folder, migrated and seeded.
-import { rmSync } from "node:fs";
-import { join } from "node:path";
-import { ensureDevVars, migrate, root, seedDemo, startWorker } from "./local";
+// The server the browser tests run against: a fresh local state folder, migrated and seeded, serving
+// the app's worker wrapped with the firm fixture's route (test/e2e/worker.ts). Each test makes its own
+// firm through that route; the demo seed is there for the tests of the demo itself.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { E2E_ENTRY, E2E_FIXTURE_TOKEN_FILE, E2E_PERSIST_TO as persistTo, E2E_PORT as port } from "./e2e-state";
+import { ensureDevVars, migrate, seedDemo, startWorker } from "./local";
 
-const persistTo = join(root, ".state/e2e");
-const port = Number(process.env.E2E_PORT ?? 8799);
 rmSync(persistTo, { recursive: true, force: true });
 ensureDevVars();
 migrate(persistTo);
 await seedDemo(persistTo);
-const worker = startWorker(persistTo, port);
+const token = randomBytes(32).toString("base64url");
+mkdirSync(persistTo, { recursive: true });
+writeFileSync(E2E_FIXTURE_TOKEN_FILE, token, { mode: 0o600 });
+const worker = startWorker(persistTo, port, { E2E_FIXTURE_TOKEN: token }, E2E_ENTRY);
 worker.on("exit", (code) => process.exit(code ?? 0));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => worker.kill(signal));

@@ -67,10 +67,13 @@ export function localVars(port: number): Record<string, string> {
  * probed then bound, which races when two servers start at once), and `--test-scheduled` so
  * `GET /__scheduled` runs the Cron Trigger: wrangler 4.86's `/cdn-cgi/handler/scheduled` never
  * reaches a worker that has static assets. That flag exists only for `wrangler dev`.
+ * `entry` replaces wrangler.toml's `main` for this server only.
  */
-export function startWorker(persistTo: string, port: number, extraVars: Record<string, string> = {}): ChildProcess {
+export function startWorker(persistTo: string, port: number, extraVars: Record<string, string> = {}, entry?: string): ChildProcess {
   const args = [
     "dev",
+    // Another entry than wrangler.toml's `main` (the browser tests' wrapper around it), same config.
+    ...(entry ? [entry] : []),
     "--ip", "127.0.0.1",
     "--port", String(port),
     "--inspector-port", String(port + 1000),

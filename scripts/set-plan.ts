@@ -3,32 +3,18 @@
 // A firm that uses the 2FA mode and moves to `team` keeps 2FA (fail secure); its admins see a notice.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { z } from "zod";
-import { PLANS } from "../app/lib/domain";
 import { root } from "./local";
+import { parsePlanArgs, planChangeSql } from "./plan-change";
 
-const args = process.argv.slice(2);
-const remote = args.includes("--remote");
-const envIndex = args.indexOf("--env");
-const envName = envIndex >= 0 ? args[envIndex + 1] : undefined;
-const positional = args.filter((a, i) => !a.startsWith("--") && (envIndex < 0 || i !== envIndex + 1));
-const parsed = z
-  .tuple([z.string().regex(/^[a-z0-9-]{1,64}$/, "firm slug: lowercase letters, digits and dashes"), z.enum(PLANS)])
-  .safeParse(positional);
-if (!parsed.success) {
+const parsed = parsePlanArgs(process.argv.slice(2));
+if (!parsed.ok) {
   console.error("Usage: npm run firm:plan -- <firm-slug> <team|business|enterprise> [--remote] [--env <name>]");
-  console.error(parsed.error.issues.map((i) => i.message).join("\n"));
+  console.error(parsed.errors.join("\n"));
   process.exit(2);
 }
-const [slug, plan] = parsed.data;
-const now = Date.now();
-const sql = [
-  `UPDATE firms SET plan = '${plan}' WHERE slug = '${slug}';`,
-  `INSERT INTO audit_events (id, firm_id, at, type, actor_type, actor_label, detail)
-     SELECT '${crypto.randomUUID()}', id, ${now}, 'firm.plan_changed', 'system', 'Operator', json_object('plan', '${plan}')
-     FROM firms WHERE slug = '${slug}';`,
-  `SELECT slug, plan, security_mode FROM firms WHERE slug = '${slug}';`,
-].join("\n");
+const { slug, plan, remote, envName } = parsed.change;
+// wrangler d1 execute cannot bind parameters: the inputs are validated above and quoted by planChangeSql.
+const sql = planChangeSql({ slug, plan }, crypto.randomUUID(), Date.now()).join("\n");
 const wrangler = join(root, "node_modules/.bin/wrangler");
 const target = remote ? ["--remote"] : ["--local", "--persist-to", join(root, ".wrangler/state")];
 const output = execFileSync(

@@ -1,7 +1,7 @@
 // Request vocabulary shared by the staff and portal pages.
 export const ITEM_KIND_LABELS = { task: "Task", question: "Question", file: "File to upload" } as const;
 
-export const STATUS_LABELS = { draft: "Draft", open: "Open", completed: "Completed" } as const;
+export const STATUS_LABELS = { open: "Open", completed: "Completed" } as const;
 
 export const SCHEDULE_LABELS = {
   none: "No automatic reminders",

@@ -1,5 +1,7 @@
-// The magic-link landing page. GET and HEAD only show a page (mail scanners prefetch links and must
-// not use them up); the POST from the "Continue" button claims the link.
+// The magic-link landing page. GET and HEAD only show what "Continue" would do here and change nothing
+// (mail scanners prefetch links and must not use them up). The POST from "Continue" claims an unclaimed
+// link for this browser, or reopens a link this browser claimed; the POST from "Email me a new link"
+// mails a fresh link to the contact's address on file.
 import type { ActionFunctionArgs, HeadersFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";

@@ -200,13 +200,6 @@ export async function getContact(db: Database, firmId: string, contactId: string
   return row ?? null;
 }
 
-export function countContacts(db: Database, firmId: string) {
-  return db
-    .select({ n: sql<number>`count(*)` })
-    .from(contacts)
-    .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt)));
-}
-
 type StaffActor = { firm: { id: string }; staff: { id: string; email: string } };
 
 /**

@@ -61,14 +61,6 @@ export function deleteRecoveryCodes(db: Database, portalAccountId: string): Stat
   return db.delete(recoveryCodes).where(eq(recoveryCodes.portalAccountId, portalAccountId));
 }
 
-export async function countUnusedRecoveryCodes(db: Database, portalAccountId: string): Promise<number> {
-  const rows = await db
-    .select({ id: recoveryCodes.id })
-    .from(recoveryCodes)
-    .where(and(eq(recoveryCodes.portalAccountId, portalAccountId), isNull(recoveryCodes.usedAt)));
-  return rows.length;
-}
-
 /**
  * Uses up one recovery code. True only for the one request that marks an unused matching code as used:
  * the UPDATE's `used_at IS NULL` condition makes two concurrent uses of a code end with one success.

@@ -27,13 +27,13 @@ export type RequestSummary = {
   id: string;
   title: string;
   dueDate: string | null;
-  status: "draft" | "open" | "completed";
+  status: RequestStatus;
   completedAt: number | null;
   items: number;
   done: number;
 };
 
-/** A contact's requests with their progress, in one query (drafts are never shown to clients). */
+/** A contact's requests with their progress, in one query. */
 export async function listContactRequests(db: Database, firmId: string, contactId: string): Promise<RequestSummary[]> {
   return db
     .select({
@@ -47,7 +47,7 @@ export async function listContactRequests(db: Database, firmId: string, contactI
     })
     .from(requests)
     .leftJoin(requestItems, eq(requestItems.requestId, requests.id))
-    .where(and(eq(requests.firmId, firmId), eq(requests.contactId, contactId), sql`${requests.status} <> 'draft'`))
+    .where(and(eq(requests.firmId, firmId), eq(requests.contactId, contactId)))
     .groupBy(requests.id)
     .orderBy(sql`${requests.dueDate} IS NULL`, asc(requests.dueDate), asc(requests.title));
 }
@@ -77,7 +77,7 @@ export async function getContactRequest(db: Database, firmId: string, contactId:
     .select({ request: requests, item: requestItems })
     .from(requests)
     .leftJoin(requestItems, eq(requestItems.requestId, requests.id))
-    .where(and(eq(requests.id, requestId), eq(requests.firmId, firmId), eq(requests.contactId, contactId), sql`${requests.status} <> 'draft'`))
+    .where(and(eq(requests.id, requestId), eq(requests.firmId, firmId), eq(requests.contactId, contactId)))
     .orderBy(asc(requestItems.position));
   if (rows.length === 0) return null;
   return { request: rows[0].request, items: rows.flatMap((r) => (r.item ? [r.item] : [])) };
@@ -372,7 +372,7 @@ export async function sendReminder(
 
 export type ClientActor = { firm: Firm; contact: Contact } & RequestMeta;
 
-/** A request item the contact may change now: their own, of an open request. */
+/** An item of one of this contact's requests, with its request; callers refuse changes once the request is not open. */
 export async function findOpenItem(db: Database, firmId: string, contactId: string, requestId: string, itemId: string) {
   const [row] = await db
     .select({ request: requests, item: requestItems })
@@ -388,8 +388,7 @@ export async function findOpenItem(db: Database, firmId: string, contactId: stri
       ),
     )
     .limit(1);
-  if (!row || row.request.status === "draft") return null;
-  return row;
+  return row ?? null;
 }
 
 /**
@@ -586,7 +585,6 @@ export async function findContactFile(db: Database, firmId: string, contactId: s
         eq(requestFiles.firmId, firmId),
         eq(requests.firmId, firmId),
         eq(requests.contactId, contactId),
-        sql`${requests.status} <> 'draft'`,
       ),
     )
     .limit(1);

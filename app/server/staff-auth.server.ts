@@ -52,7 +52,7 @@ export async function loadStaffAuth(db: Database, request: Request, now = Date.n
   const row = await loadStaffSession(db, request, now);
   if (!row) return null;
   // Staff who must use 2FA and have not passed it yet only reach /login/2fa.
-  if (needsStaffSecondFactor(row.staff, row.firm) && !row.session.twoFactorVerifiedAt) return null;
+  if (needsStaffSecondFactor(row.staff) && !row.session.twoFactorVerifiedAt) return null;
   await touchSession(db, row.session, now);
   return row;
 }
@@ -63,11 +63,11 @@ export async function loadStaffAuth(db: Database, request: Request, now = Date.n
  */
 export async function loadPendingStaffSession(db: Database, request: Request, now = Date.now()): Promise<StaffAuth | null> {
   const row = await loadStaffSession(db, request, now);
-  if (!row || !needsStaffSecondFactor(row.staff, row.firm) || row.session.twoFactorVerifiedAt) return null;
+  if (!row || !needsStaffSecondFactor(row.staff) || row.session.twoFactorVerifiedAt) return null;
   return row;
 }
 
-export function needsStaffSecondFactor(staff: StaffUser, _firm: Firm): boolean {
+export function needsStaffSecondFactor(staff: StaffUser): boolean {
   return staff.totpEnabledAt !== null;
 }
 

@@ -13,37 +13,39 @@ for (const viewport of [
   { name: "phone", width: 375, height: 740 },
   { name: "desktop", width: 1280, height: 800 },
 ]) {
-  test(`public and client pages have no axe violations (${viewport.name})`, async ({ page }) => {
+  test(`public and client pages have no axe violations (${viewport.name})`, async ({ page, firm }) => {
+    const client = firm.contacts.olivia;
     await page.setViewportSize(viewport);
-    for (const path of ["/login", "/portal/harbor", "/portal/harbor/login", "/portal/harbor/signup", "/portal/harbor/forgot-password", "/portal/harbor/help/two-factor"]) {
+    for (const path of ["/login", firm.portal, `${firm.portal}/login`, `${firm.portal}/signup`, `${firm.portal}/forgot-password`, `${firm.portal}/help/two-factor`]) {
       await page.goto(path);
       await expectNoViolations(page, path);
     }
-    await page.goto("/portal/northwind/login");
-    await page.getByLabel("Email").first().fill("oscar@client.test");
-    await page.getByLabel("Password").fill("demo-password-2026");
+    await page.goto(`${firm.portal}/login`);
+    await page.getByLabel("Email").first().fill(client.email);
+    await page.getByLabel("Password").fill(client.account!.password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByRole("heading", { name: "Your requests" })).toBeVisible();
     await expectNoViolations(page, "client requests");
     await page.getByRole("link", { name: "2025 tax return documents" }).click();
     await expectNoViolations(page, "client request");
-    await page.goto("/portal/northwind/account");
+    await page.goto(`${firm.portal}/account`);
     await expectNoViolations(page, "client account");
-    await page.goto("/portal/northwind/2fa/setup");
+    await page.goto(`${firm.portal}/2fa/setup`);
     await expectNoViolations(page, "client 2FA set-up");
   });
 
-  test(`staff pages have no axe violations (${viewport.name})`, async ({ page }) => {
+  test(`staff pages have no axe violations (${viewport.name})`, async ({ page, firm }) => {
+    const contact = firm.contacts.olivia;
     await page.setViewportSize(viewport);
     await page.goto("/login");
-    await page.getByLabel("Email").fill("admin@northwind.test");
-    await page.getByLabel("Password").fill("demo-password-2026");
+    await page.getByLabel("Email").fill(firm.admin.email);
+    await page.getByLabel("Password").fill(firm.admin.password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByRole("heading", { name: "Contacts" })).toBeVisible();
     for (const path of [
       "/app/contacts",
-      "/app/contacts/contact_northwind_oscar",
-      "/app/contacts/contact_northwind_oscar/login-details",
+      `/app/contacts/${contact.id}`,
+      `/app/contacts/${contact.id}/login-details`,
       "/app/requests",
       "/app/requests/new",
       "/app/settings/client-portal/security",

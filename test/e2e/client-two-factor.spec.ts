@@ -1,22 +1,14 @@
 // Client 2FA in a real browser: enrol from the secret on the page (the QR code decodes to it), sign out,
 // sign in with password and a fresh code, then get in with a recovery code.
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
-import { expect, test, type Page } from "./fixtures";
-import { codeForStep, currentStep } from "../../app/server/totp.server";
+import { expect, test } from "./fixtures";
+import { Authenticator, remixSettled, submitClientSignIn } from "./helpers";
 import { decodeQrSvg } from "../support/qr";
 
-const BASE = "/portal/harbor";
-
-async function passwordSignIn(page: Page) {
-  await page.goto(`${BASE}/login`);
-  await page.getByLabel("Email").first().fill("olivia@client.test");
-  await page.getByLabel("Password").fill("demo-password-2026");
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
-
-test("a client enrols with an authenticator app, signs in with a fresh code, then uses a recovery code", async ({ page }) => {
+test("a client enrols with an authenticator app, signs in with a fresh code, then uses a recovery code", async ({ page, firm }) => {
   test.setTimeout(120_000);
-  await passwordSignIn(page);
+  const client = firm.contacts.olivia;
+  await submitClientSignIn(page, firm.portal, client);
   await expect(page.getByRole("heading", { name: "Your requests" })).toBeVisible();
   await page.getByRole("link", { name: "Account" }).click();
   await page.getByRole("link", { name: "Set up two-factor authentication" }).click();
@@ -26,15 +18,15 @@ test("a client enrols with an authenticator app, signs in with a fresh code, the
   const uri = decodeQrSvg(await qr.locator("svg").evaluate((svg) => svg.outerHTML));
   const key = (await page.locator(".totp-key").textContent())!.replace(/\s+/g, "");
   expect(new URL(uri!).searchParams.get("secret")).toBe(key);
-  const secret = decodeBase32IgnorePadding(key);
+  const app = new Authenticator(decodeBase32IgnorePadding(key));
 
-  const enrolStep = currentStep();
-  await page.getByLabel("Code", { exact: true }).fill(codeForStep(secret, enrolStep));
+  await page.getByLabel("Code", { exact: true }).fill(await app.code());
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { name: "Two-factor authentication is on" })).toBeVisible();
-  // The codes stay on screen after the page settles (no revalidation navigates away from them).
-  await page.waitForLoadState("networkidle");
-  await page.waitForTimeout(500);
+  // The codes stay on screen once everything the submission set off has finished (no revalidation
+  // navigates away from them).
+  await remixSettled(page);
+  await expect(page).toHaveURL(new RegExp(`${firm.portal}/2fa/setup$`));
   await expect(page.getByRole("heading", { name: "Two-factor authentication is on" })).toBeVisible();
   const codes = await page.getByRole("list", { name: "Recovery codes" }).getByRole("listitem").allTextContents();
   expect(codes).toHaveLength(10);
@@ -42,16 +34,16 @@ test("a client enrols with an authenticator app, signs in with a fresh code, the
   await page.getByRole("link", { name: "Continue to your requests" }).click();
   await page.getByRole("button", { name: "Sign out" }).click();
 
-  await passwordSignIn(page);
-  await expect(page).toHaveURL(new RegExp(`${BASE}/2fa$`));
-  // The enrolment code was burned; the next step's code is inside the ±1 window.
-  await page.getByLabel("Code", { exact: true }).fill(codeForStep(secret, enrolStep + 1));
+  await submitClientSignIn(page, firm.portal, client);
+  await expect(page).toHaveURL(new RegExp(`${firm.portal}/2fa$`));
+  // The enrolment code was burned; the authenticator gives a newer step's code.
+  await page.getByLabel("Code", { exact: true }).fill(await app.code());
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByRole("heading", { name: "Your requests" })).toBeVisible();
   await page.getByRole("button", { name: "Sign out" }).click();
 
   // Phone lost: a recovery code gets the client in once and turns 2FA off (the firm does not require it).
-  await passwordSignIn(page);
+  await submitClientSignIn(page, firm.portal, client);
   await page.getByRole("link", { name: "Use a recovery code" }).click();
   await page.getByLabel("Recovery code").fill(codes[0]);
   await page.getByRole("button", { name: "Use a recovery code" }).click();

@@ -2,14 +2,7 @@
 // JavaScript too), and read portal adoption as a chart with its table.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "./fixtures";
-
-async function staffSignIn(page: Page, email: string) {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("demo-password-2026");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Contacts", exact: true })).toBeVisible();
-}
+import { signInStaff } from "./helpers";
 
 async function expectNoViolations(page: Page, label: string) {
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
@@ -19,16 +12,16 @@ async function expectNoViolations(page: Page, label: string) {
   ).toEqual([]);
 }
 
-test("a staff member adds a contact, is told when the email is taken, then edits the contact", async ({ page }) => {
-  const tag = Date.now().toString(36);
-  await staffSignIn(page, "staff@harbor.test");
+test("a staff member adds a contact, is told when the email is taken, then edits the contact", async ({ page, firm }) => {
+  const tag = firm.id.slice("firm_".length);
+  await signInStaff(page, firm.member);
   await page.getByRole("link", { name: "Add contact" }).click();
   await expect(page.getByRole("heading", { name: "Add contact" })).toBeVisible();
   await expectNoViolations(page, "add contact");
 
   // An address another contact uses, typed in another case.
   await page.getByLabel("Name").fill(`Grace ${tag}`);
-  await page.getByLabel("Email").fill("OLIVIA@client.test");
+  await page.getByLabel("Email").fill(firm.contacts.olivia.email.toUpperCase());
   await page.getByRole("button", { name: "Add contact" }).click();
   await expect(page.getByRole("alert")).toContainText("Another contact of your firm already uses this email.");
   await expect(page.getByLabel("Name")).toHaveValue(`Grace ${tag}`);
@@ -62,11 +55,11 @@ test("a staff member adds a contact, is told when the email is taken, then edits
   await expect(page.getByText("This is the client's portal login email.")).toBeVisible();
 });
 
-test("bulk portal invite to selected contacts works without JavaScript, and the list shows them as invited", async ({ browser }) => {
-  const tag = Date.now().toString(36);
+test("bulk portal invite to selected contacts works without JavaScript, and the list shows them as invited", async ({ browser, firm }) => {
+  const tag = firm.id.slice("firm_".length);
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await staffSignIn(page, "staff@harbor.test");
+  await signInStaff(page, firm.member);
   for (const name of ["Ivy", "Jay"]) {
     await page.goto("/app/contacts/new");
     await page.getByLabel("Name").fill(`${name} Bulk${tag}`);
@@ -100,9 +93,9 @@ test("bulk portal invite to selected contacts works without JavaScript, and the 
   await context.close();
 });
 
-test("the bulk invite with JavaScript sends and shows progress", async ({ page }) => {
-  const tag = Date.now().toString(36);
-  await staffSignIn(page, "admin@harbor.test");
+test("the bulk invite with JavaScript sends and shows progress", async ({ page, firm }) => {
+  const tag = firm.id.slice("firm_".length);
+  await signInStaff(page, firm.admin);
   await page.goto("/app/contacts/new");
   await page.getByLabel("Name").fill(`Kim Js${tag}`);
   await page.getByLabel("Email").fill(`kim.${tag}@client.test`);
@@ -118,8 +111,8 @@ test("the bulk invite with JavaScript sends and shows progress", async ({ page }
   await expectNoViolations(page, "invite progress");
 });
 
-test("portal adoption: the chart is an image with a name, and its numbers are a table", async ({ page }) => {
-  await staffSignIn(page, "admin@harbor.test");
+test("portal adoption: the chart is an image with a name, and its numbers are a table", async ({ page, firm }) => {
+  await signInStaff(page, firm.admin);
   for (const path of ["/app/contacts", "/app/settings/client-portal/security"]) {
     await page.goto(path);
     const adoption = page.getByRole("region", { name: "Portal adoption" });

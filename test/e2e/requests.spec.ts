@@ -1,29 +1,15 @@
 import { readFileSync } from "node:fs";
-import { expect, test, type Page } from "./fixtures";
+import { expect, test } from "./fixtures";
+import { latestLink, signInStaff } from "./helpers";
 
-async function staffSignIn(page: Page, email: string) {
-  await page.goto("/login");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("demo-password-2026");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Contacts" })).toBeVisible();
-}
-
-/** The newest email to `to` in the dev outbox, with the first link in it. */
-async function latestEmail(page: Page, to: string, subject: string): Promise<string | null> {
-  await page.goto("/dev/outbox");
-  const message = page.locator("article", { hasText: `To ${to}` }).filter({ hasText: subject }).first();
-  await expect(message).toBeVisible();
-  return message.getByRole("link").first().getAttribute("href");
-}
-
-test("staff send a request; the client answers, uploads and ticks; staff see it complete and download the file", async ({ page, browser }) => {
-  const title = `Year-end documents ${Date.now()}`;
-  await staffSignIn(page, "admin@harbor.test");
+test("staff send a request; the client answers, uploads and ticks; staff see it complete and download the file", async ({ page, browser, firm }) => {
+  const title = "Year-end documents";
+  const chloe = firm.contacts.chloe;
+  await signInStaff(page, firm.admin);
   await page.getByRole("link", { name: "Requests" }).click();
   await expect(page.getByRole("heading", { name: "Requests" })).toBeVisible();
   await page.getByRole("link", { name: "New request" }).click();
-  await page.getByLabel("Contact").selectOption({ label: "Chloe Martin (chloe@client.test)" });
+  await page.getByLabel("Contact").selectOption({ label: `${chloe.name} (${chloe.email})` });
   await page.getByLabel("Title").fill(title);
   await page.getByLabel("Description").fill("Everything we need to close your year.");
   await page.getByLabel("Urgent", { exact: false }).check();
@@ -35,15 +21,15 @@ test("staff send a request; the client answers, uploads and ticks; staff see it 
   await page.getByLabel("Item 3", { exact: true }).fill("Sign the engagement letter");
   await page.getByRole("button", { name: "Send" }).click();
   await expect(page.getByRole("heading", { name: title })).toBeVisible();
-  await expect(page.getByRole("status")).toContainText("Request sent to chloe@client.test");
+  await expect(page.getByRole("status")).toContainText(`Request sent to ${chloe.email}`);
   const staffUrl = page.url().replace(/\?.*$/, "");
 
-  const link = await latestEmail(page, "chloe@client.test", title);
+  const link = await latestLink(page, chloe.email, title);
   expect(link).toMatch(/\/l\/[A-Za-z0-9_-]{43}$/);
 
   const client = await browser.newContext();
   const portal = await client.newPage();
-  await portal.goto(link!);
+  await portal.goto(link);
   await portal.getByRole("button", { name: "Continue" }).click();
   await expect(portal.getByRole("heading", { name: title })).toBeVisible();
 
@@ -79,5 +65,5 @@ test("staff send a request; the client answers, uploads and ticks; staff see it 
   expect(readFileSync((await download.path())!, "utf8")).toContain("a tiny test P60");
 
   // The staff member who sent it was told.
-  await latestEmail(page, "admin@harbor.test", `Request completed: ${title}`);
+  await latestLink(page, firm.admin.email, `Request completed: ${title}`);
 });

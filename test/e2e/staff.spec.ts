@@ -1,20 +1,22 @@
+// Staff sign-in, on two firms of the test's own: each sees only its own contacts.
 import { expect, test } from "./fixtures";
 
-test("staff signs in, sees only their firm's contacts, opens one, signs out", async ({ page }) => {
+test("staff signs in, sees only their firm's contacts, opens one, signs out", async ({ page, firm, makeFirm }) => {
+  const other = await makeFirm({ contacts: [{ key: "oscar", name: "Oscar Reyes", account: "password" }] });
   await page.goto("/app/contacts");
   await expect(page).toHaveURL(/\/login\?redirectTo=/);
-  await page.getByLabel("Email").fill("admin@harbor.test");
-  await page.getByLabel("Password").fill("demo-password-2026");
+  await page.getByLabel("Email").fill(firm.admin.email);
+  await page.getByLabel("Password").fill(firm.admin.password);
   await page.getByRole("button", { name: "Sign in" }).click();
 
   await expect(page.getByRole("heading", { name: "Contacts" })).toBeVisible();
   await expect(page.getByRole("link", { name: "Olivia Park" })).toBeVisible();
-  await expect(page.getByRole("link", { name: "Oscar Reyes" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: other.contacts.oscar.name })).toHaveCount(0);
 
   await page.getByRole("link", { name: "Marcus Lee" }).click();
   await expect(page.getByRole("heading", { name: "Marcus Lee" })).toBeVisible();
   const portal = page.getByRole("region", { name: "Client portal" });
-  await expect(portal).toContainText("marcus@client.test");
+  await expect(portal).toContainText(firm.contacts.marcus.email);
   await expect(portal).toContainText("On since");
 
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -23,17 +25,19 @@ test("staff signs in, sees only their firm's contacts, opens one, signs out", as
   await expect(page).toHaveURL(/\/login\?redirectTo=/);
 });
 
-test("the sign-in form works without JavaScript and shows a clear error", async ({ browser }) => {
+test("the sign-in form works without JavaScript and shows a clear error", async ({ browser, firm, makeFirm }) => {
+  const other = await makeFirm();
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto("/login");
-  await page.getByLabel("Email").fill("admin@northwind.test");
+  await page.getByLabel("Email").fill(other.admin.email);
   await page.getByLabel("Password").fill("wrong-password-here");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toContainText("The email or password is incorrect.");
-  await page.getByLabel("Password").fill("demo-password-2026");
+  await page.getByLabel("Email").fill(firm.admin.email);
+  await page.getByLabel("Password").fill(firm.admin.password);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("link", { name: "Oscar Reyes" })).toBeVisible();
-  await expect(page.getByRole("link", { name: "Olivia Park" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Olivia Park" })).toBeVisible();
+  await expect(page.getByText(other.name)).toHaveCount(0);
   await context.close();
 });

@@ -57,10 +57,10 @@ test("rule 29: the CSP watch can fail with JavaScript off: an inline style is re
   cspViolations.length = 0;
 });
 
-test("rule 29: no CSP violation on token, error and not-found pages (with and without JavaScript)", async ({ page, browser }) => {
+test("rule 29: no CSP violation on token, error and not-found pages (with and without JavaScript)", async ({ page, browser, firm }) => {
   const paths = [
-    "/portal/harbor/forgot-password?token=" + "A".repeat(43),
-    "/portal/harbor/signup?token=" + "A".repeat(43),
+    `${firm.portal}/forgot-password?token=` + "A".repeat(43),
+    `${firm.portal}/signup?token=` + "A".repeat(43),
     "/l/" + "A".repeat(43),
     "/no-such-page",
     "/portal/no-such-firm",

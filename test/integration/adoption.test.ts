@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { auditEvents, contacts, outbox, portalAccounts, sessions, staffUsers } from "../../db/schema";
 import { createDb } from "../../app/server/db.server";
 import { sendTwoFactorHeadsUp } from "../../app/server/heads-up.server";
-import { countingD1 } from "../../app/server/query-counter.server";
+import { countingD1 } from "../support/query-counter";
 import { auditRow } from "../../app/server/audit.server";
 import { CHART_WEEKS, chartStart, portalAdoption, WEEK_MS } from "../../app/server/adoption.server";
 import { LIMITS } from "../../app/server/rate-limit.server";

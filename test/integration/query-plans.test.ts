@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { requests } from "../../db/schema";
 import { createDb } from "../../app/server/db.server";
 import { loadPortalAuth } from "../../app/server/portal-auth.server";
-import { countingD1 } from "../../app/server/query-counter.server";
+import { countingD1 } from "../support/query-counter";
 import { env } from "cloudflare:workers";
 import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
 import { ORIGIN, signInStaff } from "../support/http";

@@ -164,7 +164,7 @@ describe("Send reminder", () => {
     const refused = await browser.post(`/app/requests/${done.request.id}`, { intent: "send-reminder" });
     expect(refused.status).toBe(409);
     expect((await browser.post(`/app/requests/${request.id}`, { intent: "delete-everything" })).status).toBe(400);
-    expect(await emailsTo(contact.email, since, { wait: false })).toHaveLength(1);
+    expect(await emailsTo(contact.email, since)).toHaveLength(1);
   });
 });
 
@@ -201,7 +201,7 @@ describe("automatic reminders (ADR 004)", () => {
     await Promise.all([sendDueReminders(db, env, now), sendDueReminders(db, env, now)]);
     await runScheduledJobs(env, db, now + 60_000);
     await sendDueReminders(db, env, now + 3_600_000);
-    const emails = await emailsTo(contact.email, since, { wait: false });
+    const emails = await emailsTo(contact.email, since);
     expect(emails).toHaveLength(1);
     expect(emails[0].subject).toContain(request.title);
     const links = await db.select().from(accessLinks).where(eq(accessLinks.requestId, request.id));
@@ -212,7 +212,7 @@ describe("automatic reminders (ADR 004)", () => {
     expect(after.lastReminderOn).toBe(isoDay(now));
     // The next gentle day (due date) sends again.
     await sendDueReminders(db, env, now + 7 * DAY);
-    expect(await emailsTo(contact.email, since, { wait: false })).toHaveLength(2);
+    expect(await emailsTo(contact.email, since)).toHaveLength(2);
   });
 
   it("completed requests, schedule none and days off the schedule get no reminder", async () => {
@@ -223,7 +223,7 @@ describe("automatic reminders (ADR 004)", () => {
     await createRequest(firm, contact, { schedule: "none", dueDate: isoDay(now), sentAt: now - 9 * DAY });
     await createRequest(firm, contact, { schedule: "gentle", dueDate: isoDay(now + 3 * DAY), sentAt: now - 9 * DAY });
     await sendDueReminders(db, env, now);
-    expect(await emailsTo(contact.email, now - 1, { wait: false })).toHaveLength(0);
+    expect(await emailsTo(contact.email, now - 1)).toHaveLength(0);
   });
 });
 
@@ -257,12 +257,12 @@ describe("the client works through a request", () => {
     expect(notes).toHaveLength(1);
     expect(notes[0].subject).toBe(`Request completed: ${request.title}`);
     expect(notes[0].textBody).toContain(`/app/requests/${request.id}`);
-    expect(await emailsTo(admin.email, since, { wait: false })).toHaveLength(0);
+    expect(await emailsTo(admin.email, since)).toHaveLength(0);
 
     // Complete means read-only, and no second notification.
     const late = await client.post(path, { intent: "answer", itemId: question.id, answer: "Changed my mind" });
     expect(late.status).toBe(409);
-    expect(await emailsTo(sender.email, since, { wait: false })).toHaveLength(1);
+    expect(await emailsTo(sender.email, since)).toHaveLength(1);
     const [q] = await db.select().from(requestItems).where(eq(requestItems.id, question.id));
     expect(q.answer).toBe("No, nothing sold.");
   });

@@ -232,7 +232,7 @@ describe("rule 20: tenant isolation on the request routes", () => {
     });
     expect(create.status).toBe(422);
     expect(await db.select().from(requests).where(eq(requests.firmId, otherFirm.id))).toHaveLength(0);
-    expect(await emailsTo(s.contact.email, since, { wait: false })).toHaveLength(0);
+    expect(await emailsTo(s.contact.email, since)).toHaveLength(0);
     const [after] = await db.select().from(requests).where(eq(requests.id, s.request.id));
     expect(after.lastReminderOn).toBeNull();
   });

@@ -26,7 +26,7 @@ function freshIp(): string {
 /** The newest email to `address` since `since` whose body matches, waiting for work done after the response. */
 async function mailMatching(address: string, since: number, pattern: RegExp) {
   for (let i = 0; i < 60; i++) {
-    const found = (await emailsTo(address, since, { wait: false })).find((m) => pattern.test(m.textBody));
+    const found = (await emailsTo(address, since)).find((m) => pattern.test(m.textBody));
     if (found) return found;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -29,9 +29,8 @@ export async function claim(token: string, browser = new Browser()): Promise<{ b
  * Emails to an address since a moment, newest first, as the recipient reads them: the sealed link is
  * opened and rendered into the body the way delivery does it. Reads only after the work the worker
  * does after its responses (ctx.waitUntil) has finished, so an empty answer means nothing was sent.
- * (`wait` is no longer needed and kept only so callers need not change.)
  */
-export async function emailsTo(address: string, since: number, _options: { wait?: boolean } = {}) {
+export async function emailsTo(address: string, since: number) {
   await settle();
   const rows = await db
     .select()

@@ -3,7 +3,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { app } from "../../app/worker";
-import { countingD1, type QueryLog } from "../../app/server/query-counter.server";
+import { countingD1, type QueryLog } from "./query-counter";
 import { ORIGIN, type Browser } from "./http";
 
 export async function countedLoad(browser: Browser, path: string): Promise<{ response: Response; body: string; log: QueryLog }> {

@@ -16,7 +16,7 @@ export async function createRequest(
     schedule?: "none" | "gentle" | "urgent";
     dueDate?: string | null;
     sentAt?: number;
-    status?: "open" | "completed" | "draft";
+    status?: "open" | "completed";
     createdByStaffId?: string | null;
     lastReminderOn?: string | null;
   } = {},

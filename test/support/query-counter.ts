@@ -1,5 +1,5 @@
 // A D1 binding that records every statement it runs, for the query-budget and query-plan tests
-// (issue 7: at most 3 D1 queries per authenticated page load). Not used by the app itself.
+// (issue 7: at most 3 D1 queries per authenticated page load). Test code only: the worker never imports it.
 
 export type RecordedQuery = { sql: string; params: unknown[]; batched: boolean };
 export type QueryLog = { queries: RecordedQuery[]; roundTrips: number };
