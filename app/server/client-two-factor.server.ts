@@ -23,7 +23,7 @@ import {
   type PendingEnrolment,
 } from "./second-factor.server";
 import { refuse, type Result } from "./result";
-import { deleteContactSessions, rotateSession } from "./sessions.server";
+import { deleteContactSessions, rotateSession, voidMailedCredentials } from "./sessions.server";
 
 type Meta = SignInMeta;
 
@@ -127,6 +127,9 @@ export async function redeemRecoveryCode(db: Database, env: Env, auth: PortalAut
       disableTotp(db, owner(auth)),
       deleteRecoveryCodes(db, auth.account.id),
       deleteContactSessions(db, auth.contact.id, auth.session.id),
+      // A used recovery code may mean a lost or stolen factor: like a staff 2FA reset (rule 27), nothing
+      // mailed before (links, claimed links, reset and verification tokens) lets anyone back in.
+      voidMailedCredentials(db, auth.contact.id),
       ...(await clientSignedIn(db, auth, meta, { factor: "recovery_code" }, now)),
       auditEvent(db, { firmId: auth.firm.id, type: "client.recovery_code_used", actor: actor(auth), contactId: auth.contact.id, ip: meta.ip, userAgent: meta.userAgent }),
       queueEmail(
@@ -159,6 +162,10 @@ export async function disableClientTotp(db: Database, env: Env, auth: PortalAuth
   await runBatch(db, [
     disableTotp(db, owner(auth)),
     deleteRecoveryCodes(db, auth.account.id),
+    // Deactivating 2FA voids what was mailed before, whoever does it (rule 27), and ends the other
+    // sessions: one held at the code step by someone with the password must not walk in once 2FA is off.
+    voidMailedCredentials(db, auth.contact.id),
+    deleteContactSessions(db, auth.contact.id, auth.session.id),
     auditEvent(db, { firmId: auth.firm.id, type: "client.two_factor_disabled", actor: actor(auth), contactId: auth.contact.id, ...meta }),
     queueEmail(
       db,
@@ -167,7 +174,7 @@ export async function disableClientTotp(db: Database, env: Env, auth: PortalAuth
         to: auth.account.email,
         name: auth.contact.name,
         subject: "two-factor authentication was turned off",
-        body: ["Two-factor authentication was turned off for your portal login."],
+        body: ["Two-factor authentication was turned off for your portal login, and every other device was signed out."],
       }),
     ),
   ]);

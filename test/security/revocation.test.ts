@@ -9,7 +9,10 @@ import { accessLinks, auditEvents, contacts, outbox, portalAccounts, sessions } 
 import { clientBrowser, createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD, uid, type TestFirm } from "../support/factories";
 import { Browser, signInStaff } from "../support/http";
 import { claim, emailsTo, issueLink, urlTokenIn } from "../support/portal";
-import { enableTotp, portalOwner } from "../support/two-factor";
+import { codeNow, enableTotp, portalOwner } from "../support/two-factor";
+import { env } from "cloudflare:workers";
+import { generateRecoveryCodes, replaceRecoveryCodes } from "../../app/server/recovery-codes.server";
+import { runBatch } from "../../app/server/db.server";
 import { changeLoginEmail } from "../../app/server/client-access.server";
 import type { StaffAuth } from "../../app/server/staff-auth.server";
 
@@ -225,6 +228,27 @@ describe("rule 27: deactivating a client's 2FA voids everything mailed before", 
     const s = await mailedCredentials({ twoFactor: true });
     const response = await s.staff.post(loginDetails(s), { intent: "deactivate-2fa", reason: "Lost their phone", confirm: "yes" });
     expect(response.status).toBe(200);
+    await expectCredentialsDead(s);
+  });
+});
+
+describe("rule 27: the client's own recovery code or 2FA switch-off voids everything mailed before", () => {
+  it("a recovery code: unclaimed links, a claimed link on its browser, reset and verification tokens", async () => {
+    const s = await mailedCredentials({ twoFactor: true });
+    const codes = generateRecoveryCodes();
+    await runBatch(db, await replaceRecoveryCodes(db, env.RECOVERY_CODE_KEY, s.account.id, codes, Date.now()));
+    const lost = new Browser(freshIp());
+    expect((await lost.post(`${s.base}/login`, { email: s.contact.email, password: PASSWORD })).status).toBe(302);
+    expect((await lost.post(`${s.base}/recovery`, { code: codes[0] })).status).toBe(302);
+    await expectCredentialsDead(s);
+  });
+
+  it("turning 2FA off on the account page (with a current code): the same", async () => {
+    const s = await mailedCredentials();
+    const secret = await enableTotp(portalOwner(s.account));
+    const own = await clientBrowser(s.account, { twoFactor: true });
+    const response = await own.post(`${s.base}/account`, { intent: "disable-2fa", code: codeNow(secret) });
+    expect(response.status, await response.clone().text()).toBeLessThan(400);
     await expectCredentialsDead(s);
   });
 });
