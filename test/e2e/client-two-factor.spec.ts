@@ -32,6 +32,8 @@ test("a client enrols with an authenticator app, signs in with a fresh code, the
   expect(codes).toHaveLength(10);
   await expect(page.getByRole("link", { name: "Download" })).toHaveAttribute("download", "recovery-codes.txt");
   await page.getByRole("link", { name: "Continue to your requests" }).click();
+  // Both pages have "Sign out": click it once the requests page is there.
+  await expect(page.getByRole("heading", { name: "Your requests" })).toBeVisible();
   await page.getByRole("button", { name: "Sign out" }).click();
 
   await submitClientSignIn(page, firm.portal, client);
