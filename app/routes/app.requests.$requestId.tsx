@@ -8,8 +8,8 @@ import { formatBytes, ITEM_KIND_LABELS, SCHEDULE_LABELS, STATUS_LABELS } from "~
 import { idParam } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
-import { getFirmRequest, sendReminder } from "~/server/requests.server";
-import { requireStaff } from "~/server/staff-auth.server";
+import { getFirmRequest, sendReminder } from "~/server/requests/portal-requests.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client Portal` }];
 

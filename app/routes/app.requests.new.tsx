@@ -6,9 +6,9 @@ import { fieldErrorOf, FormError } from "~/components/form";
 import { ITEM_KIND_LABELS, SCHEDULE_LABELS } from "~/lib/requests";
 import { failure, INVALID_FIELDS, readForm, validateForm, type FieldErrors } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
-import { contactOptions, createAndSendRequest, findFirmContact, isoDay, type NewRequestInput } from "~/server/requests.server";
+import { contactOptions, createAndSendRequest, findFirmContact, isoDay, type NewRequestInput } from "~/server/requests/portal-requests.server";
 import { refuse } from "~/server/result";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 import { ITEM_KINDS, REMINDER_SCHEDULES } from "../../db/schema";
 
 export const meta: MetaFunction = () => [{ title: "New request · Client Portal" }];

@@ -7,9 +7,9 @@ import { ItemForms, type ItemResult } from "~/components/request-items";
 import { idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
-import { requirePortalAccess } from "~/server/portal-auth.server";
-import { ACCEPT_ATTRIBUTE, readMultipartUpload, storeUpload, TYPES_SENTENCE } from "~/server/request-files.server";
-import { filesOfRequest, getContactRequest, MAX_ANSWER_LENGTH, saveAnswer, tickTask, type ItemChange } from "~/server/requests.server";
+import { requirePortalAccess } from "~/server/portal/portal-auth.server";
+import { ACCEPT_ATTRIBUTE, readMultipartUpload, storeUpload, TYPES_SENTENCE } from "~/server/requests/files.server";
+import { filesOfRequest, getContactRequest, MAX_ANSWER_LENGTH, saveAnswer, tickTask, type ItemChange } from "~/server/requests/portal-requests.server";
 import { refuse } from "~/server/result";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client portal` }];

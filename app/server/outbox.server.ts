@@ -16,6 +16,7 @@ import { auditEvent } from "./audit.server";
 import { generateId, randomBytes } from "./crypto.server";
 import { runBatch, type Database } from "./db.server";
 import { EmailDeliveryError, resendTransport } from "./email-provider.server";
+import type { OutboxRow } from "./types";
 
 /** Stands where the secret link goes in a stored body; replaced only at delivery. */
 export const SECRET_URL_PLACEHOLDER = "{{secret_url}}";
@@ -50,7 +51,6 @@ export interface EmailTransport {
   send(message: OutgoingEmail): Promise<void>;
 }
 
-type OutboxRow = typeof outbox.$inferSelect;
 type SecretKeyEnv = Pick<Env, "TOTP_ENCRYPTION_KEY">;
 
 /** Delivered messages are kept this long (support can see what went out), then deleted by the cron. */

@@ -2,8 +2,8 @@
 import type { Database } from "./db.server";
 import { deliverOutbox, purgeOutbox, transportFor } from "./outbox.server";
 import { pruneRateLimits } from "./rate-limit.server";
-import { continueInviteRuns } from "./invites.server";
-import { sendDueReminders } from "./reminders.server";
+import { continueInviteRuns } from "./staff/invites.server";
+import { sendDueReminders } from "./requests/reminders.server";
 
 export async function runScheduledJobs(env: Env, db: Database, now = Date.now()): Promise<void> {
   // Reminders first, so their emails leave in the same run.

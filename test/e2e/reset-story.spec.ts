@@ -4,7 +4,7 @@
 // Marcus ends with a new secret: no other spec uses his demo key (grep test/e2e for JBSWY3DP).
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { expect, test, type Browser, type Page } from "./fixtures";
-import { codeForStep, currentStep } from "../../app/server/totp.server";
+import { codeForStep, currentStep } from "../../app/server/auth/totp.server";
 
 const BASE = "/portal/harbor";
 const SETTINGS = "/app/settings/client-portal/security";

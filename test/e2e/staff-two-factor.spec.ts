@@ -2,7 +2,7 @@
 // sign out, sign in with password and a fresh code, then turn 2FA off with another code.
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { expect, test, type Page } from "./fixtures";
-import { codeForStep, currentStep } from "../../app/server/totp.server";
+import { codeForStep, currentStep } from "../../app/server/auth/totp.server";
 import { decodeQrSvg } from "../support/qr";
 
 const EMAIL = "staff@harbor.test";

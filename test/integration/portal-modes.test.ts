@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { accountTokens, firms, outbox, portalAccounts, sessions, type SecurityMode } from "../../db/schema";
-import { requestPasswordReset, requestSignupByEmail, resetPassword } from "~/server/portal-accounts.server";
+import { requestPasswordReset, requestSignupByEmail, resetPassword } from "~/server/portal/sign-in.server";
 import { createContact, createFirm, createPortalAccount, db, PASSWORD } from "../support/factories";
 import { Browser } from "../support/http";
 import { claim, emailsTo, issueLink, urlTokenIn } from "../support/portal";

@@ -10,8 +10,8 @@ import { clientBrowser, createContact, createFirm, createPortalAccount, createSt
 import { Browser, signInStaff } from "../support/http";
 import { claim, emailsTo, issueLink, urlTokenIn } from "../support/portal";
 import { enableTotp, portalOwner } from "../support/two-factor";
-import { changeLoginEmail } from "../../app/server/client-access.server";
-import type { StaffAuth } from "../../app/server/staff-auth.server";
+import { changeLoginEmail } from "../../app/server/staff/client-access.server";
+import type { StaffAuth } from "../../app/server/staff/staff-auth.server";
 
 const SESSION = "__Host-portal_session";
 const NEW_PASSWORD = "a brand new portal passphrase";

@@ -8,15 +8,15 @@
 // address ends everything mailed to the old one: access links, link sessions and account tokens.
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { accountTokens, contacts, portalAccounts } from "../../db/schema";
-import { revokeContactLinks } from "./access-links.server";
-import { auditEvent } from "./audit.server";
-import { generateId } from "./crypto.server";
-import { runBatch, type Database, type Statement } from "./db.server";
-import { emailField } from "./fields";
-import type { RequestMeta as Meta } from "./request-meta.server";
-import { refuse, type Result } from "./result";
-import { deleteContactSessions } from "./sessions.server";
+import { accountTokens, contacts, portalAccounts } from "../../../db/schema";
+import { revokeContactLinks } from "../portal/access-links.server";
+import { auditEvent } from "../audit.server";
+import { generateId } from "../crypto.server";
+import { runBatch, type Database, type Statement } from "../db.server";
+import { emailField } from "../fields";
+import type { RequestMeta as Meta } from "../request-meta.server";
+import { refuse, type Result } from "../result";
+import { deleteContactSessions } from "../auth/sessions.server";
 import type { StaffAuth } from "./staff-auth.server";
 
 const optionalText = (max: number, label: string) =>

@@ -4,7 +4,6 @@ import { and, asc, desc, eq, gt, gte, isNull, lt, lte, notExists, or, sql } from
 import {
   auditEvents,
   contacts,
-  firms,
   ITEM_KINDS,
   outbox,
   REMINDER_SCHEDULES,
@@ -13,15 +12,16 @@ import {
   requestItems,
   requests,
   staffUsers,
-} from "../../db/schema";
-import { createAccessLink, publishLink } from "./access-links.server";
-import { auditEvent, auditRow } from "./audit.server";
-import { generateId } from "./crypto.server";
-import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
-import { requestCompletedEmail } from "./emails.server";
-import { outboxRow } from "./outbox.server";
-import type { RequestMeta } from "./request-meta.server";
-import { refuse, type Result } from "./result";
+} from "../../../db/schema";
+import { createAccessLink, publishLink } from "../portal/access-links.server";
+import { auditEvent, auditRow } from "../audit.server";
+import { generateId } from "../crypto.server";
+import { insertWhere, runBatch, type Database, type Statement } from "../db.server";
+import { requestCompletedEmail } from "../emails.server";
+import { outboxRow } from "../outbox.server";
+import type { RequestMeta } from "../request-meta.server";
+import { refuse, type Result } from "../result";
+import type { Contact, Firm, Request, RequestFile, RequestItem } from "../types";
 
 export type RequestSummary = {
   id: string;
@@ -89,11 +89,6 @@ export async function getContactRequest(db: Database, firmId: string, contactId:
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 export type ReminderSchedule = (typeof REMINDER_SCHEDULES)[number];
 export type ItemKind = (typeof ITEM_KINDS)[number];
-export type Request = typeof requests.$inferSelect;
-export type RequestItem = typeof requestItems.$inferSelect;
-export type RequestFile = typeof requestFiles.$inferSelect;
-type Firm = typeof firms.$inferSelect;
-type Contact = typeof contacts.$inferSelect;
 type StaffActor = { id: string; email: string };
 
 export const REQUESTS_PAGE_SIZE = 50;

@@ -1,17 +1,16 @@
 // Sessions for staff and clients. The cookie holds "<id>.<secret>"; D1 holds only SHA-256(secret),
 // so a leaked sessions row cannot be replayed as a cookie.
 import { and, eq, inArray, ne, sql, type SQL } from "drizzle-orm";
-import { contacts, sessions, type SessionKind } from "../../db/schema";
-import { constantTimeEqual, generateToken, sha256Hex } from "./crypto.server";
-import type { Database, Statement } from "./db.server";
+import { contacts, sessions, type SessionKind } from "../../../db/schema";
+import { constantTimeEqual, generateToken, sha256Hex } from "../crypto.server";
+import type { Database, Statement } from "../db.server";
+import type { Session } from "../types";
 
 export const IDLE_TIMEOUT_MS = 30 * 60_000;
 export const ABSOLUTE_TIMEOUT_MS = 12 * 60 * 60_000;
 export const LINK_SESSION_MS = 30 * 24 * 60 * 60_000;
 /** A page view writes nothing in the common case: last-seen moves at most this often. */
 export const TOUCH_INTERVAL_MS = 5 * 60_000;
-
-export type Session = typeof sessions.$inferSelect;
 
 export type NewSession = {
   kind: SessionKind;

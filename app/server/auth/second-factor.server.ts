@@ -3,11 +3,11 @@
 // (counted in D1 per account, whatever the IP), the secret saved only after a valid code.
 // Both staff_users and portal_accounts carry the same totp_* columns; `owner.kind` picks the table.
 import { and, eq, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
-import { portalAccounts, staffUsers } from "../../db/schema";
-import type { Database, Statement } from "./db.server";
-import { renderQrSvg } from "./qr-code.server";
+import { portalAccounts, staffUsers } from "../../../db/schema";
+import type { Database, Statement } from "../db.server";
+import { renderQrSvg } from "../qr-code.server";
 import { consumeRecoveryCode } from "./recovery-codes.server";
-import type { Refusal } from "./result";
+import type { Refusal } from "../result";
 import {
   TOTP_LOCK_MS,
   TOTP_MAX_FAILURES,

@@ -1,8 +1,8 @@
 // From CSV cells to contacts: which column is which field, and what is wrong with each row. Pure
 // functions, so the preview and every chunk of the import judge a row the same way.
 import { FIELD_LABELS, IMPORT_FIELDS, type ImportField } from "~/lib/contact-import";
-import { emailField } from "./fields";
-import type { DataRow } from "./csv-parse.server";
+import { emailField } from "../fields";
+import type { DataRow } from "../csv-parse.server";
 
 export { FIELD_LABELS, IMPORT_FIELDS, type ImportField };
 export type ColumnMapping = Partial<Record<ImportField, number>>;

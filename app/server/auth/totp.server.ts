@@ -3,7 +3,7 @@
 // each ciphertext to its firm and account, so a ciphertext copied onto another row fails to decrypt.
 import { decodeBase64, encodeBase32UpperCaseNoPadding, encodeBase64 } from "@oslojs/encoding";
 import { createTOTPKeyURI, generateHOTP } from "@oslojs/otp";
-import { constantTimeEqual, randomBytes } from "./crypto.server";
+import { constantTimeEqual, randomBytes } from "../crypto.server";
 
 export const TOTP_PERIOD_SECONDS = 30;
 export const TOTP_DIGITS = 6;

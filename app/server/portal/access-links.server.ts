@@ -4,16 +4,18 @@
 // contact's revocations, which only D1 knows (docs/decisions/009). KV keeps a copy of each new link
 // (ADR 001), which nothing decides by.
 import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
-import { accessLinks, auditEvents, contacts, firms, outbox, portalAccounts, sessions, type AccessLinkPurpose } from "../../db/schema";
-import { generateId, generateToken, sha256Hex } from "./crypto.server";
-import { auditEvent, auditRow } from "./audit.server";
-import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
-import { deviceHash } from "./devices.server";
-import { accessLinkEmail } from "./emails.server";
-import { outboxRow, queueEmail, sealEmail } from "./outbox.server";
-import type { PortalAccount, PortalAuth } from "./portal-auth.server";
-import { issueSession, LINK_SESSION_MS } from "./sessions.server";
-import type { RequestMeta } from "./request-meta.server";
+import { accessLinks, auditEvents, contacts, firms, outbox, portalAccounts, sessions, type AccessLinkPurpose } from "../../../db/schema";
+import { generateId, generateToken, sha256Hex } from "../crypto.server";
+import { auditEvent, auditRow } from "../audit.server";
+import { insertWhere, runBatch, type Database, type Statement } from "../db.server";
+import { deviceHash } from "../auth/devices.server";
+import { accessLinkEmail } from "../emails.server";
+import { outboxRow, queueEmail, sealEmail } from "../outbox.server";
+import type { PortalAccount } from "../types";
+import type { PortalAuth } from "./portal-auth.server";
+import { issueSession, LINK_SESSION_MS } from "../auth/sessions.server";
+import type { RequestMeta } from "../request-meta.server";
+import type { AccessLink, Contact, Firm } from "../types";
 
 export const STAFF_LINK_VALIDITY_MS = 14 * 24 * 60 * 60_000;
 export const SELF_SERVICE_LINK_VALIDITY_MS = 15 * 60_000;
@@ -23,10 +25,6 @@ const VALIDITY: Record<AccessLinkPurpose, number> = {
   invite: STAFF_LINK_VALIDITY_MS,
   self_service: SELF_SERVICE_LINK_VALIDITY_MS,
 };
-
-type Firm = typeof firms.$inferSelect;
-type Contact = typeof contacts.$inferSelect;
-export type AccessLink = typeof accessLinks.$inferSelect;
 
 /** What KV holds for a link: enough to render the landing page without touching D1. */
 export type LinkRecord = {

@@ -2,10 +2,10 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { emailField } from "./fields";
-import { failure, readForm, validateForm } from "./forms.server";
-import { allowEmailSend, requestLinkByEmail } from "./portal-accounts.server";
-import type { Firm } from "./portal-auth.server";
+import { emailField } from "../fields";
+import { failure, readForm, validateForm } from "../forms.server";
+import { allowEmailSend, requestLinkByEmail } from "./sign-in.server";
+import type { Firm } from "../types";
 
 export const LINK_SENT_MESSAGE = "If this address belongs to one of our clients, we have emailed a link to it. It expires in 15 minutes.";
 export const TOO_MANY_EMAILS = "Too many emails were requested. Wait 10 minutes and try again.";

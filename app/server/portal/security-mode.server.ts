@@ -2,13 +2,13 @@
 // What each mode means (which sessions a switch ends, which modes a plan offers) is the portal policy's;
 // this module writes the switch.
 import { and, count, eq, sql } from "drizzle-orm";
-import { auditEvents, firms, sessions, type SecurityMode } from "../../db/schema";
-import { auditEvent, auditRow } from "./audit.server";
-import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
+import { auditEvents, firms, sessions, type SecurityMode } from "../../../db/schema";
+import { auditEvent, auditRow } from "../audit.server";
+import { insertWhere, runBatch, type Database, type Statement } from "../db.server";
 import { modeSwitchRefusal, sessionsEndedBySwitch } from "./portal-policy.server";
-import type { RequestMeta } from "./request-meta.server";
-import type { Result } from "./result";
-import type { StaffAuth } from "./staff-auth.server";
+import type { RequestMeta } from "../request-meta.server";
+import type { Result } from "../result";
+import type { StaffAuth } from "../staff/staff-auth.server";
 
 export async function countSessionsEndedBySwitch(db: Database, firmId: string, mode: SecurityMode): Promise<number> {
   const condition = sessionsEndedBySwitch(firmId, mode);

@@ -5,13 +5,13 @@
 // passes D1's 100 bound parameters and 10,000 clients are about 100 statements, not 10,000.
 import { and, eq, getTableColumns, is, isNull, or, sql, SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { contacts, outbox, portalAccounts } from "../../db/schema";
-import { auditEvent } from "./audit.server";
-import { runBatch, type Database, type Statement } from "./db.server";
-import { outboxRow, type EmailMessage } from "./outbox.server";
-import { consumeMany, LIMITS } from "./rate-limit.server";
+import { contacts, outbox, portalAccounts } from "../../../db/schema";
+import { auditEvent } from "../audit.server";
+import { runBatch, type Database, type Statement } from "../db.server";
+import { outboxRow, type EmailMessage } from "../outbox.server";
+import { consumeMany, LIMITS } from "../rate-limit.server";
 import type { StaffAuth } from "./staff-auth.server";
-import type { RequestMeta } from "./request-meta.server";
+import type { RequestMeta } from "../request-meta.server";
 
 const HEADS_UP_ROWS_PER_STATEMENT = 100;
 const RATE_LIMIT_KEYS_PER_STATEMENT = 1_000;

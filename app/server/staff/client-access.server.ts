@@ -1,17 +1,17 @@
 // What staff see and change about a contact's portal access (PRODUCT.md "Contacts › Details").
 // Each change is one D1 batch: the change, the sessions it ends, the audit event and the emails.
 import { and, eq, isNull, ne, or, sql } from "drizzle-orm";
-import { accessLinks, auditEvents, contacts, outbox, portalAccounts, sessions } from "../../db/schema";
-import { revokeContactLinks } from "./access-links.server";
-import { auditEvent, auditRow } from "./audit.server";
-import { insertWhere, runBatch, type Database } from "./db.server";
-import { securityNoticeEmail } from "./emails.server";
-import { lastSettledEmailSql, outboxRow, queueEmail } from "./outbox.server";
-import { deleteRecoveryCodes } from "./recovery-codes.server";
-import { disableTotp } from "./second-factor.server";
-import { credentialsUnchanged, deleteContactSessions, revokeContactCredentials } from "./sessions.server";
-import type { RequestMeta as Meta } from "./request-meta.server";
-import type { Result } from "./result";
+import { accessLinks, auditEvents, contacts, outbox, portalAccounts, sessions } from "../../../db/schema";
+import { revokeContactLinks } from "../portal/access-links.server";
+import { auditEvent, auditRow } from "../audit.server";
+import { insertWhere, runBatch, type Database } from "../db.server";
+import { securityNoticeEmail } from "../emails.server";
+import { lastSettledEmailSql, outboxRow, queueEmail } from "../outbox.server";
+import { deleteRecoveryCodes } from "../auth/recovery-codes.server";
+import { disableTotp } from "../auth/second-factor.server";
+import { credentialsUnchanged, deleteContactSessions, revokeContactCredentials } from "../auth/sessions.server";
+import type { RequestMeta as Meta } from "../request-meta.server";
+import type { Result } from "../result";
 import type { StaffAuth } from "./staff-auth.server";
 
 /**

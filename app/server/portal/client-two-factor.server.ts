@@ -1,14 +1,14 @@
 // Client two-factor authentication: the code step after the password, enrolment with recovery codes,
 // recovery, and turning 2FA off where the firm allows it. The rules themselves (lockout, replay, the
 // sealed pending secret) live in second-factor.server.ts; where a client may go lives in portal-auth.
-import { auditEvent } from "./audit.server";
-import { clientSignedIn, type SignInMeta } from "./devices.server";
-import { runBatch, type Database, type Statement } from "./db.server";
-import { securityNoticeEmail } from "./emails.server";
-import { queueEmail } from "./outbox.server";
+import { auditEvent } from "../audit.server";
+import { clientSignedIn, type SignInMeta } from "../auth/devices.server";
+import { runBatch, type Database, type Statement } from "../db.server";
+import { securityNoticeEmail } from "../emails.server";
+import { queueEmail } from "../outbox.server";
 import type { PortalAuth } from "./portal-auth.server";
 import { turnOffSecondFactorRefusal } from "./portal-policy.server";
-import { deleteRecoveryCodes, generateRecoveryCodes, replaceRecoveryCodes } from "./recovery-codes.server";
+import { deleteRecoveryCodes, generateRecoveryCodes, replaceRecoveryCodes } from "../auth/recovery-codes.server";
 import {
   beginEnrolment,
   confirmEnrolment,
@@ -21,9 +21,9 @@ import {
   type EnrolmentFailure,
   type FactorOwner,
   type PendingEnrolment,
-} from "./second-factor.server";
-import { refuse, type Result } from "./result";
-import { deleteContactSessions, rotateSession } from "./sessions.server";
+} from "../auth/second-factor.server";
+import { refuse, type Result } from "../result";
+import { deleteContactSessions, rotateSession } from "../auth/sessions.server";
 
 type Meta = SignInMeta;
 

@@ -7,8 +7,8 @@
 // link is a sign-in by link; `client.signed_in` carries the factor that completed it ("password" on
 // its own, "totp" or "recovery_code" after the password).
 import { sql, type SQL } from "drizzle-orm";
-import { auditEvents, contacts, portalAccounts } from "../../db/schema";
-import type { Database } from "./db.server";
+import { auditEvents, contacts, portalAccounts } from "../../../db/schema";
+import type { Database } from "../db.server";
 
 export const SIGN_IN_METHODS = ["link", "password", "password_2fa", "other"] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];

@@ -1,11 +1,11 @@
 // The client's own account page: recent sign-ins and "sign out of all devices".
 import { and, desc, eq, inArray } from "drizzle-orm";
-import { auditEvents } from "../../db/schema";
-import { auditEvent } from "./audit.server";
-import { runBatch, type Database } from "./db.server";
+import { auditEvents } from "../../../db/schema";
+import { auditEvent } from "../audit.server";
+import { runBatch, type Database } from "../db.server";
 import type { PortalAuth } from "./portal-auth.server";
-import { revokeContactCredentials } from "./sessions.server";
-import type { RequestMeta } from "./request-meta.server";
+import { revokeContactCredentials } from "../auth/sessions.server";
+import type { RequestMeta } from "../request-meta.server";
 
 const SIGN_IN_EVENTS = ["client.signed_in", "access_link.claimed", "access_link.reopened", "client.recovery_code_used"];
 

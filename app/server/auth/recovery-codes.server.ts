@@ -3,9 +3,9 @@
 // yields no usable code, and the HMAC key (unlike a plain hash) stops offline guessing from that leak.
 import { and, eq, isNull } from "drizzle-orm";
 import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
-import { recoveryCodes } from "../../db/schema";
-import { constantTimeEqual, generateId, hmacSha256Hex, randomBytes } from "./crypto.server";
-import type { Database, Statement } from "./db.server";
+import { recoveryCodes } from "../../../db/schema";
+import { constantTimeEqual, generateId, hmacSha256Hex, randomBytes } from "../crypto.server";
+import type { Database, Statement } from "../db.server";
 
 export const RECOVERY_CODE_COUNT = 10;
 /** 10 random bytes = 80 bits = 16 base32 characters. */

@@ -3,15 +3,15 @@
 // each chunk one D1 batch that also advances the record's next_row, so an interrupted import resumes
 // exactly where it stopped and two tabs driving the same import never import a row twice.
 import { and, asc, desc, eq } from "drizzle-orm";
-import { contactImportProblems, contactImports, type ContactImportMode } from "../../db/schema";
+import { contactImportProblems, contactImports, type ContactImportMode } from "../../../db/schema";
 import { checkRows, checkMapping, guessMapping, type CheckedRow, type ColumnMapping, type ContactValues } from "./contact-import-rows.server";
 import { CHUNK_ROWS } from "~/lib/contact-import";
-import { generateId } from "./crypto.server";
-import { readCsv, type CsvRefusal, type ParsedCsv } from "./csv-parse.server";
-import type { Database } from "./db.server";
-import { sanitizeFileName } from "./request-files.server";
+import { generateId } from "../crypto.server";
+import { readCsv, type CsvRefusal, type ParsedCsv } from "../csv-parse.server";
+import type { Database } from "../db.server";
+import { sanitizeFileName } from "../requests/files.server";
+import type { ContactImport } from "../types";
 
-export type ContactImport = typeof contactImports.$inferSelect;
 type StaffActor = { firm: { id: string }; staff: { id: string; email: string } };
 type Meta = { ip: string; userAgent: string };
 

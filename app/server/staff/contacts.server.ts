@@ -1,18 +1,19 @@
 // Contacts of one firm. Every query takes the firm id: a contact id from another firm finds nothing.
 import { and, asc, desc, eq, gt, isNotNull, isNull, or, sql, type SQL } from "drizzle-orm";
-import { accessLinks, contacts, portalAccounts } from "../../db/schema";
-import { revokeContactLinks } from "./access-links.server";
-import { auditEvent } from "./audit.server";
-import { runBatch, type Database } from "./db.server";
-import type { RequestMeta } from "./request-meta.server";
-import { refuse, type Result } from "./result";
-import { revokeContactCredentials } from "./sessions.server";
+import { accessLinks, contacts, portalAccounts } from "../../../db/schema";
+import { revokeContactLinks } from "../portal/access-links.server";
+import { auditEvent } from "../audit.server";
+import { runBatch, type Database } from "../db.server";
+import type { RequestMeta } from "../request-meta.server";
+import { refuse, type Result } from "../result";
+import { revokeContactCredentials } from "../auth/sessions.server";
 
 export const CONTACTS_PAGE_SIZE = 50;
 
 import type { ContactFilter } from "~/lib/contact-filters";
 import { CONTACT_SORTS, DEFAULT_DIRECTION, type ContactSort, type SortDirection } from "~/lib/contact-filters";
 import { adoptionStatsSql, parseAdoption, type PortalAdoption } from "./adoption.server";
+import type { Contact, PortalAccount } from "../types";
 
 export type PortalStatus = "account" | "invited" | "none";
 
@@ -59,7 +60,6 @@ const SORT_KEYS: Record<Exclude<ContactSort, "name">, SQL<number>> = {
   last_sign_in: sql<number>`coalesce(${portalAccounts.lastSignInAt}, 0)`,
   portal_status: statusRankSql,
 };
-
 
 export type ListOptions = {
   search?: string;
@@ -186,8 +186,8 @@ function containsText(column: typeof contacts.name | typeof contacts.email, text
 }
 
 export type ContactDetails = {
-  contact: typeof contacts.$inferSelect;
-  account: typeof portalAccounts.$inferSelect | null;
+  contact: Contact;
+  account: PortalAccount | null;
 };
 
 export async function getContact(db: Database, firmId: string, contactId: string): Promise<ContactDetails | null> {

@@ -1,15 +1,15 @@
 // The browser a request comes from, as a long-lived random cookie. It binds claimed magic links to
 // their browser and tells a client's usual browser from a new one (PRODUCT.md: "new device sign-in").
 import { and, eq, sql } from "drizzle-orm";
-import { auditEvents, portalAccounts } from "../../db/schema";
-import { auditEvent } from "./audit.server";
-import { DEVICE_COOKIE, readCookie, setCookie } from "./cookies.server";
-import { generateToken, sha256Hex } from "./crypto.server";
-import type { Database, Statement } from "./db.server";
-import { securityNoticeEmail } from "./emails.server";
-import { queueEmail } from "./outbox.server";
-import type { PortalAuth } from "./portal-auth.server";
-import type { RequestMeta } from "./request-meta.server";
+import { auditEvents, portalAccounts } from "../../../db/schema";
+import { auditEvent } from "../audit.server";
+import { DEVICE_COOKIE, readCookie, setCookie } from "../cookies.server";
+import { generateToken, sha256Hex } from "../crypto.server";
+import type { Database, Statement } from "../db.server";
+import { securityNoticeEmail } from "../emails.server";
+import { queueEmail } from "../outbox.server";
+import type { PortalAuth } from "../portal/portal-auth.server";
+import type { RequestMeta } from "../request-meta.server";
 
 const DEVICE_MAX_AGE_SECONDS = 400 * 24 * 60 * 60;
 

@@ -5,15 +5,14 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
 import { and, eq, inArray } from "drizzle-orm";
-import { contacts, firms, portalAccounts, sessions } from "../../db/schema";
-import { PORTAL_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "./cookies.server";
-import type { Database } from "./db.server";
+import { contacts, firms, portalAccounts, sessions } from "../../../db/schema";
+import { PORTAL_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "../cookies.server";
+import type { Database } from "../db.server";
 import { CLIENT_SESSION_KINDS, decideAccess, type PortalAccess, type PortalScope } from "./portal-policy.server";
-import { checkSession, deleteSession, tokenParts, touchSession, type Session } from "./sessions.server";
+import { checkSession, deleteSession, tokenParts, touchSession } from "../auth/sessions.server";
+import type { Session } from "../types";
+import type { Contact, Firm, PortalAccount } from "../types";
 
-export type Firm = typeof firms.$inferSelect;
-export type Contact = typeof contacts.$inferSelect;
-export type PortalAccount = typeof portalAccounts.$inferSelect;
 export type PortalAuth = { session: Session; firm: Firm; contact: Contact; account: PortalAccount | null };
 
 /** One query: the client session with its firm, contact and (if any) portal account. */

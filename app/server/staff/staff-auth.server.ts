@@ -2,27 +2,18 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
 import { and, eq, gt } from "drizzle-orm";
-import { auditEvents, firms, sessions, staffUsers } from "../../db/schema";
-import { auditEvent } from "./audit.server";
-import { STAFF_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "./cookies.server";
-import { runBatch, type Database } from "./db.server";
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
-import { KNOWN_PLACE_MS, countPasswordFailure, passwordThrottleState, samePlace, type PasswordAttempt } from "./rate-limit.server";
-import type { RequestMeta } from "./request-meta.server";
-import type { Result } from "./result";
-import {
-  ABSOLUTE_TIMEOUT_MS,
-  checkSession,
-  deleteSession,
-  issueSession,
-  rotateSession,
-  tokenParts,
-  touchSession,
-  type Session,
-} from "./sessions.server";
+import { auditEvents, firms, sessions, staffUsers } from "../../../db/schema";
+import { auditEvent } from "../audit.server";
+import { STAFF_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "../cookies.server";
+import { runBatch, type Database } from "../db.server";
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/passwords.server";
+import { KNOWN_PLACE_MS, countPasswordFailure, passwordThrottleState, samePlace, type PasswordAttempt } from "../rate-limit.server";
+import type { RequestMeta } from "../request-meta.server";
+import type { Result } from "../result";
+import { ABSOLUTE_TIMEOUT_MS, checkSession, deleteSession, issueSession, rotateSession, tokenParts, touchSession } from "../auth/sessions.server";
+import type { Session } from "../types";
+import type { Firm, StaffUser } from "../types";
 
-export type StaffUser = typeof staffUsers.$inferSelect;
-export type Firm = typeof firms.$inferSelect;
 export type StaffAuth = { session: Session; staff: StaffUser; firm: Firm };
 
 /** Sensitive staff actions need a password entered within this window. */

@@ -6,9 +6,9 @@
 // ends, built from the same tables as the access decision (test/unit/portal-policy.test.ts checks that
 // the two agree, row by row, against real D1 rows).
 import { and, eq, inArray, isNull, or, type SQL } from "drizzle-orm";
-import { sessions, type Plan, type SecurityMode, type SessionKind } from "../../db/schema";
-import { MODE_LABELS, PLANS, SECURITY_MODES } from "../lib/domain";
-import { refuse, type Refusal } from "./result";
+import { sessions, type Plan, type SecurityMode, type SessionKind } from "../../../db/schema";
+import { MODE_LABELS, PLANS, SECURITY_MODES } from "../../lib/domain";
+import { refuse, type Refusal } from "../result";
 
 // ---------------------------------------------------------------------------------------------
 // Factors

@@ -1,10 +1,11 @@
 // Files clients upload to requests: the limits, the type allowlist, safe names, storage in R2 and
 // downloads through the worker. Object keys come from ids only (never from the client's file name),
 // and nothing is written to D1 until the object is stored, nor left in R2 if D1 refuses the row.
-import { generateId } from "./crypto.server";
-import type { Database } from "./db.server";
-import { ITEM_NOT_FOUND, REQUEST_CLOSED, findOpenItem, recordUpload, type ClientActor, type ItemChange, type RequestFile } from "./requests.server";
-import { refuse, type Refusal } from "./result";
+import { generateId } from "../crypto.server";
+import type { Database } from "../db.server";
+import { ITEM_NOT_FOUND, REQUEST_CLOSED, findOpenItem, recordUpload, type ClientActor, type ItemChange } from "./portal-requests.server";
+import type { RequestFile } from "../types";
+import { refuse, type Refusal } from "../result";
 
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;
 /** Room for the multipart envelope (boundaries, part headers, the item id) around one file. */

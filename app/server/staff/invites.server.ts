@@ -10,14 +10,15 @@
 // happen if the cursor still holds the value the chunk was read at, so two continuations running
 // at once never send one invite twice.
 import { and, asc, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
-import { contacts, firms, inviteRuns, portalAccounts, type InviteScope } from "../../db/schema";
-import { createAccessLink, publishLink, type NewAccessLink } from "./access-links.server";
-import { auditEvent } from "./audit.server";
-import { generateId } from "./crypto.server";
-import { runBatch, type Database, type Statement } from "./db.server";
-import { consumeMany, LIMITS } from "./rate-limit.server";
+import { contacts, firms, inviteRuns, portalAccounts, type InviteScope } from "../../../db/schema";
+import { createAccessLink, publishLink, type NewAccessLink } from "../portal/access-links.server";
+import { auditEvent } from "../audit.server";
+import { generateId } from "../crypto.server";
+import { runBatch, type Database, type Statement } from "../db.server";
+import { consumeMany, LIMITS } from "../rate-limit.server";
 import type { StaffAuth } from "./staff-auth.server";
-import type { RequestMeta } from "./request-meta.server";
+import type { RequestMeta } from "../request-meta.server";
+import type { Firm, InviteRun } from "../types";
 
 export const INVITE_CHUNK = 40;
 export const INVITES_PER_REQUEST = 200;
@@ -25,9 +26,6 @@ export const INVITES_PER_REQUEST = 200;
 export const MAX_SELECTED = 200;
 
 export type InviteSelection = { scope: "selected"; contactIds: string[] } | { scope: "without_account" };
-
-type Firm = typeof firms.$inferSelect;
-export type InviteRun = typeof inviteRuns.$inferSelect;
 
 /** Contacts an invite goes to: live contacts of the firm with no portal account (a login needs no invite). */
 function targets(firmId: string, scope: InviteScope, contactIdsJson: string | null): SQL {

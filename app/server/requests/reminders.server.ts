@@ -2,9 +2,9 @@
 // tested on its own; sending goes through `sendReminder`, whose day claim makes a retried cron run
 // send nothing twice.
 import { and, asc, eq, gt, isNotNull, isNull, lt, ne, or } from "drizzle-orm";
-import { contacts, firms, requests } from "../../db/schema";
-import type { Database } from "./db.server";
-import { isoDay, sendReminder, type ReminderSchedule } from "./requests.server";
+import { contacts, firms, requests } from "../../../db/schema";
+import type { Database } from "../db.server";
+import { isoDay, sendReminder, type ReminderSchedule } from "./portal-requests.server";
 
 const DAY_MS = 24 * 60 * 60_000;
 

@@ -1,8 +1,8 @@
 // Staff two-factor authentication: the sign-in step at /login/2fa and the account page's enrolment and
 // turning off. The rules themselves (lockout, replay, sealed pending secret) live in second-factor.server.ts.
-import type { Database } from "./db.server";
-import { auditEvent } from "./audit.server";
-import { runBatch } from "./db.server";
+import type { Database } from "../db.server";
+import { auditEvent } from "../audit.server";
+import { runBatch } from "../db.server";
 import {
   beginEnrolment,
   confirmEnrolment,
@@ -14,11 +14,12 @@ import {
   type EnrolmentFailure,
   type FactorOwner,
   type PendingEnrolment,
-} from "./second-factor.server";
-import type { RequestMeta } from "./request-meta.server";
-import type { Result } from "./result";
-import { deleteStaffSessions, rotateSession } from "./sessions.server";
-import type { StaffAuth, StaffUser } from "./staff-auth.server";
+} from "../auth/second-factor.server";
+import type { RequestMeta } from "../request-meta.server";
+import type { Result } from "../result";
+import { deleteStaffSessions, rotateSession } from "../auth/sessions.server";
+import type { StaffAuth } from "./staff-auth.server";
+import type { StaffUser } from "../types";
 
 export const TOTP_ISSUER = "Client Portal";
 

@@ -3,16 +3,17 @@
 // The answers to anything that takes a typed email are the same whether or not it belongs to anyone,
 // and the work that differs runs after the response (ctx.waitUntil), so timing does not tell either.
 import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
-import { accountTokens, auditEvents, contacts, outbox, portalAccounts, sessions, type AccountTokenKind } from "../../db/schema";
+import { accountTokens, auditEvents, contacts, outbox, portalAccounts, sessions, type AccountTokenKind } from "../../../db/schema";
 import { createAccessLink, publishLink } from "./access-links.server";
-import { auditEvent, auditRow } from "./audit.server";
-import { clientSignedIn, type SignInMeta } from "./devices.server";
-import { generateId, generateToken, sha256Hex } from "./crypto.server";
-import { insertWhere, runBatch, type Database, type Statement } from "./db.server";
-import { accountExistsEmail, passwordResetEmail, securityNoticeEmail, verifyEmailEmail } from "./emails.server";
-import { deliverSoon, outboxRow, queueEmail, sealEmail } from "./outbox.server";
-import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "./passwords.server";
-import type { Contact, Firm, PortalAccount, PortalAuth } from "./portal-auth.server";
+import { auditEvent, auditRow } from "../audit.server";
+import { clientSignedIn, type SignInMeta } from "../auth/devices.server";
+import { generateId, generateToken, sha256Hex } from "../crypto.server";
+import { insertWhere, runBatch, type Database, type Statement } from "../db.server";
+import { accountExistsEmail, passwordResetEmail, securityNoticeEmail, verifyEmailEmail } from "../emails.server";
+import { deliverSoon, outboxRow, queueEmail, sealEmail } from "../outbox.server";
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/passwords.server";
+import type { Contact, Firm, PortalAccount } from "../types";
+import type { PortalAuth } from "./portal-auth.server";
 import { linksOpenRequests, passwordRefusal, passwordsAllowed, secondFactorApplies } from "./portal-policy.server";
 import {
   KNOWN_PLACE_MS,
@@ -22,9 +23,9 @@ import {
   passwordThrottleState,
   samePlace,
   type PasswordAttempt,
-} from "./rate-limit.server";
-import { refuse, type Result } from "./result";
-import { ABSOLUTE_TIMEOUT_MS, credentialsUnchanged, deleteContactSessions, issueSession, voidMailedCredentials } from "./sessions.server";
+} from "../rate-limit.server";
+import { refuse, type Result } from "../result";
+import { ABSOLUTE_TIMEOUT_MS, credentialsUnchanged, deleteContactSessions, issueSession, voidMailedCredentials } from "../auth/sessions.server";
 
 export const ACCOUNT_TOKEN_VALIDITY_MS = 60 * 60_000;
 
