@@ -8,7 +8,8 @@ import { formatBytes, ITEM_KIND_LABELS, SCHEDULE_LABELS, STATUS_LABELS } from "~
 import { idParam } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox.server";
-import { getFirmRequest, sendReminder } from "~/server/requests/portal-requests.server";
+import { getFirmRequest } from "~/server/requests/staff-requests.server";
+import { sendReminder } from "~/server/requests/sending.server";
 import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client Portal` }];

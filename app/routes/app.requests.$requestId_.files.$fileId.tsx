@@ -2,7 +2,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { idParam } from "~/server/fields";
 import { fileDownload } from "~/server/requests/files.server";
-import { findFirmFile } from "~/server/requests/portal-requests.server";
+import { findFirmFile } from "~/server/requests/file-lookups.server";
 import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {

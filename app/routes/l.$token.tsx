@@ -8,7 +8,8 @@ import { Notice } from "~/components/form";
 import { accessLinkPage, claimAccessLink, type LinkState } from "~/server/portal/access-links.server";
 import { deviceOf } from "~/server/auth/devices.server";
 import { parseForm } from "~/server/forms.server";
-import { allowEmailSend, requestLinkForRecord } from "~/server/portal/sign-in.server";
+import { allowEmailSend } from "~/server/portal/account-tokens.server";
+import { requestLinkForRecord } from "~/server/portal/link-requests.server";
 import { pathForAccess, portalAccess, portalPath, portalSessionCookie } from "~/server/portal/portal-auth.server";
 
 // The token is in the URL: never leak it in a Referer, never let a cache keep the page.

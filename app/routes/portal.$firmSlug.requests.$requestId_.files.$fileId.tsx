@@ -3,7 +3,7 @@ import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { idParam } from "~/server/fields";
 import { requirePortalAccess } from "~/server/portal/portal-auth.server";
 import { fileDownload } from "~/server/requests/files.server";
-import { findContactFile } from "~/server/requests/portal-requests.server";
+import { findContactFile } from "~/server/requests/file-lookups.server";
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { auth, contactId } = await requirePortalAccess(request, context, params.firmSlug ?? "");

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { accessLinks, auditEvents, outbox, requestItems, requests } from "../../db/schema";
 import { reminderDueToday, sendDueReminders } from "../../app/server/requests/reminders.server";
 import { runScheduledJobs } from "../../app/server/scheduled.server";
-import { listFirmRequests } from "../../app/server/requests/portal-requests.server";
+import { listFirmRequests } from "../../app/server/requests/staff-requests.server";
 import { createContact, createFirm, createStaff, db, PASSWORD } from "../support/factories";
 import { signInStaff } from "../support/http";
 import { claim, emailsTo, linkTokenIn } from "../support/portal";

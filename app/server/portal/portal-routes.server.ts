@@ -4,7 +4,8 @@ import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { emailField } from "../fields";
 import { failure, readForm, validateForm } from "../forms.server";
-import { allowEmailSend, requestLinkByEmail } from "./sign-in.server";
+import { allowEmailSend } from "./account-tokens.server";
+import { requestLinkByEmail } from "./link-requests.server";
 import type { Firm } from "../types";
 
 export const LINK_SENT_MESSAGE = "If this address belongs to one of our clients, we have emailed a link to it. It expires in 15 minutes.";

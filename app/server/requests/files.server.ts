@@ -3,7 +3,7 @@
 // and nothing is written to D1 until the object is stored, nor left in R2 if D1 refuses the row.
 import { generateId } from "../crypto.server";
 import type { Database } from "../db.server";
-import { ITEM_NOT_FOUND, REQUEST_CLOSED, findOpenItem, recordUpload, type ClientActor, type ItemChange } from "./portal-requests.server";
+import { ITEM_NOT_FOUND, REQUEST_CLOSED, findOpenItem, recordUpload, type ClientActor, type ItemChange } from "./items.server";
 import type { RequestFile } from "../types";
 import { refuse, type Refusal } from "../result";
 

@@ -4,7 +4,8 @@
 import { and, asc, eq, gt, isNotNull, isNull, lt, ne, or } from "drizzle-orm";
 import { contacts, firms, requests } from "../../../db/schema";
 import type { Database } from "../db.server";
-import { isoDay, sendReminder, type ReminderSchedule } from "./portal-requests.server";
+import { isoDay, sendReminder } from "./sending.server";
+import type { ReminderSchedule } from "./staff-requests.server";
 
 const DAY_MS = 24 * 60 * 60_000;
 
