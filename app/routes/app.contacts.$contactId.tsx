@@ -6,7 +6,7 @@ import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { sendStaffLink } from "~/server/portal/access-links.server";
 import { contactWithAccess } from "~/server/staff/client-access.server";
 import { failure, parseForm } from "~/server/forms.server";
-import { deliverSoon, lastEmailFailure } from "~/server/outbox.server";
+import { deliverSoon, lastEmailFailure } from "~/server/outbox-delivery.server";
 import { formatDate, formatDateTime } from "~/lib/format";
 import { deleteContact, getContact, restoreContact } from "~/server/staff/contacts.server";
 import { idParam } from "~/server/fields";

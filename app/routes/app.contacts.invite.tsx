@@ -11,7 +11,7 @@ import { formatDateTime } from "~/lib/format";
 import { idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
 import { continueInviteRun, getInviteRun, MAX_SELECTED, reviewInvites, startInviteRun, type InviteSelection } from "~/server/staff/invites.server";
-import { deliverSoon } from "~/server/outbox.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
 import { refuse, type Result } from "~/server/result";
 import { requireStaff } from "~/server/staff/staff-auth.server";
 

@@ -7,7 +7,7 @@ import { formatDateTime } from "~/lib/format";
 import { formatBytes, ITEM_KIND_LABELS, SCHEDULE_LABELS, STATUS_LABELS } from "~/lib/requests";
 import { idParam } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
-import { deliverSoon } from "~/server/outbox.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
 import { getFirmRequest } from "~/server/requests/staff-requests.server";
 import { sendReminder } from "~/server/requests/sending.server";
 import { requireStaff } from "~/server/staff/staff-auth.server";

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { fieldErrorOf, FormError } from "~/components/form";
 import { ITEM_KIND_LABELS, SCHEDULE_LABELS } from "~/lib/requests";
 import { failure, INVALID_FIELDS, readForm, validateForm, type FieldErrors } from "~/server/forms.server";
-import { deliverSoon } from "~/server/outbox.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
 import { contactOptions, findFirmContact } from "~/server/requests/staff-requests.server";
 import { createAndSendRequest, isoDay, type NewRequestInput } from "~/server/requests/sending.server";
 import { refuse } from "~/server/result";

@@ -18,7 +18,7 @@ import { hasRecentAuth, requireAdmin, requireRecentAuth, requireStaff } from "~/
 import { AdoptionSummary } from "~/components/adoption";
 import { portalAdoption } from "~/server/staff/adoption.server";
 import { sendTwoFactorHeadsUp } from "~/server/staff/heads-up.server";
-import { deliverSoon } from "~/server/outbox.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
 
 export const meta: MetaFunction = () => [{ title: "Security and Two-Factor · Client Portal" }];
 

@@ -6,7 +6,7 @@ import { FormError, messageOf, Notice } from "~/components/form";
 import { ItemForms, type ItemResult } from "~/components/request-items";
 import { idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { deliverSoon } from "~/server/outbox.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
 import { requirePortalAccess } from "~/server/portal/portal-auth.server";
 import { ACCEPT_ATTRIBUTE, readMultipartUpload, storeUpload, TYPES_SENTENCE } from "~/server/requests/files.server";
 import { filesOfRequest } from "~/server/requests/file-lookups.server";

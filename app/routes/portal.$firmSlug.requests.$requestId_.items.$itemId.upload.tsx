@@ -3,7 +3,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { idParam } from "~/server/fields";
-import { deliverSoon } from "~/server/outbox.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
 import { requirePortalAccess } from "~/server/portal/portal-auth.server";
 import { readRawUpload, storeUpload } from "~/server/requests/files.server";
 import { refuse, type Refusal } from "~/server/result";

@@ -1,6 +1,6 @@
 // Work done by the Cron Trigger. Each job is idempotent: a retried run does nothing twice.
 import type { Database } from "./db.server";
-import { deliverOutbox, purgeOutbox, transportFor } from "./outbox.server";
+import { deliverOutbox, purgeOutbox, transportFor } from "./outbox-delivery.server";
 import { pruneRateLimits } from "./rate-limit.server";
 import { continueInviteRuns } from "./staff/invites.server";
 import { sendDueReminders } from "./requests/reminders.server";

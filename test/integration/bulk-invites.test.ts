@@ -13,7 +13,7 @@ import { env } from "cloudflare:workers";
 import { app } from "../../app/worker";
 import { countingD1 } from "../../app/server/query-counter.server";
 import { claim, linkTokenIn } from "../support/portal";
-import { renderOutboxMessage } from "../../app/server/outbox.server";
+import { renderOutboxMessage } from "../../app/server/outbox-render.server";
 
 async function staffOf(firm: TestFirm, role: "admin" | "member" = "member") {
   const staff = await createStaff(firm, { role });

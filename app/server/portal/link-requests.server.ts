@@ -5,7 +5,7 @@ import { contacts } from "../../../db/schema";
 import { createAccessLink, publishLink } from "./access-links.server";
 import { auditEvent } from "../audit.server";
 import { runBatch, type Database } from "../db.server";
-import { deliverSoon } from "../outbox.server";
+import { deliverSoon } from "../outbox-delivery.server";
 import type { Contact, Firm } from "../types";
 import { type Meta, findContactByEmail } from "./account-tokens.server";
 

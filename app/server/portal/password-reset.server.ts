@@ -4,7 +4,8 @@ import { auditEvents, contacts, outbox, portalAccounts, sessions } from "../../.
 import { auditRow } from "../audit.server";
 import { insertWhere, runBatch, type Database } from "../db.server";
 import { passwordResetEmail, securityNoticeEmail } from "../emails.server";
-import { deliverSoon, outboxRow, queueEmail, sealEmail } from "../outbox.server";
+import { deliverSoon } from "../outbox-delivery.server";
+import { outboxRow, queueEmail, sealEmail } from "../outbox.server";
 import { hashPassword } from "../auth/passwords.server";
 import type { Firm } from "../types";
 import { passwordRefusal, passwordsAllowed, secondFactorApplies } from "./portal-policy.server";
