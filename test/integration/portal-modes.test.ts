@@ -191,7 +191,7 @@ describe("mode: Magic link only, after a switch from the default mode", () => {
     const { firm, contact, account, token } = await switchedWithResetToken();
     const since = Date.now();
     const result = await resetPassword(db, firm, token, NEW_PASSWORD, { ip: "203.0.113.7", userAgent: "test" });
-    expect(result).toEqual({ ok: false, error: `${firm.name} uses email links only; there are no passwords to reset.` });
+    expect(result).toMatchObject({ ok: false, error: `${firm.name} uses email links only; there are no passwords to reset.` });
     const ctx = createExecutionContext();
     requestPasswordReset(db, env, ctx, firm, contact.email);
     requestSignupByEmail(db, env, ctx, firm, contact.email);

@@ -84,7 +84,7 @@ describe("what each mode allows", () => {
     for (const mode of SECURITY_MODES) {
       const refusal = modeSwitchRefusal(firm, mode);
       if (selectable.includes(mode)) expect(refusal).toBeNull();
-      else expect(refusal).toEqual({ status: 403, error: "Magic link + Login 2FA is available on Business and Enterprise plans." });
+      else expect(refusal).toEqual({ ok: false, status: 403, error: "Magic link + Login 2FA is available on Business and Enterprise plans." });
     }
   });
 });
