@@ -5,12 +5,12 @@ import { Hono } from "hono";
 // The Remix server bundle made by `remix vite:build`.
 import * as build from "../build/server/index.js";
 import { api } from "./api/routes";
-import { loadPortalAuth } from "./server/portal-auth.server";
+import { loadPortalAuth } from "./server/portal/portal-auth.server";
 import { createDb } from "./server/db.server";
 import { runScheduledJobs } from "./server/scheduled.server";
 import { settingsProblems } from "./server/settings.server";
 import { requestMeta } from "./server/request-meta.server";
-import { loadStaffAuth } from "./server/staff-auth.server";
+import { loadStaffAuth } from "./server/staff/staff-auth.server";
 import { trackBackgroundWork } from "./worker/background-work";
 import { refuseUntilConfigured } from "./worker/readiness";
 import { crossSiteWriteGuard, newNonce, securityHeaders } from "./worker/security";

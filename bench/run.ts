@@ -10,7 +10,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module";
 import { cpus, loadavg, totalmem, type as osType, release } from "node:os";
 import { join } from "node:path";
-import { hashPassword } from "../app/server/passwords.server";
+import { hashPassword } from "../app/server/auth/passwords.server";
 import { DEMO_PASSWORD } from "../db/seed";
 import { build, ensureDevVars, executeSql, migrate, root, seedDemo, startWorker } from "../scripts/local";
 import { BENCH_TOKENS, LARGE_FIRM, largeFirmSeedChunks, sessionCookieValue } from "./seed-large";

@@ -4,7 +4,7 @@
 // would make `wrangler d1 execute` take minutes instead of seconds.
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { createHash } from "node:crypto";
-import { encryptTotpSecret } from "../app/server/totp.server";
+import { encryptTotpSecret } from "../app/server/auth/totp.server";
 import { MARCUS_TOTP_KEY } from "../db/seed";
 
 export const LARGE_FIRM = {

@@ -1,8 +1,8 @@
 // Demo data for local development (PRODUCT.md "Demo data"). Produces SQL with fixed ids and
 // INSERT OR IGNORE, so applying it twice changes nothing. Never applied outside local D1.
 import { decodeBase32IgnorePadding } from "@oslojs/encoding";
-import { hashPassword } from "../app/server/passwords.server";
-import { encryptTotpSecret } from "../app/server/totp.server";
+import { hashPassword } from "../app/server/auth/passwords.server";
+import { encryptTotpSecret } from "../app/server/auth/totp.server";
 import { insertOrIgnore as insert, type SqlValue } from "./sql-text";
 
 export const DEMO_PASSWORD = "demo-password-2026";

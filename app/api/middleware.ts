@@ -2,7 +2,7 @@
 // of each use, and for writes the key's scope (403), the body limit and the Idempotency-Key.
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { authenticateApiKey, recordApiKeyUse, type AuthenticatedKey } from "~/server/api-keys.server";
+import { authenticateApiKey, recordApiKeyUse, type AuthenticatedKey } from "~/server/api/api-keys.server";
 import { sha256Hex } from "~/server/crypto.server";
 import { createDb, type Database } from "~/server/db.server";
 import {
@@ -12,7 +12,7 @@ import {
   MAX_STORED_BODY,
   releaseIdempotencyKey,
   type IdempotencyScope,
-} from "~/server/idempotency.server";
+} from "~/server/api/idempotency.server";
 import { LIMITS, consume, windowRemainingMs } from "~/server/rate-limit.server";
 import { clientIp, userAgent } from "~/server/request-meta.server";
 import { trackBackgroundWork } from "../worker/background-work";

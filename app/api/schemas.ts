@@ -3,7 +3,7 @@
 import { z } from "@hono/zod-openapi";
 import { CONTACT_FILTERS, CONTACT_SORTS } from "~/lib/contact-filters";
 import { SECURITY_MODES } from "~/lib/domain";
-import { contactFormSchema } from "~/server/contact-editing.server";
+import { contactFormSchema } from "~/server/staff/contact-editing.server";
 import { PLANS } from "../../db/schema";
 
 const isoTime = (description: string) => z.string().datetime().nullable().openapi({ description, example: "2026-11-29T20:00:00.000Z" });

@@ -4,7 +4,7 @@ export type Plan = (typeof PLANS)[number];
 
 export const SECURITY_MODES = ["magic_link_and_login", "magic_link_only", "magic_link_and_login_2fa"] as const;
 export type SecurityMode = (typeof SECURITY_MODES)[number];
-/** A new firm's mode (what each mode means is app/server/portal-policy.server.ts). */
+/** A new firm's mode (what each mode means is app/server/portal/portal-policy.server.ts). */
 export const DEFAULT_SECURITY_MODE: SecurityMode = "magic_link_and_login";
 
 export const MODE_LABELS: Record<SecurityMode, string> = {

@@ -6,8 +6,8 @@ import { fieldErrorOf, formErrorOf, FormError, Notice, CodeField } from "~/compo
 import { formatDate } from "~/lib/format";
 import { totpCodeField } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
-import { requireRecentAuth, requireStaff } from "~/server/staff-auth.server";
-import { disableStaffTotp } from "~/server/staff-two-factor.server";
+import { requireRecentAuth, requireStaff } from "~/server/staff/staff-auth.server";
+import { disableStaffTotp } from "~/server/staff/staff-two-factor.server";
 
 export const meta: MetaFunction = () => [{ title: "Your account · Client Portal" }];
 

@@ -6,9 +6,9 @@ import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { totpCodeField } from "~/server/fields";
 import { failure, readForm, validateForm, type FormFailure } from "~/server/forms.server";
-import type { PendingEnrolment } from "~/server/second-factor.server";
-import { hasRecentAuth, requireRecentAuth, requireStaff, staffSessionCookie } from "~/server/staff-auth.server";
-import { enrolStaffTotp, resumeStaffEnrolment, startStaffEnrolment } from "~/server/staff-two-factor.server";
+import type { PendingEnrolment } from "~/server/auth/second-factor.server";
+import { hasRecentAuth, requireRecentAuth, requireStaff, staffSessionCookie } from "~/server/staff/staff-auth.server";
+import { enrolStaffTotp, resumeStaffEnrolment, startStaffEnrolment } from "~/server/staff/staff-two-factor.server";
 
 export const meta: MetaFunction = () => [{ title: "Set up two-factor authentication · Client Portal" }];
 

@@ -3,15 +3,15 @@ import { json } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
-import { sendStaffLink } from "~/server/access-links.server";
-import { contactWithAccess } from "~/server/client-access.server";
+import { sendStaffLink } from "~/server/portal/access-links.server";
+import { contactWithAccess } from "~/server/staff/client-access.server";
 import { failure, parseForm } from "~/server/forms.server";
-import { deliverSoon, lastEmailFailure } from "~/server/outbox.server";
+import { deliverSoon, lastEmailFailure } from "~/server/outbox-delivery.server";
 import { formatDate, formatDateTime } from "~/lib/format";
-import { deleteContact, getContact, restoreContact } from "~/server/contacts.server";
+import { deleteContact, getContact, restoreContact } from "~/server/staff/contacts.server";
 import { idParam } from "~/server/fields";
-import { secondFactorRequired } from "~/server/portal-policy.server";
-import { requireStaff } from "~/server/staff-auth.server";
+import { secondFactorRequired } from "~/server/portal/portal-policy.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.contact.name ?? "Contact"} · Client Portal` }];
 

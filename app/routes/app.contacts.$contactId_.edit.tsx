@@ -2,10 +2,10 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { json, redirect } from "@remix-run/cloudflare";
 import { Link, useActionData, useLoaderData } from "@remix-run/react";
 import { ContactForm, echoContact } from "~/components/contact-form";
-import { contactFormSchema, loadEditableContact, updateContact } from "~/server/contact-editing.server";
+import { contactFormSchema, loadEditableContact, updateContact } from "~/server/staff/contact-editing.server";
 import { idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Edit contact · Client Portal" }];
 

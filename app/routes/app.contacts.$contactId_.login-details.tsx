@@ -5,11 +5,11 @@ import type { ReactNode } from "react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
-import { changeLoginEmail, deactivateTwoFactor, revokeAccessLinks, signOutEverywhere } from "~/server/client-access.server";
-import { getContact } from "~/server/contacts.server";
+import { changeLoginEmail, deactivateTwoFactor, revokeAccessLinks, signOutEverywhere } from "~/server/staff/client-access.server";
+import { getContact } from "~/server/staff/contacts.server";
 import { emailField, idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { requireAdmin, requireRecentAuth } from "~/server/staff-auth.server";
+import { requireAdmin, requireRecentAuth } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Edit login details · Client Portal" }];
 

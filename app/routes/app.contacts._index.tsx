@@ -6,8 +6,8 @@ import { AdoptionSummary } from "~/components/adoption";
 import { NextPage } from "~/components/pager";
 import { CONTACT_FILTERS, CONTACT_SORTS, DEFAULT_DIRECTION, FILTER_LABELS, SORT_LABELS, type ContactSort, type SortDirection } from "~/lib/contact-filters";
 import { formatDate } from "~/lib/format";
-import { listContactsWithAdoption } from "~/server/contacts.server";
-import { requireStaff } from "~/server/staff-auth.server";
+import { listContactsWithAdoption } from "~/server/staff/contacts.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Contacts · Client Portal" }];
 

@@ -2,9 +2,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { CONTACT_FILTERS } from "~/lib/contact-filters";
-import { listContacts } from "~/server/contacts.server";
+import { listContacts } from "~/server/staff/contacts.server";
 import { csvResponse, toCsv } from "~/server/csv.server";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 const query = z.object({
   q: z.string().max(100).optional().catch(undefined),

@@ -10,21 +10,13 @@ import { FormError } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
 import { CONTACT_IMPORT_MODES } from "../../db/schema";
 import { CHUNK_ROWS, FIELD_LABELS, IMPORT_FIELDS, type ImportField } from "~/lib/contact-import";
-import { mappingFromForm } from "~/server/contact-import-rows.server";
-import {
-  cancelImport,
-  getImport,
-  importHeader,
-  importMapping,
-  importNextChunk,
-  previewImport,
-  saveImportSettings,
-  startImport,
-  type ContactImport,
-} from "~/server/contact-import.server";
+import { mappingFromForm } from "~/server/staff/contact-import-rows.server";
+import { cancelImport, getImport, importHeader, importMapping, previewImport, saveImportSettings, startImport } from "~/server/staff/contact-import.server";
+import { importNextChunk } from "~/server/staff/contact-import-run.server";
+import type { ContactImport } from "~/server/types";
 import { idParam } from "~/server/fields";
 import { readForm } from "~/server/forms.server";
-import { requireStaff, type StaffAuth } from "~/server/staff-auth.server";
+import { requireStaff, type StaffAuth } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Import contacts · Client Portal" }];
 

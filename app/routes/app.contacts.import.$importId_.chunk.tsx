@@ -2,9 +2,10 @@
 // JSON with where the import stands. Safe to repeat: a chunk already imported is not imported again.
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { getImport, importNextChunk } from "~/server/contact-import.server";
+import { getImport } from "~/server/staff/contact-import.server";
+import { importNextChunk } from "~/server/staff/contact-import-run.server";
 import { idParam } from "~/server/fields";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export async function loader() {
   throw new Response("Not found", { status: 404 });

@@ -1,10 +1,11 @@
 // The report of an import: every skipped or failed row with its reason and its values, as CSV.
 // Cells go through toCsv, so a formula-looking cell from the uploaded file is escaped on the way out.
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
-import { getImport, importProblems } from "~/server/contact-import.server";
+import { getImport } from "~/server/staff/contact-import.server";
+import { importProblems } from "~/server/staff/contact-import-run.server";
 import { csvResponse, toCsv } from "~/server/csv.server";
 import { idParam } from "~/server/fields";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { firm } = await requireStaff(request, context);

@@ -5,9 +5,9 @@ import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-
 import { useState } from "react";
 import { FormError } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
-import { createImport, listImports } from "~/server/contact-import.server";
+import { createImport, listImports } from "~/server/staff/contact-import.server";
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "~/lib/contact-import";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Import contacts · Client Portal" }];
 

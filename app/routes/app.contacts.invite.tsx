@@ -10,10 +10,10 @@ import { formErrorOf, FormError } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
 import { idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { continueInviteRun, getInviteRun, MAX_SELECTED, reviewInvites, startInviteRun, type InviteSelection } from "~/server/invites.server";
-import { deliverSoon } from "~/server/outbox.server";
+import { continueInviteRun, getInviteRun, MAX_SELECTED, reviewInvites, startInviteRun, type InviteSelection } from "~/server/staff/invites.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
 import { refuse, type Result } from "~/server/result";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Send portal invite · Client Portal" }];
 

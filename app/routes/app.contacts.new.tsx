@@ -2,9 +2,9 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { json, redirect } from "@remix-run/cloudflare";
 import { Link, useActionData } from "@remix-run/react";
 import { ContactForm, echoContact } from "~/components/contact-form";
-import { contactFormSchema, createContact } from "~/server/contact-editing.server";
+import { contactFormSchema, createContact } from "~/server/staff/contact-editing.server";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Add contact · Client Portal" }];
 

@@ -6,7 +6,7 @@ import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
 import { redirectToField, signInPasswordField } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
-import { reauthenticateStaff, requireStaff, staffSessionCookie } from "~/server/staff-auth.server";
+import { reauthenticateStaff, requireStaff, staffSessionCookie } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Confirm your password · Client Portal" }];
 

@@ -7,9 +7,10 @@ import { formatDateTime } from "~/lib/format";
 import { formatBytes, ITEM_KIND_LABELS, SCHEDULE_LABELS, STATUS_LABELS } from "~/lib/requests";
 import { idParam } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
-import { deliverSoon } from "~/server/outbox.server";
-import { getFirmRequest, sendReminder } from "~/server/requests.server";
-import { requireStaff } from "~/server/staff-auth.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
+import { getFirmRequest } from "~/server/requests/staff-requests.server";
+import { sendReminder } from "~/server/requests/sending.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client Portal` }];
 

@@ -1,9 +1,9 @@
 // Staff download of a client's file: the firm's staff only, streamed from R2 through the worker.
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { idParam } from "~/server/fields";
-import { fileDownload } from "~/server/request-files.server";
-import { findFirmFile } from "~/server/requests.server";
-import { requireStaff } from "~/server/staff-auth.server";
+import { fileDownload } from "~/server/requests/files.server";
+import { findFirmFile } from "~/server/requests/file-lookups.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { firm } = await requireStaff(request, context);

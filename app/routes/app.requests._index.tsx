@@ -4,8 +4,8 @@ import { Form, Link, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { STATUS_LABELS } from "~/lib/requests";
 import { idParam } from "~/server/fields";
-import { contactOptions, listFirmRequests } from "~/server/requests.server";
-import { requireStaff } from "~/server/staff-auth.server";
+import { contactOptions, listFirmRequests } from "~/server/requests/staff-requests.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 import { REQUEST_STATUSES } from "../../db/schema";
 import { NextPage } from "~/components/pager";
 

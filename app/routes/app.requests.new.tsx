@@ -5,10 +5,11 @@ import { z } from "zod";
 import { fieldErrorOf, FormError } from "~/components/form";
 import { ITEM_KIND_LABELS, SCHEDULE_LABELS } from "~/lib/requests";
 import { failure, INVALID_FIELDS, readForm, validateForm, type FieldErrors } from "~/server/forms.server";
-import { deliverSoon } from "~/server/outbox.server";
-import { contactOptions, createAndSendRequest, findFirmContact, isoDay, type NewRequestInput } from "~/server/requests.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
+import { contactOptions, findFirmContact } from "~/server/requests/staff-requests.server";
+import { createAndSendRequest, isoDay, type NewRequestInput } from "~/server/requests/sending.server";
 import { refuse } from "~/server/result";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 import { ITEM_KINDS, REMINDER_SCHEDULES } from "../../db/schema";
 
 export const meta: MetaFunction = () => [{ title: "New request · Client Portal" }];

@@ -6,10 +6,10 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
-import { apiKeyFormSchema, createApiKey, listApiKeys, revokeApiKey } from "~/server/api-keys.server";
+import { apiKeyFormSchema, createApiKey, listApiKeys, revokeApiKey } from "~/server/api/api-keys.server";
 import { idParam } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
-import { requireAdmin, requireRecentAuth } from "~/server/staff-auth.server";
+import { requireAdmin, requireRecentAuth } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "API keys · Client Portal" }];
 

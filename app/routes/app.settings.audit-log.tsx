@@ -3,7 +3,7 @@ import { json } from "@remix-run/cloudflare";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { formatDateTime } from "~/lib/format";
 import { auditEventTypes, auditQuery, listAuditEvents } from "~/server/audit.server";
-import { requireAdmin } from "~/server/staff-auth.server";
+import { requireAdmin } from "~/server/staff/staff-auth.server";
 import { NextPage } from "~/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Client Portal" }];

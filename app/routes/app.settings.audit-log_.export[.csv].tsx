@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { auditQuery, listAuditEvents } from "~/server/audit.server";
 import { csvResponse, toCsv } from "~/server/csv.server";
-import { requireAdmin } from "~/server/staff-auth.server";
+import { requireAdmin } from "~/server/staff/staff-auth.server";
 
 const EXPORT_LIMIT = 10_000;
 

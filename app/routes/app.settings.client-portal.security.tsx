@@ -5,7 +5,7 @@ import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { DEFAULT_SECURITY_MODE, MODE_LABELS, SECURITY_MODES, type SecurityMode } from "~/lib/domain";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { changeSecurityMode, countSessionsEndedBySwitch, setStaffTwoFactorRequired } from "~/server/security-mode.server";
+import { changeSecurityMode, countSessionsEndedBySwitch, setStaffTwoFactorRequired } from "~/server/portal/security-mode.server";
 import {
   modeDescriptions,
   modeKeptAfterDowngrade,
@@ -13,12 +13,12 @@ import {
   secondFactorRequired,
   selectableModes,
   TWO_FACTOR_MODE,
-} from "~/server/portal-policy.server";
-import { hasRecentAuth, requireAdmin, requireRecentAuth, requireStaff } from "~/server/staff-auth.server";
+} from "~/server/portal/portal-policy.server";
+import { hasRecentAuth, requireAdmin, requireRecentAuth, requireStaff } from "~/server/staff/staff-auth.server";
 import { AdoptionSummary } from "~/components/adoption";
-import { portalAdoption } from "~/server/adoption.server";
-import { sendTwoFactorHeadsUp } from "~/server/heads-up.server";
-import { deliverSoon } from "~/server/outbox.server";
+import { portalAdoption } from "~/server/staff/adoption.server";
+import { sendTwoFactorHeadsUp } from "~/server/staff/heads-up.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
 
 export const meta: MetaFunction = () => [{ title: "Security and Two-Factor · Client Portal" }];
 

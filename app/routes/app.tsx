@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { Form, NavLink, Outlet, useLoaderData } from "@remix-run/react";
-import { requireStaff } from "~/server/staff-auth.server";
+import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { staff, firm } = await requireStaff(request, context);

@@ -4,7 +4,7 @@ import { useLoaderData } from "@remix-run/react";
 import { desc } from "drizzle-orm";
 import { outbox } from "../../db/schema";
 import { formatDateTime } from "~/lib/format";
-import { renderOutboxMessage } from "~/server/outbox.server";
+import { renderOutboxMessage } from "~/server/outbox-render.server";
 import { isLocalDevelopment } from "~/server/settings.server";
 
 export const meta: MetaFunction = () => [{ title: "Dev outbox" }];

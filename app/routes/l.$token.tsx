@@ -7,11 +7,12 @@ import { json, redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Notice } from "~/components/form";
-import { accessLinkPage, claimAccessLink, type LinkState } from "~/server/access-links.server";
-import { deviceOf } from "~/server/devices.server";
+import { accessLinkPage, claimAccessLink, type LinkState } from "~/server/portal/access-links.server";
+import { deviceOf } from "~/server/auth/devices.server";
 import { parseForm } from "~/server/forms.server";
-import { allowEmailSend, requestLinkForRecord } from "~/server/portal-accounts.server";
-import { pathForAccess, portalAccess, portalPath, portalSessionCookie } from "~/server/portal-auth.server";
+import { allowEmailSend } from "~/server/portal/account-tokens.server";
+import { requestLinkForRecord } from "~/server/portal/link-requests.server";
+import { pathForAccess, portalAccess, portalPath, portalSessionCookie } from "~/server/portal/portal-auth.server";
 
 // The token is in the URL: never leak it in a Referer, never let a cache keep the page.
 const TOKEN_PAGE_HEADERS = { "Referrer-Policy": "no-referrer", "Cache-Control": "no-store" };

@@ -6,7 +6,7 @@ import { Field, fieldErrorOf, formErrorOf, FormError, submittedValueOf } from "~
 import { emailField, redirectToField, signInPasswordField } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
-import { signInStaff, staffSessionCookie } from "~/server/staff-auth.server";
+import { signInStaff, staffSessionCookie } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · Client Portal" }];
 

@@ -6,8 +6,8 @@ import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/fo
 import { redirectToField, totpCodeField } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
-import { loadPendingStaffSession, staffSessionCookie } from "~/server/staff-auth.server";
-import { completeStaffSecondFactor } from "~/server/staff-two-factor.server";
+import { loadPendingStaffSession, staffSessionCookie } from "~/server/staff/staff-auth.server";
+import { completeStaffSecondFactor } from "~/server/staff/staff-two-factor.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-factor authentication · Client Portal" }];
 

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { signOutStaff } from "~/server/staff-auth.server";
+import { signOutStaff } from "~/server/staff/staff-auth.server";
 
 // Sign-out is a POST only: a GET (a prefetch, an <img> on another site) must never sign anyone out.
 export async function loader() {

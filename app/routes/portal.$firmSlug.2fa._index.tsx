@@ -3,11 +3,11 @@ import { json } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
-import { completeClientSecondFactor } from "~/server/client-two-factor.server";
+import { completeClientSecondFactor } from "~/server/portal/client-two-factor.server";
 import { totpCodeField } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
-import { deviceOf } from "~/server/devices.server";
-import { redirectIntoPortal, requirePortalStep } from "~/server/portal-auth.server";
+import { deviceOf } from "~/server/auth/devices.server";
+import { redirectIntoPortal, requirePortalStep } from "~/server/portal/portal-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-factor authentication · Client portal" }];
 

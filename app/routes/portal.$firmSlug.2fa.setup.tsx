@@ -5,10 +5,10 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { RecoveryCodes } from "~/components/recovery-codes";
-import { enrolClientTotp, resumeClientEnrolment, startClientEnrolment } from "~/server/client-two-factor.server";
+import { enrolClientTotp, resumeClientEnrolment, startClientEnrolment } from "~/server/portal/client-two-factor.server";
 import { totpCodeField } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { mayEnrolVoluntarily, pathForAccess, portalSessionCookie, requirePortalStep } from "~/server/portal-auth.server";
+import { mayEnrolVoluntarily, pathForAccess, portalSessionCookie, requirePortalStep } from "~/server/portal/portal-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Set up two-factor authentication · Client portal" }];
 

@@ -3,9 +3,9 @@ import { json, redirect } from "@remix-run/cloudflare";
 import { useActionData, useLoaderData } from "@remix-run/react";
 import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { ClientSignInForm, EmailLinkForm } from "~/components/portal-forms";
-import { pathForAccess, portalAccess, requirePortalFirm } from "~/server/portal-auth.server";
-import { passwordsAllowed, secondFactorRequired } from "~/server/portal-policy.server";
-import { handleEmailLinkRequest } from "~/server/portal-routes.server";
+import { pathForAccess, portalAccess, requirePortalFirm } from "~/server/portal/portal-auth.server";
+import { passwordsAllowed, secondFactorRequired } from "~/server/portal/portal-policy.server";
+import { handleEmailLinkRequest } from "~/server/portal/portal-routes.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.firm.name ?? "Client"} portal` }];
 

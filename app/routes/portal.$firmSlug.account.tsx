@@ -4,13 +4,13 @@ import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice, CodeField } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
-import { clientSignOutEverywhere, recentSignIns } from "~/server/client-account.server";
-import { disableClientTotp } from "~/server/client-two-factor.server";
+import { clientSignOutEverywhere, recentSignIns } from "~/server/portal/client-account.server";
+import { disableClientTotp } from "~/server/portal/client-two-factor.server";
 import { clearCookie, PORTAL_SESSION_COOKIE } from "~/server/cookies.server";
 import { totpCodeField } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
-import { portalPath, requirePortalAccess } from "~/server/portal-auth.server";
-import { passwordsAllowed, secondFactorRequired } from "~/server/portal-policy.server";
+import { portalPath, requirePortalAccess } from "~/server/portal/portal-auth.server";
+import { passwordsAllowed, secondFactorRequired } from "~/server/portal/portal-policy.server";
 
 export const meta: MetaFunction = () => [{ title: "Your account · Client portal" }];
 

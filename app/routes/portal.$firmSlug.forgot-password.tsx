@@ -5,11 +5,12 @@ import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { EmailLinkForm } from "~/components/portal-forms";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
-import { LINK_USED, requestPasswordReset, resetPassword, resetTokenHasSecondFactor } from "~/server/portal-accounts.server";
-import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
-import { passwordRefusal, passwordsAllowed } from "~/server/portal-policy.server";
-import { handleEmailLinkRequest, handleEmailRequest } from "~/server/portal-routes.server";
+import { minimumPasswordLength, passwordSchema } from "~/server/auth/password-policy.server";
+import { LINK_USED } from "~/server/portal/signup.server";
+import { requestPasswordReset, resetPassword, resetTokenHasSecondFactor } from "~/server/portal/password-reset.server";
+import { redirectIntoPortal, requirePortalFirm } from "~/server/portal/portal-auth.server";
+import { passwordRefusal, passwordsAllowed } from "~/server/portal/portal-policy.server";
+import { handleEmailLinkRequest, handleEmailRequest } from "~/server/portal/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Forgot password · Client portal" }];
 

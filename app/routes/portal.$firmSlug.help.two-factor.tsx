@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { Link, useLoaderData } from "@remix-run/react";
-import { requirePortalFirm } from "~/server/portal-auth.server";
+import { requirePortalFirm } from "~/server/portal/portal-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-factor authentication · Client portal" }];
 

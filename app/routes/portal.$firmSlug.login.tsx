@@ -6,11 +6,11 @@ import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice, submittedValue
 import { ClientSignInForm, EmailLinkForm } from "~/components/portal-forms";
 import { emailField, signInPasswordField } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { signInClient } from "~/server/portal-accounts.server";
-import { deviceOf } from "~/server/devices.server";
-import { redirectIntoPortal, requirePortalFirm } from "~/server/portal-auth.server";
-import { passwordsAllowed } from "~/server/portal-policy.server";
-import { handleEmailLinkRequest } from "~/server/portal-routes.server";
+import { signInClient } from "~/server/portal/sign-in.server";
+import { deviceOf } from "~/server/auth/devices.server";
+import { redirectIntoPortal, requirePortalFirm } from "~/server/portal/portal-auth.server";
+import { passwordsAllowed } from "~/server/portal/portal-policy.server";
+import { handleEmailLinkRequest } from "~/server/portal/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · Client portal" }];
 

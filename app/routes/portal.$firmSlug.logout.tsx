@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { portalPath, signOutClient } from "~/server/portal-auth.server";
+import { portalPath, signOutClient } from "~/server/portal/portal-auth.server";
 
 export function loader({ params }: ActionFunctionArgs) {
   throw redirect(portalPath(params.firmSlug ?? ""));

@@ -3,11 +3,11 @@ import { json } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
-import { redeemRecoveryCode } from "~/server/client-two-factor.server";
+import { redeemRecoveryCode } from "~/server/portal/client-two-factor.server";
 import { failure, parseForm } from "~/server/forms.server";
-import { deviceOf } from "~/server/devices.server";
-import { normalizeRecoveryCode } from "~/server/recovery-codes.server";
-import { redirectIntoPortal, requirePortalStep } from "~/server/portal-auth.server";
+import { deviceOf } from "~/server/auth/devices.server";
+import { normalizeRecoveryCode } from "~/server/auth/recovery-codes.server";
+import { redirectIntoPortal, requirePortalStep } from "~/server/portal/portal-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Use a recovery code · Client portal" }];
 

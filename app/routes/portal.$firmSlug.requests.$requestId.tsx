@@ -6,10 +6,12 @@ import { FormError, messageOf, Notice } from "~/components/form";
 import { ItemForms, type ItemResult } from "~/components/request-items";
 import { idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { deliverSoon } from "~/server/outbox.server";
-import { requirePortalAccess } from "~/server/portal-auth.server";
-import { ACCEPT_ATTRIBUTE, readMultipartUpload, storeUpload, TYPES_SENTENCE } from "~/server/request-files.server";
-import { filesOfRequest, getContactRequest, MAX_ANSWER_LENGTH, saveAnswer, tickTask, type ItemChange } from "~/server/requests.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
+import { requirePortalAccess } from "~/server/portal/portal-auth.server";
+import { ACCEPT_ATTRIBUTE, readMultipartUpload, storeUpload, TYPES_SENTENCE } from "~/server/requests/files.server";
+import { filesOfRequest } from "~/server/requests/file-lookups.server";
+import { getContactRequest } from "~/server/requests/portal-requests.server";
+import { MAX_ANSWER_LENGTH, saveAnswer, tickTask, type ItemChange } from "~/server/requests/items.server";
 import { refuse } from "~/server/result";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client portal` }];

@@ -1,9 +1,9 @@
 // Client download of their own file: requirePortalAccess decides entry, the query scopes to the contact.
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { idParam } from "~/server/fields";
-import { requirePortalAccess } from "~/server/portal-auth.server";
-import { fileDownload } from "~/server/request-files.server";
-import { findContactFile } from "~/server/requests.server";
+import { requirePortalAccess } from "~/server/portal/portal-auth.server";
+import { fileDownload } from "~/server/requests/files.server";
+import { findContactFile } from "~/server/requests/file-lookups.server";
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { auth, contactId } = await requirePortalAccess(request, context, params.firmSlug ?? "");

@@ -3,11 +3,11 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { idParam } from "~/server/fields";
-import { deliverSoon } from "~/server/outbox.server";
-import { requirePortalAccess } from "~/server/portal-auth.server";
-import { readRawUpload, storeUpload } from "~/server/request-files.server";
+import { deliverSoon } from "~/server/outbox-delivery.server";
+import { requirePortalAccess } from "~/server/portal/portal-auth.server";
+import { readRawUpload, storeUpload } from "~/server/requests/files.server";
 import { refuse, type Refusal } from "~/server/result";
-import { getContactRequest } from "~/server/requests.server";
+import { getContactRequest } from "~/server/requests/portal-requests.server";
 
 /** The page's script shows `message` whether the upload was taken or not (components/request-items.tsx). */
 function refused(refusal: Refusal) {

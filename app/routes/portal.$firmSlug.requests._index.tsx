@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { Link, useLoaderData } from "@remix-run/react";
-import { requirePortalAccess } from "~/server/portal-auth.server";
-import { groupByDueDate, listContactRequests, type RequestSummary } from "~/server/requests.server";
+import { requirePortalAccess } from "~/server/portal/portal-auth.server";
+import { groupByDueDate, listContactRequests, type RequestSummary } from "~/server/requests/portal-requests.server";
 
 export const meta: MetaFunction = () => [{ title: "Your requests · Client portal" }];
 

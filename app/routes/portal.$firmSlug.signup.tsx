@@ -4,17 +4,13 @@ import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { minimumPasswordLength, passwordSchema } from "~/server/password-policy.server";
-import {
-  completeSignup,
-  createAccountFromLinkSession,
-  OPEN_LINK_FIRST,
-  peekAccountToken,
-  requestSignupByEmail,
-} from "~/server/portal-accounts.server";
-import { redirectIntoPortal, requirePortalFirm, type Firm } from "~/server/portal-auth.server";
-import { passwordRefusal, passwordsAllowed, secondFactorApplies } from "~/server/portal-policy.server";
-import { handleEmailRequest } from "~/server/portal-routes.server";
+import { minimumPasswordLength, passwordSchema } from "~/server/auth/password-policy.server";
+import { completeSignup, createAccountFromLinkSession, OPEN_LINK_FIRST, requestSignupByEmail } from "~/server/portal/signup.server";
+import { peekAccountToken } from "~/server/portal/account-tokens.server";
+import { redirectIntoPortal, requirePortalFirm } from "~/server/portal/portal-auth.server";
+import type { Firm } from "~/server/types";
+import { passwordRefusal, passwordsAllowed, secondFactorApplies } from "~/server/portal/portal-policy.server";
+import { handleEmailRequest } from "~/server/portal/portal-routes.server";
 
 export const meta: MetaFunction = () => [{ title: "Create a login · Client portal" }];
 

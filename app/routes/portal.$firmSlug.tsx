@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
 import { Form, Link, Outlet, useLoaderData } from "@remix-run/react";
-import { pathForAccess, portalAccess, requirePortalFirm } from "~/server/portal-auth.server";
+import { pathForAccess, portalAccess, requirePortalFirm } from "~/server/portal/portal-auth.server";
 
 /** Pages a client half-way through the second factor may see; every other portal page sends them back. */
 const SECOND_FACTOR_PAGES = ["/2fa", "/2fa/setup", "/recovery", "/help/two-factor"];

@@ -2,7 +2,8 @@
 // API"). Domain functions that an admin and an API key both call take `Acting`, so the audit log names
 // the key ("api_key:<name>") instead of a staff member the key would have to pretend to be.
 import type { AuditActor } from "./audit.server";
-import type { Firm, StaffAuth } from "./staff-auth.server";
+import type { Firm } from "./types";
+import type { StaffAuth } from "./staff/staff-auth.server";
 
 /** An API key acting for its firm. Its scope is checked by the API before any write reaches the domain. */
 export type ApiKeyActing = { firm: Firm; apiKey: { id: string; name: string } };

@@ -7,7 +7,8 @@
 // every link shown with readable text and its address, so it reads the same in any client and to a
 // screen reader. Every value is HTML-escaped; the secret link is escaped when delivery fills it in.
 import type { AccessLinkPurpose } from "../../db/schema";
-import { escapeHtml, SECRET_URL_PLACEHOLDER, type EmailMessage, type EmailWithSecret } from "./outbox.server";
+import { escapeHtml } from "./outbox-render.server";
+import { SECRET_URL_PLACEHOLDER, type EmailMessage, type EmailWithSecret } from "./outbox.server";
 
 type FirmRef = { id: string; name: string };
 type ContactRef = { name: string; email: string };

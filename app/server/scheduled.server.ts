@@ -1,10 +1,10 @@
 // Work done by the Cron Trigger. Each job is idempotent: a retried run does nothing twice.
 import type { Database } from "./db.server";
-import { deliverOutbox, purgeOutbox, transportFor } from "./outbox.server";
+import { deliverOutbox, purgeOutbox, transportFor } from "./outbox-delivery.server";
 import { pruneRateLimits } from "./rate-limit.server";
-import { pruneIdempotencyKeys } from "./idempotency.server";
-import { continueInviteRuns } from "./invites.server";
-import { sendDueReminders } from "./reminders.server";
+import { pruneIdempotencyKeys } from "./api/idempotency.server";
+import { continueInviteRuns } from "./staff/invites.server";
+import { sendDueReminders } from "./requests/reminders.server";
 
 export async function runScheduledJobs(env: Env, db: Database, now = Date.now()): Promise<void> {
   // Reminders first, so their emails leave in the same run.

@@ -8,8 +8,8 @@
 // write fail. Only Web Crypto and worker-safe modules here.
 import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
 import type { Plan, SecurityMode } from "../../app/lib/domain";
-import { hashPassword } from "../../app/server/passwords.server";
-import { encryptTotpSecret } from "../../app/server/totp.server";
+import { hashPassword } from "../../app/server/auth/passwords.server";
+import { encryptTotpSecret } from "../../app/server/auth/totp.server";
 import { DEMO_PASSWORD, demoRequestRows } from "../../db/seed";
 import type { SqlValue } from "../../db/sql-text";
 

@@ -1,5 +1,5 @@
 // Steps several browser specs share: signing in, reading the dev outbox, TOTP codes, waiting for Remix.
-import { codeForStep, currentStep } from "../../app/server/totp.server";
+import { codeForStep, currentStep } from "../../app/server/auth/totp.server";
 import { expect, type Page } from "./fixtures";
 
 export async function signInStaff(page: Page, person: { email: string; password: string }): Promise<void> {

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { contacts, portalAccounts } from "../../db/schema";
 import { CONTACT_FILTERS, type ContactFilter } from "../../app/lib/contact-filters";
-import { CONTACTS_PAGE_SIZE } from "../../app/server/contacts.server";
+import { CONTACTS_PAGE_SIZE } from "../../app/server/staff/contacts.server";
 import { clientBrowser, createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD, uid, type TestFirm } from "../support/factories";
 import { csvRecords, htmlText } from "../support/csv";
 import { Browser, signInStaff } from "../support/http";

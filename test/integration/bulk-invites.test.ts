@@ -4,7 +4,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { accessLinks, auditEvents, contacts, inviteRuns, outbox } from "../../db/schema";
-import { INVITES_PER_REQUEST } from "../../app/server/invites.server";
+import { INVITES_PER_REQUEST } from "../../app/server/staff/invites.server";
 import { consume, LIMITS } from "../../app/server/rate-limit.server";
 import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD, uid, type TestFirm } from "../support/factories";
 import { Browser, ORIGIN, signInStaff } from "../support/http";

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditEvents, contactImportProblems, contactImports, contacts } from "../../db/schema";
-import { importNextChunk } from "../../app/server/contact-import.server";
+import { importNextChunk } from "../../app/server/staff/contact-import-run.server";
 import { createContact, createFirm, createStaff, db, PASSWORD, type TestFirm } from "../support/factories";
 import { csvRecords } from "../support/csv";
 import { Browser, signInStaff } from "../support/http";

@@ -8,7 +8,7 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { sessions } from "../../db/schema";
-import { TOUCH_INTERVAL_MS } from "../../app/server/sessions.server";
+import { TOUCH_INTERVAL_MS } from "../../app/server/auth/sessions.server";
 import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
 import { signInStaff } from "../support/http";
 import { countedLoad } from "../support/queries";

@@ -4,7 +4,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { requests } from "../../db/schema";
 import { createDb } from "../../app/server/db.server";
-import { loadPortalAuth } from "../../app/server/portal-auth.server";
+import { loadPortalAuth } from "../../app/server/portal/portal-auth.server";
 import { countingD1 } from "../support/query-counter";
 import { env } from "cloudflare:workers";
 import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { requestFiles, requestItems, requests } from "../../db/schema";
-import { contentDisposition, sanitizeFileName } from "../../app/server/request-files.server";
+import { contentDisposition, sanitizeFileName } from "../../app/server/requests/files.server";
 import { createContact, createFirm, createStaff, db, PASSWORD, type TestFirm } from "../support/factories";
 import { Browser, signInStaff } from "../support/http";
 import { emailsTo } from "../support/portal";

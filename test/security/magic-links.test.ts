@@ -8,7 +8,8 @@ import { Browser, signInStaff } from "../support/http";
 import { claim, emailsTo, issueLink, linkTokenIn, settle, urlTokenIn } from "../support/portal";
 import { logText, placesHolding, tokenForms } from "../support/at-rest";
 import { sha256Hex } from "~/server/crypto.server";
-import { deliverOutbox, type EmailTransport } from "~/server/outbox.server";
+import { deliverOutbox } from "~/server/outbox-delivery.server";
+import type { EmailTransport } from "~/server/outbox.server";
 
 /** The one email to an address since a moment (after the work done after the response). */
 async function onlyEmailTo(address: string, since: number) {

@@ -3,7 +3,7 @@
 // on the app's own origin. The check is on what the app returns, not on what it was given.
 import { describe, expect, it } from "vitest";
 import { safeRedirectPath } from "../../app/server/request-meta.server";
-import { issueSession } from "../../app/server/sessions.server";
+import { issueSession } from "../../app/server/auth/sessions.server";
 import { createFirm, createStaff, db, PASSWORD } from "../support/factories";
 import { Browser, ORIGIN, signInStaff } from "../support/http";
 import { codeNow, enableTotp, staffOwner } from "../support/two-factor";

@@ -11,10 +11,10 @@ import { Browser, signInStaff } from "../support/http";
 import { claim, emailsTo, issueLink, urlTokenIn } from "../support/portal";
 import { codeNow, enableTotp, portalOwner } from "../support/two-factor";
 import { env } from "cloudflare:workers";
-import { generateRecoveryCodes, replaceRecoveryCodes } from "../../app/server/recovery-codes.server";
+import { generateRecoveryCodes, replaceRecoveryCodes } from "../../app/server/auth/recovery-codes.server";
 import { runBatch } from "../../app/server/db.server";
-import { changeLoginEmail } from "../../app/server/client-access.server";
-import type { StaffAuth } from "../../app/server/staff-auth.server";
+import { changeLoginEmail } from "../../app/server/staff/client-access.server";
+import type { StaffAuth } from "../../app/server/staff/staff-auth.server";
 
 const SESSION = "__Host-portal_session";
 const NEW_PASSWORD = "a brand new portal passphrase";

@@ -4,15 +4,15 @@ import { decodeBase32IgnorePadding } from "@oslojs/encoding";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { portalAccounts, sessions, staffUsers } from "../../db/schema";
-import { replaceRecoveryCodes, generateRecoveryCodes } from "~/server/recovery-codes.server";
+import { replaceRecoveryCodes, generateRecoveryCodes } from "~/server/auth/recovery-codes.server";
 import {
   beginEnrolment,
   confirmEnrolment,
   loadFactorState,
   verifyRecoveryAttempt,
   verifyTotpAttempt,
-} from "~/server/second-factor.server";
-import { TOTP_LOCK_MS, codeForStep, currentStep, decryptTotpSecret } from "~/server/totp.server";
+} from "~/server/auth/second-factor.server";
+import { TOTP_LOCK_MS, codeForStep, currentStep, decryptTotpSecret } from "~/server/auth/totp.server";
 import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
 import { Browser } from "../support/http";
 import { codeNow, enableTotp, portalOwner, staffOwner, wrongCode } from "../support/two-factor";

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { contacts, firms, portalAccounts, staffUsers, type Plan, type SecurityMode } from "../../db/schema";
 import { createDb } from "../../app/server/db.server";
-import { hashPassword } from "../../app/server/passwords.server";
+import { hashPassword } from "../../app/server/auth/passwords.server";
 
 export const db = createDb(env.DB);
 export const PASSWORD = "correct-horse-battery-staple";
@@ -79,7 +79,7 @@ export async function createPortalAccount(
   return account;
 }
 
-import { issueSession } from "../../app/server/sessions.server";
+import { issueSession } from "../../app/server/auth/sessions.server";
 import { Browser } from "./http";
 
 /** A browser already signed in to the portal with a password session (and 2FA passed, if asked). */

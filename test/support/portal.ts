@@ -2,9 +2,9 @@
 import { env } from "cloudflare:workers";
 import { and, desc, eq, gt } from "drizzle-orm";
 import { contacts, outbox, type AccessLinkPurpose } from "../../db/schema";
-import { createAccessLink, publishLink } from "../../app/server/access-links.server";
+import { createAccessLink, publishLink } from "../../app/server/portal/access-links.server";
 import { runBatch } from "../../app/server/db.server";
-import { renderOutboxMessage } from "../../app/server/outbox.server";
+import { renderOutboxMessage } from "../../app/server/outbox-render.server";
 import { backgroundWorkSettled } from "../../app/worker/background-work";
 import { db, type TestFirm } from "./factories";
 import { Browser } from "./http";

@@ -2,8 +2,8 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { portalAccounts, staffUsers } from "../../db/schema";
-import type { FactorOwner } from "../../app/server/second-factor.server";
-import { codeForStep, currentStep, encryptTotpSecret, generateTotpSecret } from "../../app/server/totp.server";
+import type { FactorOwner } from "../../app/server/auth/second-factor.server";
+import { codeForStep, currentStep, encryptTotpSecret, generateTotpSecret } from "../../app/server/auth/totp.server";
 import { db } from "./factories";
 
 /** Saves a fresh (or given) secret as if the owner had enrolled; returns the plain secret, as the app has it. */

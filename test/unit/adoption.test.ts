@@ -1,7 +1,7 @@
 // Portal adoption figures are read from one JSON scalar; whatever D1 hands back, the page gets 12 weeks
 // of whole numbers and no negative counts.
 import { describe, expect, it } from "vitest";
-import { CHART_WEEKS, chartStart, parseAdoption, WEEK_MS } from "~/server/adoption.server";
+import { CHART_WEEKS, chartStart, parseAdoption, WEEK_MS } from "~/server/staff/adoption.server";
 
 const NOW = Date.UTC(2026, 2, 10);
 

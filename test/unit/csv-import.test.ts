@@ -1,6 +1,6 @@
 // The CSV reader and the column mapper on files shaped like real exports (ADR 013).
 import { describe, expect, it } from "vitest";
-import { checkMapping, checkRows, guessMapping, mappingFromForm, rowValues } from "../../app/server/contact-import-rows.server";
+import { checkMapping, checkRows, guessMapping, mappingFromForm, rowValues } from "../../app/server/staff/contact-import-rows.server";
 import { decodeCsv, detectDelimiter, parseCsv, readCsv } from "../../app/server/csv-parse.server";
 import { toCsv } from "../../app/server/csv.server";
 import { parseCsv as strictParseCsv } from "../support/csv";

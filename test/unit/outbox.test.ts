@@ -4,22 +4,9 @@ import { env } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { outbox } from "../../db/schema";
-import {
-  DELIVERY_LEASE_MS,
-  deliverOutbox,
-  devOutboxTransport,
-  escapeHtml,
-  fillSecretUrl,
-  fromAddressFor,
-  OUTBOX_RETENTION_MS,
-  purgeOutbox,
-  queueEmail,
-  renderOutboxMessage,
-  SECRET_URL_PLACEHOLDER,
-  sealEmail,
-  type EmailTransport,
-  type OutgoingEmail,
-} from "~/server/outbox.server";
+import { DELIVERY_LEASE_MS, OUTBOX_RETENTION_MS, queueEmail, SECRET_URL_PLACEHOLDER, sealEmail, type EmailTransport, type OutgoingEmail } from "~/server/outbox.server";
+import { deliverOutbox, devOutboxTransport, purgeOutbox } from "~/server/outbox-delivery.server";
+import { escapeHtml, fillSecretUrl, fromAddressFor, renderOutboxMessage } from "~/server/outbox-render.server";
 import { runBatch } from "~/server/db.server";
 import {
   accessLinkEmail,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hashPassword, SCRYPT_MAXMEM, SCRYPT_PARAMS, verifyPassword } from "~/server/passwords.server";
-import { passwordSchema } from "~/server/password-policy.server";
+import { hashPassword, SCRYPT_MAXMEM, SCRYPT_PARAMS, verifyPassword } from "~/server/auth/passwords.server";
+import { passwordSchema } from "~/server/auth/password-policy.server";
 
 describe("password hashing (SECURITY.md: password hash)", () => {
   it("stays within production workerd limits: scrypt memory under maxmem, not PBKDF2 above 100,000", () => {

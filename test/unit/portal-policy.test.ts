@@ -5,7 +5,7 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { contacts, portalAccounts, sessions, type Plan, type SecurityMode } from "../../db/schema";
 import { SECURITY_MODES } from "~/lib/domain";
-import { portalAccess, type PortalAuth } from "~/server/portal-auth.server";
+import { portalAccess, type PortalAuth } from "~/server/portal/portal-auth.server";
 import {
   countsAsSecondFactor,
   factorAccepted,
@@ -19,8 +19,8 @@ import {
   sessionsEndedBySwitch,
   type PortalAccess,
   type PortalScope,
-} from "~/server/portal-policy.server";
-import { issueSession } from "~/server/sessions.server";
+} from "~/server/portal/portal-policy.server";
+import { issueSession } from "~/server/auth/sessions.server";
 import { createContact, createFirm, createPortalAccount, db, type TestFirm } from "../support/factories";
 
 const DEFAULT = "magic_link_and_login";

@@ -3,7 +3,7 @@
 // the SVG of the rendered page.)
 import { describe, expect, it } from "vitest";
 import { renderQrSvg } from "~/server/qr-code.server";
-import { generateTotpSecret, totpKeyUri } from "~/server/totp.server";
+import { generateTotpSecret, totpKeyUri } from "~/server/auth/totp.server";
 import { decodeQrSvg } from "../support/qr";
 
 describe("QR code of the setup page", () => {

@@ -1,7 +1,7 @@
 // The client's request list, grouped by due date: overdue, this week (today and the next 7 days), later,
 // no date; completed requests last whatever their date.
 import { describe, expect, it } from "vitest";
-import { groupByDueDate, type RequestSummary } from "~/server/requests.server";
+import { groupByDueDate, type RequestSummary } from "~/server/requests/portal-requests.server";
 
 const request = (id: string, dueDate: string | null, status: RequestSummary["status"] = "open"): RequestSummary => ({
   id,

@@ -12,7 +12,7 @@ import {
   openPendingTotpSecret,
   sealPendingTotpSecret,
   totpKeyUri,
-} from "~/server/totp.server";
+} from "~/server/auth/totp.server";
 
 const KEY = "dGVzdC10b3RwLWtleS0wMDAwMDAwMDAwMDAwMDAwMDA=";
 const RFC_SECRET = new TextEncoder().encode("12345678901234567890");

@@ -1,7 +1,7 @@
 // What an upload must be before it is stored: extension and declared type both on the allowlist and
 // agreeing, not empty, at most 50 MB, under a name that is safe to show and to download again.
 import { describe, expect, it } from "vitest";
-import { checkFile, MAX_FILE_BYTES, MAX_FILE_NAME_LENGTH, sanitizeFileName } from "~/server/request-files.server";
+import { checkFile, MAX_FILE_BYTES, MAX_FILE_NAME_LENGTH, sanitizeFileName } from "~/server/requests/files.server";
 
 describe("checkFile", () => {
   it.each([
