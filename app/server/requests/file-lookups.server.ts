@@ -1,5 +1,5 @@
 // Finding a request's files in D1, always scoped to the firm (and for clients to the contact).
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { requestFiles, requestItems, requests } from "../../../db/schema";
 import { type Database } from "../db.server";
 import type { RequestFile } from "../types";
