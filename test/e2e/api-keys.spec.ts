@@ -2,7 +2,7 @@
 // shown once, uses it, and revokes it (SECURITY.md rule 36). Uses its own firm admin of the demo data
 // (northwind, team plan) and names its key uniquely, so reruns and other tests are not affected.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 
 test("an admin creates a key (shown once), the API accepts it, and a revoked key is refused", async ({ page, request }) => {
   await page.goto("/login");
