@@ -5,6 +5,8 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { root } from "./local";
 import { parsePlanArgs, planChangeSql } from "./plan-change";
+import { modeKeptAfterDowngrade } from "../app/server/portal/portal-policy.server";
+import type { Plan, SecurityMode } from "../db/schema";
 
 const parsed = parsePlanArgs(process.argv.slice(2));
 if (!parsed.ok) {
@@ -29,6 +31,7 @@ if (!firm) {
   process.exit(1);
 }
 console.log(`${firm.slug}: plan ${firm.plan}, portal security mode ${firm.security_mode}`);
-if (firm.plan === "team" && firm.security_mode === "magic_link_and_login_2fa") {
+// Which modes a plan keeps is the portal policy's question, not this script's.
+if (modeKeptAfterDowngrade({ plan: firm.plan as Plan, securityMode: firm.security_mode as SecurityMode })) {
   console.log("Note: 2FA stays enforced for this firm's clients (fail secure) until an admin switches to another mode.");
 }

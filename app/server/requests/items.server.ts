@@ -16,7 +16,7 @@ import type { ItemKind } from "./staff-requests.server";
 
 export type ClientActor = { firm: Firm; contact: Contact } & RequestMeta;
 
-/** A request item the contact may change now: their own, of an open request. */
+/** An item of one of this contact's requests, with its request; callers refuse changes once the request is not open. */
 export async function findOpenItem(db: Database, firmId: string, contactId: string, requestId: string, itemId: string) {
   const [row] = await db
     .select({ request: requests, item: requestItems })
