@@ -12,7 +12,9 @@ import { defineConfig } from "vitest/config";
  * Idempotency-Key), and fails on demand. State is per API key, so each test uses its own key and
  * parallel test files do not see each other's mail.
  *   POST /emails            the provider endpoint (Authorization: Bearer <key>)
- *   POST /__fake/script     { key, statuses: [503, 429, ...], retryAfter? }: the next answers, in order
+ *   POST /emails/batch      up to 100 emails, all or none (Resend's strict validation); one idempotency key
+ *   POST /__fake/script     { key, statuses: [503, 429, "lost", ...], retryAfter? }: the next answers, in
+ *                           order ("lost": accepted and sent, then answered 504, as a lost answer looks)
  *   GET  /__fake/log?key=   { requests, delivered }
  * Any other host answers 502: tests have no network.
  */
@@ -40,24 +42,34 @@ export default {
       const a = account(url.searchParams.get("key"));
       return json({ requests: a.requests, delivered: a.delivered });
     }
-    if (url.pathname !== "/emails" || request.method !== "POST") return json({ name: "not_found", message: "Not found" }, 404);
+    const batch = url.pathname === "/emails/batch";
+    if ((url.pathname !== "/emails" && !batch) || request.method !== "POST") return json({ name: "not_found", message: "Not found" }, 404);
     const key = (request.headers.get("authorization") || "").replace(/^Bearer /, "");
     const a = account(key);
     const idempotencyKey = request.headers.get("idempotency-key");
     const raw = await request.text();
     let body = null;
     try { body = JSON.parse(raw); } catch {}
-    const status = a.script.length ? a.script.shift() : 200;
-    a.requests.push({ method: request.method, path: url.pathname, idempotencyKey, contentType: request.headers.get("content-type"), body, status });
+    const scripted = a.script.length ? a.script.shift() : 200;
+    const status = scripted === "lost" ? 504 : scripted;
+    const entry = { method: request.method, path: url.pathname, idempotencyKey, contentType: request.headers.get("content-type"), body, status, at: Date.now() };
+    a.requests.push(entry);
     if (!key) return json({ statusCode: 401, name: "missing_api_key", message: "Missing API key" }, 401);
     if (status === 429) return json({ statusCode: 429, name: "rate_limit_exceeded", message: "Too many requests" }, 429, a.retryAfter === null ? {} : { "retry-after": String(a.retryAfter) });
-    if (status >= 400) return json({ statusCode: status, name: status < 500 ? "validation_error" : "internal_server_error", message: "Scripted failure " + status }, status);
-    if (!body || !body.from || !body.to || !body.subject) return json({ statusCode: 422, name: "validation_error", message: "Missing field" }, 422);
-    if (idempotencyKey && a.byIdempotencyKey.has(idempotencyKey)) return json({ id: a.byIdempotencyKey.get(idempotencyKey) });
-    const id = crypto.randomUUID();
-    if (idempotencyKey) a.byIdempotencyKey.set(idempotencyKey, id);
-    a.delivered.push({ id, idempotencyKey, ...body });
-    return json({ id });
+    if (status >= 400 && scripted !== "lost") return json({ statusCode: status, name: status < 500 ? "validation_error" : "internal_server_error", message: "Scripted failure " + status }, status);
+    const emails = batch ? body : [body];
+    const valid = (e) => e && e.from && Array.isArray(e.to) && e.to.length && e.subject && !e.to.some((t) => !String(t).includes("@"));
+    if (!Array.isArray(emails) || emails.length === 0 || emails.length > 100 || !emails.every(valid)) return (entry.status = 422), json({ statusCode: 422, name: "validation_error", message: "Invalid email in request" }, 422);
+    if (idempotencyKey && a.byIdempotencyKey.has(idempotencyKey)) {
+      const previous = a.byIdempotencyKey.get(idempotencyKey);
+      if (previous.payload !== raw) return json({ statusCode: 409, name: "invalid_idempotent_request", message: "Same key, other payload" }, 409);
+      return batch ? json({ data: previous.ids.map((id) => ({ id })) }) : json({ id: previous.ids[0] });
+    }
+    const ids = emails.map(() => crypto.randomUUID());
+    if (idempotencyKey) a.byIdempotencyKey.set(idempotencyKey, { ids, payload: raw });
+    emails.forEach((e, i) => a.delivered.push({ id: ids[i], idempotencyKey, batch, ...e }));
+    if (scripted === "lost") return json({ statusCode: 504, name: "gateway_timeout", message: "Lost answer" }, 504);
+    return batch ? json({ data: ids.map((id) => ({ id })) }) : json({ id: ids[0] });
   },
 };
 `;

@@ -11,14 +11,14 @@ type Socket = {
   close(): void;
 };
 type Node = { id: number; callFrame: { functionName: string } };
-type Profile = { nodes: Node[]; samples: number[]; startTime: number; endTime: number };
+export type Profile = { nodes: Node[]; samples: number[]; startTime: number; endTime: number };
 
 // `ws` is already installed (through @remix-run/dev); Node 20's WebSocket needs a flag.
 const WebSocketClient = createRequire(import.meta.url)("ws") as new (url: string) => Socket;
 
 const NOT_THE_WORKER = new Set(["(program)", "(idle)", "(root)"]);
 
-async function connect(inspectorPort: number): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+export async function connect(inspectorPort: number): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
   if (!targets[0]) throw new Error(`no inspector target on port ${inspectorPort}`);
   const socket = new WebSocketClient(targets[0].webSocketDebuggerUrl);
@@ -53,14 +53,19 @@ export async function cpuPerRequest(inspectorPort: number, request: () => Promis
     for (let i = 0; i < runs; i++) await request();
     const { profile } = (await inspector.send("Profiler.stop")) as { profile: Profile };
     await inspector.send("Profiler.disable");
-    const names = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
-    // The share of samples in the Worker's JavaScript or GC, times the profile's wall time. Summing
-    // each sample's own interval instead would charge a whole OS preemption (a busy shared machine)
-    // to whatever frame happened to be on the stack.
-    const worker = profile.samples.filter((id) => !NOT_THE_WORKER.has(names.get(id) ?? "(program)")).length;
-    const wallUs = profile.endTime - profile.startTime;
-    return ((worker / Math.max(profile.samples.length, 1)) * wallUs) / 1000 / runs;
+    return workerCpuMs(profile) / runs;
   } finally {
     inspector.close();
   }
+}
+
+/** Milliseconds of the Worker's own JavaScript and GC in one profile. */
+export function workerCpuMs(profile: Profile): number {
+  const names = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
+  // The share of samples in the Worker's JavaScript or GC, times the profile's wall time. Summing
+  // each sample's own interval instead would charge a whole OS preemption (a busy shared machine)
+  // to whatever frame happened to be on the stack.
+  const worker = profile.samples.filter((id) => !NOT_THE_WORKER.has(names.get(id) ?? "(program)")).length;
+  const wallUs = profile.endTime - profile.startTime;
+  return ((worker / Math.max(profile.samples.length, 1)) * wallUs) / 1000;
 }

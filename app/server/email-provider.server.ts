@@ -55,45 +55,57 @@ async function describeFailure(response: Response): Promise<string> {
   return `Email provider answered ${response.status}${detail ? ` (${detail.slice(0, 200)})` : ""}`;
 }
 
+/**
+ * Resend's default rate limit is 2 requests a second per team (docs/decisions/018): one delivery run
+ * spaces its requests by this much. With a raised limit, lower it.
+ */
+export const RESEND_MIN_INTERVAL_MS = 500;
+/** Resend's batch endpoint takes up to 100 emails per call. */
+export const RESEND_BATCH_MAX = 100;
+
+function resendPayload(message: OutgoingEmail) {
+  return {
+    from: message.from,
+    to: [message.to],
+    subject: message.subject,
+    text: message.text,
+    ...(message.html ? { html: message.html } : {}),
+    ...(message.replyTo ? { reply_to: [message.replyTo] } : {}),
+  };
+}
+
 export function resendTransport(config: { baseUrl: string; apiKey: string }): EmailTransport {
-  const endpoint = `${config.baseUrl.replace(/\/+$/, "")}/emails`;
+  const base = config.baseUrl.replace(/\/+$/, "");
+  async function post(path: string, idempotencyKey: string, body: unknown): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${config.apiKey}`, "idempotency-key": idempotencyKey },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      const reason = error instanceof Error && error.name === "TimeoutError" ? "timed out" : "could not be reached";
+      throw new EmailDeliveryError(`Email provider ${reason}`, false);
+    }
+    if (response.ok) {
+      await response.body?.cancel();
+      return;
+    }
+    throw new EmailDeliveryError(await describeFailure(response), isPermanentStatus(response.status), retryAfterMs(response.headers.get("retry-after")));
+  }
   return {
     name: "resend",
-    async send(message: OutgoingEmail) {
-      let response: Response;
-      try {
-        response = await fetch(endpoint, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            authorization: `Bearer ${config.apiKey}`,
-            // The outbox row id: a run that sent but could not record it (D1 failed, the lease lapsed)
-            // sends again, and Resend answers the repeat without sending it (24-hour window).
-            "idempotency-key": message.id,
-          },
-          body: JSON.stringify({
-            from: message.from,
-            to: [message.to],
-            subject: message.subject,
-            text: message.text,
-            ...(message.html ? { html: message.html } : {}),
-            ...(message.replyTo ? { reply_to: [message.replyTo] } : {}),
-          }),
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        });
-      } catch (error) {
-        const reason = error instanceof Error && error.name === "TimeoutError" ? "timed out" : "could not be reached";
-        throw new EmailDeliveryError(`Email provider ${reason}`, false);
-      }
-      if (response.ok) {
-        await response.body?.cancel();
-        return;
-      }
-      throw new EmailDeliveryError(
-        await describeFailure(response),
-        isPermanentStatus(response.status),
-        retryAfterMs(response.headers.get("retry-after")),
-      );
+    minIntervalMs: RESEND_MIN_INTERVAL_MS,
+    // The outbox row id: a run that sent but could not record it (D1 failed, the lease lapsed) sends
+    // again, and Resend answers the repeat without sending it (24-hour window).
+    send: (message: OutgoingEmail) => post("/emails", message.id, resendPayload(message)),
+    batch: {
+      maxMessages: RESEND_BATCH_MAX,
+      // Strict validation (Resend's default): one invalid email refuses the whole batch and sends none,
+      // so a refusal is safe to split into single sends. The key covers the batch's exact messages.
+      send: (messages: OutgoingEmail[], idempotencyKey: string) => post("/emails/batch", idempotencyKey, messages.map(resendPayload)),
     },
   };
 }

@@ -46,6 +46,13 @@ export interface EmailTransport {
    */
   readonly outboxIsMailbox?: boolean;
   send(message: OutgoingEmail): Promise<void>;
+  /**
+   * Sends up to `maxMessages` messages in one request, all or none (docs/decisions/018). The key must
+   * be the same on every attempt of the same messages, so a repeat after a lost answer sends nothing.
+   */
+  readonly batch?: { readonly maxMessages: number; send(messages: OutgoingEmail[], idempotencyKey: string): Promise<void> };
+  /** The provider's rate limit as the least time between two requests of one delivery run. */
+  readonly minIntervalMs?: number;
 }
 
 export type SecretKeyEnv = Pick<Env, "TOTP_ENCRYPTION_KEY">;

@@ -1,6 +1,6 @@
 // Work done by the Cron Trigger. Each job is idempotent: a retried run does nothing twice.
 import type { Database } from "./db.server";
-import { deliverOutbox, purgeOutbox, transportFor } from "./outbox-delivery.server";
+import { CRON_SWEEP_MESSAGES, deliverOutbox, purgeOutbox, transportFor } from "./outbox-delivery.server";
 import { pruneRateLimits } from "./rate-limit.server";
 import { pruneIdempotencyKeys } from "./api/idempotency.server";
 import { continueInviteRuns } from "./staff/invites.server";
@@ -12,7 +12,7 @@ export async function runScheduledJobs(env: Env, db: Database, now = Date.now())
   // A bulk invite whose progress page was closed goes on here, a bounded chunk per run.
   await continueInviteRuns(db, env, now);
   const transport = transportFor(env);
-  if (transport) await deliverOutbox(db, env, transport, now, 100);
+  if (transport) await deliverOutbox(db, env, transport, now, CRON_SWEEP_MESSAGES);
   await purgeOutbox(db, now);
   await pruneRateLimits(db, now);
   // Idempotency records answer retries for 24 hours; older ones are only weight.

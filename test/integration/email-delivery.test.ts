@@ -18,7 +18,7 @@ import { claim, linkTokenIn, settle } from "../support/portal";
 const PROVIDER = "https://email-provider.test";
 const HOUR = 60 * 60_000;
 
-type FakeRequest = { idempotencyKey: string | null; contentType: string | null; body: FakeBody | null; status: number };
+type FakeRequest = { path: string; idempotencyKey: string | null; contentType: string | null; body: FakeBody | FakeBody[] | null; status: number; at: number };
 type FakeBody = { from: string; to: string[]; subject: string; text: string; html?: string; reply_to?: string[] };
 type FakeDelivery = FakeBody & { id: string; idempotencyKey: string | null };
 
@@ -38,8 +38,12 @@ function fakeProvider() {
   };
 }
 
-const to = (address: string) => (message: { to: string[] } | { body: { to: string[] } | null }) =>
-  ("body" in message ? message.body?.to : message.to)?.includes(address) ?? false;
+/** A delivered email to the address, or a request (single or batch) that carried one. */
+const to = (address: string) => (message: { to: string[] } | { body: FakeBody | FakeBody[] | null }) => {
+  if (!("body" in message)) return message.to.includes(address);
+  const bodies = Array.isArray(message.body) ? message.body : message.body ? [message.body] : [];
+  return bodies.some((body) => body.to.includes(address));
+};
 
 /** A firm whose staff member sends a portal link to each contact through the contact page (the real flow). */
 async function linksSent(count: number, firmOptions: { name?: string } = {}) {

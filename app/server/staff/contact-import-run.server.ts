@@ -2,7 +2,7 @@
 // replayed or concurrent chunk changes nothing; and the problems it recorded.
 import { and, asc, eq } from "drizzle-orm";
 import { contactImportProblems } from "../../../db/schema";
-import { checkRows, type ContactValues } from "./contact-import-rows.server";
+import { checkChunk, type ContactValues } from "./contact-import-rows.server";
 import { CHUNK_ROWS } from "~/lib/contact-import";
 import { generateId } from "../crypto.server";
 import { type CsvRefusal } from "../csv-parse.server";
@@ -34,11 +34,10 @@ export async function importNextChunk(
   if (record.status !== "running") return { ok: true, record };
   const parsed = await readStoredFile(env, record);
   if (!parsed.ok) return parsed;
-  const checked = checkRows(parsed.rows, importMapping(record));
   const from = record.nextRow;
-  const chunk = checked.slice(from, from + CHUNK_ROWS);
+  const chunk = checkChunk(parsed.rows, importMapping(record), from, from + CHUNK_ROWS);
   const to = from + chunk.length;
-  const done = to >= checked.length;
+  const done = to >= parsed.rows.length;
   const now = Date.now();
 
   const problems: ProblemJson[] = [];
