@@ -3,7 +3,8 @@
 import { and, asc, desc, eq, gt, gte, isNull, lte, or, sql } from "drizzle-orm";
 import { auditEvents, contacts, ITEM_KINDS, REMINDER_SCHEDULES, REQUEST_STATUSES, requestItems, requests } from "../../../db/schema";
 import { type Database } from "../db.server";
-import type { Contact, Request, RequestFile, RequestItem } from "../types";
+import type { Contact, Ref, Request, RequestFile, RequestItem } from "../types";
+import { direct, type Read } from "../read-batch.server";
 import { filesOfRequest } from "./file-lookups.server";
 
 // ---------------------------------------------------------------------------------------------
@@ -116,34 +117,31 @@ export type FirmRequestDetails = {
   activity: ActivityEntry[];
 };
 
-export async function getFirmRequest(db: Database, firmId: string, requestId: string): Promise<FirmRequestDetails | null> {
-  const [row] = await db
-    .select({ request: requests, contact: contacts })
-    .from(requests)
-    .innerJoin(contacts, and(eq(contacts.id, requests.contactId), eq(contacts.firmId, firmId)))
-    .where(and(eq(requests.id, requestId), eq(requests.firmId, firmId)))
-    .limit(1);
-  if (!row) return null;
-  const [items, files, activity] = await Promise.all([
-    db
-      .select()
-      .from(requestItems)
-      .where(and(eq(requestItems.requestId, requestId), eq(requestItems.firmId, firmId)))
-      .orderBy(asc(requestItems.position)),
-    filesOfRequest(db, firmId, requestId),
+export async function getFirmRequest(db: Database, firmId: Ref, requestId: string, read: Read = direct): Promise<FirmRequestDetails | null> {
+  // Single-table reads in one batch (the session's too, on the request page): the contact is reached
+  // through the request row in SQL, so nothing waits for the request before asking for the rest.
+  const contactOfRequest = sql`(SELECT "r"."contact_id" FROM ${requests} AS "r" WHERE "r"."id" = ${requestId} AND "r"."firm_id" = ${firmId})`;
+  const [[request], [contact], items, files, activity] = await Promise.all([
+    read(db.select().from(requests).where(and(eq(requests.id, requestId), eq(requests.firmId, firmId))).limit(1)),
+    read(db.select().from(contacts).where(and(eq(contacts.id, contactOfRequest), eq(contacts.firmId, firmId))).limit(1)),
+    read(
+      db
+        .select()
+        .from(requestItems)
+        .where(and(eq(requestItems.requestId, requestId), eq(requestItems.firmId, firmId)))
+        .orderBy(asc(requestItems.position)),
+    ),
+    read(filesOfRequest(db, firmId, requestId)),
     // Audit events carry the request id in their detail; the contact index narrows the scan.
-    db
-      .select({ id: auditEvents.id, at: auditEvents.at, type: auditEvents.type, actorLabel: auditEvents.actorLabel })
-      .from(auditEvents)
-      .where(
-        and(
-          eq(auditEvents.firmId, firmId),
-          eq(auditEvents.contactId, row.contact.id),
-          sql`json_extract(${auditEvents.detail}, '$.requestId') = ${requestId}`,
-        ),
-      )
-      .orderBy(desc(auditEvents.at))
-      .limit(100),
+    read(
+      db
+        .select({ id: auditEvents.id, at: auditEvents.at, type: auditEvents.type, actorLabel: auditEvents.actorLabel })
+        .from(auditEvents)
+        .where(and(eq(auditEvents.firmId, firmId), eq(auditEvents.contactId, contactOfRequest), sql`json_extract(${auditEvents.detail}, '$.requestId') = ${requestId}`))
+        .orderBy(desc(auditEvents.at))
+        .limit(100),
+    ),
   ]);
-  return { ...row, items, files, activity };
+  if (!request || !contact) return null;
+  return { request, contact, items, files: files.map((f) => f.file), activity };
 }

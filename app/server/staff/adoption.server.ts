@@ -9,6 +9,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import { auditEvents, contacts, portalAccounts } from "../../../db/schema";
 import type { Database } from "../db.server";
+import type { Ref } from "../types";
 
 export const SIGN_IN_METHODS = ["link", "password", "password_2fa", "other"] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
@@ -56,7 +57,7 @@ export function chartStart(now: number): number {
  * One scalar: a JSON object with every figure. Each subquery is an index search (contacts and
  * portal_accounts by firm, audit_events by firm, type and time), never a full pass over a table.
  */
-export function adoptionStatsSql(firmId: string, now: number): SQL<string> {
+export function adoptionStatsSql(firmId: Ref, now: number): SQL<string> {
   const start = chartStart(now);
   const since = now - RECENT_MS;
   const types = sql.join(
