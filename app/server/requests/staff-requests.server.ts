@@ -36,12 +36,14 @@ const dueKey = sql<string>`coalesce(${requests.dueDate}, '9999-12-31')`;
 /** One page of a firm's requests by due date, keyset-paginated like the contacts list. */
 export async function listFirmRequests(
   db: Database,
-  firmId: string,
+  firmId: Ref,
   options: RequestFilters & { after?: string | null; limit?: number } = {},
+  read: Read = direct,
 ): Promise<{ rows: FirmRequestRow[]; next: string | null }> {
   const limit = options.limit ?? REQUESTS_PAGE_SIZE;
   const [afterDue, afterId] = options.after ? options.after.split("\u0000") : [];
-  const rows = await db
+  const rows = await read(
+    db
     .select({
       id: requests.id,
       title: requests.title,
@@ -70,7 +72,8 @@ export async function listFirmRequests(
     )
     .groupBy(requests.id)
     .orderBy(dueKey, asc(requests.id))
-    .limit(limit + 1);
+    .limit(limit + 1),
+  );
   const page = rows.slice(0, limit).map(({ key: _key, ...row }) => row);
   const last = rows[limit - 1];
   return { rows: page, next: rows.length > limit && last ? `${last.key}\u0000${last.id}` : null };
@@ -79,13 +82,19 @@ export async function listFirmRequests(
 /** Contacts for the pickers: a select up to this many, a search by email above it. */
 export const CONTACT_PICKER_LIMIT = 500;
 
-export async function contactOptions(db: Database, firmId: string): Promise<{ options: { id: string; name: string; email: string }[]; tooMany: boolean }> {
-  const rows = await db
-    .select({ id: contacts.id, name: contacts.name, email: contacts.email })
-    .from(contacts)
-    .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt)))
-    .orderBy(asc(contacts.name), asc(contacts.id))
-    .limit(CONTACT_PICKER_LIMIT + 1);
+export async function contactOptions(
+  db: Database,
+  firmId: Ref,
+  read: Read = direct,
+): Promise<{ options: { id: string; name: string; email: string }[]; tooMany: boolean }> {
+  const rows = await read(
+    db
+      .select({ id: contacts.id, name: contacts.name, email: contacts.email })
+      .from(contacts)
+      .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt)))
+      .orderBy(asc(contacts.name), asc(contacts.id))
+      .limit(CONTACT_PICKER_LIMIT + 1),
+  );
   return rows.length > CONTACT_PICKER_LIMIT ? { options: [], tooMany: true } : { options: rows, tooMany: false };
 }
 

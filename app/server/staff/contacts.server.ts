@@ -194,14 +194,13 @@ export type ContactDetails = {
   account: PortalAccount | null;
 };
 
-export async function getContact(db: Database, firmId: string, contactId: string): Promise<ContactDetails | null> {
-  const [row] = await db
-    .select({ contact: contacts, account: portalAccounts })
-    .from(contacts)
-    .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
-    .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId)))
-    .limit(1);
-  return row ?? null;
+export async function getContact(db: Database, firmId: Ref, contactId: string, read: Read = direct): Promise<ContactDetails | null> {
+  // Two single-table reads, batchable with the page's session lookup (read-batch.server.ts).
+  const [[contact], [account]] = await Promise.all([
+    read(db.select().from(contacts).where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId))).limit(1)),
+    read(db.select().from(portalAccounts).where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, firmId))).limit(1)),
+  ]);
+  return contact ? { contact, account: account ?? null } : null;
 }
 
 type StaffActor = { firm: { id: string }; staff: { id: string; email: string } };
