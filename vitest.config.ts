@@ -84,6 +84,9 @@ export default defineConfig(async () => {
           // The worker's outbound fetches (the email transport's) go to the fake provider.
           outboundService: "fake-email-provider",
           workers: [{ name: "fake-email-provider", modules: true, script: fakeEmailProvider, compatibilityDate: "2026-04-20" }],
+          // A second database standing in for a D1 read replica that lags behind the primary
+          // (test/support/stale-replica.ts): the worker's own DB binding comes from wrangler.toml.
+          d1Databases: { STALE_REPLICA_DB: "stale-replica-test" },
           bindings: {
             TEST_MIGRATIONS: migrations,
             ENVIRONMENT: "test",

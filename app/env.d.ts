@@ -1,7 +1,8 @@
 import type { Database } from "~/server/db.server";
-import type { PortalAuth } from "~/server/portal-auth.server";
+import type { PortalAuth } from "~/server/portal/portal-auth.server";
+import type { Read } from "~/server/read-batch.server";
 import type { RequestMeta } from "~/server/request-meta.server";
-import type { StaffAuth } from "~/server/staff-auth.server";
+import type { StaffAuth } from "~/server/staff/staff-auth.server";
 
 declare global {
   namespace Cloudflare {
@@ -30,6 +31,11 @@ declare module "@remix-run/cloudflare" {
     env: Env;
     ctx: ExecutionContext;
     db: Database;
+    /**
+     * Runs a query in the request's next D1 batch: queries asked for while the loaders start go out
+     * together, so the session and the page's data take one round trip (read-batch.server.ts).
+     */
+    read: Read;
     /** Per-response CSP nonce for the inline scripts Remix writes. */
     nonce: string;
     /** The client's IP (from CF-Connecting-IP only: X-Forwarded-For is client-controlled) and user agent. */

@@ -6,7 +6,9 @@ import { Hono } from "hono";
 import * as build from "../build/server/index.js";
 import { api } from "./api/routes";
 import { loadPortalAuth } from "./server/portal/portal-auth.server";
-import { createDb } from "./server/db.server";
+import { createDb, withBenchDistance } from "./server/db.server";
+import { openD1 } from "./server/d1-sessions.server";
+import { createReader } from "./server/read-batch.server";
 import { runScheduledJobs } from "./server/scheduled.server";
 import { settingsProblems } from "./server/settings.server";
 import { requestMeta } from "./server/request-meta.server";
@@ -43,20 +45,27 @@ app.route("/api", api);
 
 app.all("*", async (c) => {
   const request = c.req.raw;
-  const db = createDb(c.env.DB, c.env);
+  // Primary or nearest replica, by the rules in d1-sessions.server.ts (ADR 020).
+  const d1 = openD1(withBenchDistance(c.env.DB, c.env), request);
+  const db = createDb(d1.d1);
+  const read = createReader(db);
   const context: AppLoadContext = {
     env: c.env,
     // In tests, work done after the response is recorded so a test can wait for it (background-work.ts).
     ctx: c.env.ENVIRONMENT === "test" ? trackBackgroundWork(c.executionCtx as ExecutionContext) : (c.executionCtx as ExecutionContext),
     db,
+    read,
     nonce: c.get("nonce"),
     meta: requestMeta(request),
     auth: {
-      staff: once(() => loadStaffAuth(db, request)),
-      portal: once(() => loadPortalAuth(db, request)),
+      staff: once(() => loadStaffAuth(db, request, Date.now(), read)),
+      portal: once(() => loadPortalAuth(db, request, Date.now(), read)),
     },
   };
-  return handleRemixRequest(request, context);
+  const response = await handleRemixRequest(request, context);
+  const bookmark = d1.bookmarkCookie();
+  if (bookmark) response.headers.append("Set-Cookie", bookmark);
+  return response;
 });
 
 export default {

@@ -4,6 +4,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** A second database standing in for a lagging read replica (test/support/stale-replica.ts). */
+      STALE_REPLICA_DB: D1Database;
     }
   }
 }

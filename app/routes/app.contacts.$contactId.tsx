@@ -11,14 +11,16 @@ import { formatDate, formatDateTime } from "~/lib/format";
 import { deleteContact, getContact, restoreContact } from "~/server/staff/contacts.server";
 import { idParam } from "~/server/fields";
 import { secondFactorRequired } from "~/server/portal/portal-policy.server";
-import { requireStaff } from "~/server/staff/staff-auth.server";
+import { requireStaff, staffPage } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.contact.name ?? "Contact"} · Client Portal` }];
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
-  const { firm, staff } = await requireStaff(request, context);
   const id = idParam.safeParse(params.contactId);
-  const details = id.success ? await contactWithAccess(context.db, firm.id, id.data) : null;
+  // The contact comes in the session's round trip (issue 14).
+  const { firm, staff, data: details } = await staffPage(request, context, async (firmRef) =>
+    id.success ? contactWithAccess(context.db, firmRef, id.data, Date.now(), context.read) : null,
+  );
   if (!details) throw new Response("Contact not found", { status: 404 });
   const { contact, account, activeSessions, activeLinks, invitedAt } = details;
   const url = new URL(request.url);

@@ -5,15 +5,16 @@ import { ContactForm, echoContact } from "~/components/contact-form";
 import { contactFormSchema, loadEditableContact, updateContact } from "~/server/staff/contact-editing.server";
 import { idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { requireStaff } from "~/server/staff/staff-auth.server";
+import { staffPage } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Edit contact · Client Portal" }];
 
 async function load(request: Request, context: LoaderFunctionArgs["context"], contactId: string | undefined) {
-  const auth = await requireStaff(request, context);
   const id = idParam.safeParse(contactId);
-  // Deleted contacts are restored first; another firm's contact is not found.
-  const row = id.success ? await loadEditableContact(context.db, auth.firm.id, id.data) : null;
+  // Deleted contacts are restored first; another firm's contact is not found. Read in the session's round trip.
+  const { data: row, ...auth } = await staffPage(request, context, async (firm) =>
+    id.success ? loadEditableContact(context.db, firm, id.data, context.read) : null,
+  );
   if (!row) throw new Response("Contact not found", { status: 404 });
   return { auth, ...row };
 }

@@ -9,14 +9,19 @@ import { changeLoginEmail, deactivateTwoFactor, revokeAccessLinks, signOutEveryw
 import { getContact } from "~/server/staff/contacts.server";
 import { emailField, idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
-import { requireAdmin, requireRecentAuth } from "~/server/staff/staff-auth.server";
+import { requireAdmin, requireRecentAuth, staffPage } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Edit login details · Client Portal" }];
 
 async function loadContact(request: Request, context: LoaderFunctionArgs["context"], contactId: string | undefined) {
-  const auth = await requireAdmin(request, context);
   const id = idParam.safeParse(contactId);
-  const details = id.success ? await getContact(context.db, auth.firm.id, id.data) : null;
+  // Read in the session's round trip (issue 14); a member's read is dropped by requireAdmin.
+  const { data: details, ...auth } = await staffPage(
+    request,
+    context,
+    async (firm) => (id.success ? getContact(context.db, firm, id.data, context.read) : null),
+    requireAdmin,
+  );
   if (!details || details.contact.deletedAt) throw new Response("Contact not found", { status: 404 });
   return { auth, ...details };
 }

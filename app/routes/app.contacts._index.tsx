@@ -7,7 +7,7 @@ import { NextPage } from "~/components/pager";
 import { CONTACT_FILTERS, CONTACT_SORTS, DEFAULT_DIRECTION, FILTER_LABELS, SORT_LABELS, type ContactSort, type SortDirection } from "~/lib/contact-filters";
 import { formatDate } from "~/lib/format";
 import { listContactsWithAdoption } from "~/server/staff/contacts.server";
-import { requireStaff } from "~/server/staff/staff-auth.server";
+import { staffPage } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Contacts · Client Portal" }];
 
@@ -21,12 +21,13 @@ const query = z.object({
 });
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { firm } = await requireStaff(request, context);
   const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
   const deleted = params.show === "deleted";
   const sort = params.sort ?? "name";
   const dir = params.dir ?? DEFAULT_DIRECTION[sort];
-  const page = await listContactsWithAdoption(context.db, firm.id, { search: params.q, filter: params.filter, sort, dir, after: params.after, deleted });
+  const options = { search: params.q, filter: params.filter, sort, dir, after: params.after, deleted };
+  // The page's rows come in the session's round trip (issue 14).
+  const { data: page } = await staffPage(request, context, (firm) => listContactsWithAdoption(context.db, firm, options, Date.now(), context.read));
   return json({ ...page, q: params.q ?? "", filter: params.filter ?? "all", sort, dir, deleted });
 }
 

@@ -16,14 +16,14 @@ import { importNextChunk } from "~/server/staff/contact-import-run.server";
 import type { ContactImport } from "~/server/types";
 import { idParam } from "~/server/fields";
 import { readForm } from "~/server/forms.server";
-import { requireStaff, type StaffAuth } from "~/server/staff/staff-auth.server";
+import { staffPage, type StaffAuth } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Import contacts · Client Portal" }];
 
 async function findImport(request: Request, context: LoaderFunctionArgs["context"], importId: string | undefined): Promise<{ auth: StaffAuth; record: ContactImport }> {
-  const auth = await requireStaff(request, context);
   const id = idParam.safeParse(importId);
-  const record = id.success ? await getImport(context.db, auth.firm.id, id.data) : null;
+  // The import comes in the session's round trip (issue 14).
+  const { data: record, ...auth } = await staffPage(request, context, async (firm) => (id.success ? getImport(context.db, firm, id.data, context.read) : null));
   if (!record) throw new Response("Import not found", { status: 404 });
   return { auth, record };
 }

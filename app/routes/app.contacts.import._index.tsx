@@ -7,7 +7,7 @@ import { FormError } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
 import { createImport, listImports } from "~/server/staff/contact-import.server";
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "~/lib/contact-import";
-import { requireStaff } from "~/server/staff/staff-auth.server";
+import { requireStaff, staffPage } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Import contacts · Client Portal" }];
 
@@ -16,8 +16,8 @@ const ENVELOPE_BYTES = 16 * 1024;
 const MAX_MB = MAX_IMPORT_BYTES / 1024 / 1024;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { firm } = await requireStaff(request, context);
-  const imports = await listImports(context.db, firm.id);
+  // The imports come in the session's round trip (issue 14).
+  const { data: imports } = await staffPage(request, context, (firm) => listImports(context.db, firm, context.read));
   return json({
     imports: imports.map((i) => ({
       id: i.id,

@@ -13,7 +13,7 @@ import { failure, readForm, validateForm } from "~/server/forms.server";
 import { continueInviteRun, getInviteRun, MAX_SELECTED, reviewInvites, startInviteRun, type InviteSelection } from "~/server/staff/invites.server";
 import { deliverSoon } from "~/server/outbox-delivery.server";
 import { refuse, type Result } from "~/server/result";
-import { requireStaff } from "~/server/staff/staff-auth.server";
+import { requireStaff, staffPage } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Send portal invite · Client Portal" }];
 
@@ -34,11 +34,13 @@ function parseSelection(scope: unknown, ids: unknown[]): Result<{ selection: Inv
 const actionSchema = z.discriminatedUnion("intent", [z.object({ intent: z.literal("send") }), z.object({ intent: z.literal("continue") })]);
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { firm } = await requireStaff(request, context);
   const url = new URL(request.url);
   const runId = url.searchParams.get("run");
   if (runId !== null) {
-    const run = idParam.safeParse(runId).success ? await getInviteRun(context.db, firm.id, runId) : null;
+    // The run comes in the session's round trip (issue 14).
+    const { data: run } = await staffPage(request, context, async (firm) =>
+      idParam.safeParse(runId).success ? getInviteRun(context.db, firm, runId, context.read) : null,
+    );
     if (!run) throw new Response("Not found", { status: 404 });
     return json({
       view: "progress" as const,
@@ -46,8 +48,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     });
   }
   const parsed = parseSelection(url.searchParams.get("scope"), url.searchParams.getAll("contact"));
-  if (!parsed.ok) return json({ view: "error" as const, error: parsed.error }, { status: 400 });
-  const review = await reviewInvites(context.db, firm.id, parsed.selection);
+  if (!parsed.ok) {
+    await requireStaff(request, context);
+    return json({ view: "error" as const, error: parsed.error }, { status: 400 });
+  }
+  const selection = parsed.selection;
+  const { data: review } = await staffPage(request, context, (firm) => reviewInvites(context.db, firm, selection, context.read));
   return json({ view: "review" as const, selection: parsed.selection, review });
 }
 

@@ -10,7 +10,7 @@ import { failure, parseForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox-delivery.server";
 import { getFirmRequest } from "~/server/requests/staff-requests.server";
 import { sendReminder } from "~/server/requests/sending.server";
-import { requireStaff } from "~/server/staff/staff-auth.server";
+import { staffPage } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client Portal` }];
 
@@ -25,9 +25,11 @@ const ACTIVITY_LABELS: Record<string, string> = {
 };
 
 async function loadRequest(request: Request, context: LoaderFunctionArgs["context"], requestId: string | undefined) {
-  const auth = await requireStaff(request, context);
   const id = idParam.safeParse(requestId);
-  const details = id.success ? await getFirmRequest(context.db, auth.firm.id, id.data) : null;
+  // The request comes in the session's round trip (issue 14).
+  const { data: details, ...auth } = await staffPage(request, context, async (firm) =>
+    id.success ? getFirmRequest(context.db, firm, id.data, context.read) : null,
+  );
   if (!details) throw new Response("Request not found", { status: 404 });
   return { auth, details };
 }

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { STATUS_LABELS } from "~/lib/requests";
 import { idParam } from "~/server/fields";
 import { contactOptions, listFirmRequests } from "~/server/requests/staff-requests.server";
-import { requireStaff } from "~/server/staff/staff-auth.server";
+import { staffPage } from "~/server/staff/staff-auth.server";
 import { REQUEST_STATUSES } from "../../db/schema";
 import { NextPage } from "~/components/pager";
 
@@ -23,18 +23,14 @@ const query = z.object({
 });
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { firm } = await requireStaff(request, context);
   const params = query.parse(Object.fromEntries(new URL(request.url).searchParams));
-  const [page, contacts] = await Promise.all([
-    listFirmRequests(context.db, firm.id, {
-      status: params.status,
-      contactId: params.contact,
-      dueFrom: params.dueFrom,
-      dueTo: params.dueTo,
-      after: params.after,
-    }),
-    contactOptions(context.db, firm.id),
-  ]);
+  const filters = { status: params.status, contactId: params.contact, dueFrom: params.dueFrom, dueTo: params.dueTo, after: params.after };
+  // The list and the contact filter come in the session's round trip (issue 14).
+  const {
+    data: [page, contacts],
+  } = await staffPage(request, context, (firm) =>
+    Promise.all([listFirmRequests(context.db, firm, filters, context.read), contactOptions(context.db, firm, context.read)]),
+  );
   return json({
     ...page,
     contacts: contacts.options,

@@ -9,7 +9,7 @@ import { deliverSoon } from "~/server/outbox-delivery.server";
 import { contactOptions, findFirmContact } from "~/server/requests/staff-requests.server";
 import { createAndSendRequest, isoDay, type NewRequestInput } from "~/server/requests/sending.server";
 import { refuse } from "~/server/result";
-import { requireStaff } from "~/server/staff/staff-auth.server";
+import { requireStaff, staffPage } from "~/server/staff/staff-auth.server";
 import { ITEM_KINDS, REMINDER_SCHEDULES } from "../../db/schema";
 
 export const meta: MetaFunction = () => [{ title: "New request · Client Portal" }];
@@ -18,11 +18,11 @@ const DEFAULT_ROWS = 5;
 const MAX_ROWS = 20;
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { firm } = await requireStaff(request, context);
   const url = new URL(request.url);
   const rows = Math.min(MAX_ROWS, Math.max(DEFAULT_ROWS, Number(url.searchParams.get("rows")) || DEFAULT_ROWS));
   const picked = url.searchParams.get("contact") ?? "";
-  const contacts = await contactOptions(context.db, firm.id);
+  // The contact picker comes in the session's round trip (issue 14).
+  const { data: contacts } = await staffPage(request, context, (firm) => contactOptions(context.db, firm, context.read));
   return json({ contacts: contacts.options, searchByEmail: contacts.tooMany, rows, picked: /^[A-Za-z0-9_-]{1,64}$/.test(picked) ? picked : "" });
 }
 

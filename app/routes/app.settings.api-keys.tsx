@@ -9,15 +9,16 @@ import { formatDateTime } from "~/lib/format";
 import { apiKeyFormSchema, createApiKey, listApiKeys, revokeApiKey } from "~/server/api/api-keys.server";
 import { idParam } from "~/server/fields";
 import { readForm, validateForm } from "~/server/forms.server";
-import { requireAdmin, requireRecentAuth } from "~/server/staff/staff-auth.server";
+import { requireAdmin, requireRecentAuth, staffPage } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "API keys · Client Portal" }];
 
 const PATH = "/app/settings/api-keys";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { firm } = await requireAdmin(request, context);
-  return json({ keys: await listApiKeys(context.db, firm.id) });
+  // The keys come in the session's round trip (issue 14); a member's are dropped by requireAdmin.
+  const { data: keys } = await staffPage(request, context, (firm) => listApiKeys(context.db, firm, context.read), requireAdmin);
+  return json({ keys });
 }
 
 const revokeSchema = z.object({ intent: z.literal("revoke"), keyId: idParam });

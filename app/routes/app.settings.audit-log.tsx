@@ -3,17 +3,28 @@ import { json } from "@remix-run/cloudflare";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { formatDateTime } from "~/lib/format";
 import { auditEventTypes, auditQuery, listAuditEvents } from "~/server/audit.server";
-import { requireAdmin } from "~/server/staff/staff-auth.server";
+import { requireAdmin, staffPage } from "~/server/staff/staff-auth.server";
 import { NextPage } from "~/components/pager";
 
 export const meta: MetaFunction = () => [{ title: "Audit log · Client Portal" }];
 
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { firm } = await requireAdmin(request, context);
   const params = auditQuery.parse(Object.fromEntries(new URL(request.url).searchParams));
   const filter = { type: params.type || undefined, contactId: params.contact || undefined, from: params.from, to: params.to };
-  const [page, types] = await Promise.all([listAuditEvents(context.db, firm.id, { ...filter, before: params.before }), auditEventTypes(context.db, firm.id)]);
+  // The events come in the session's round trip (issue 14); a member's are dropped by requireAdmin.
+  const {
+    data: [page, types],
+  } = await staffPage(
+    request,
+    context,
+    (firm) =>
+      Promise.all([
+        listAuditEvents(context.db, firm, { ...filter, before: params.before }, undefined, context.read),
+        auditEventTypes(context.db, firm, context.read),
+      ]),
+    requireAdmin,
+  );
   return json({ ...page, types, filter: { type: params.type ?? "", contact: params.contact ?? "", from: params.from ?? "", to: params.to ?? "" } });
 }
 

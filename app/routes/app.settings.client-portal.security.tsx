@@ -14,7 +14,7 @@ import {
   selectableModes,
   TWO_FACTOR_MODE,
 } from "~/server/portal/portal-policy.server";
-import { hasRecentAuth, requireAdmin, requireRecentAuth, requireStaff } from "~/server/staff/staff-auth.server";
+import { hasRecentAuth, requireAdmin, requireRecentAuth, staffPage } from "~/server/staff/staff-auth.server";
 import { AdoptionSummary } from "~/components/adoption";
 import { portalAdoption } from "~/server/staff/adoption.server";
 import { sendTwoFactorHeadsUp } from "~/server/staff/heads-up.server";
@@ -25,8 +25,8 @@ export const meta: MetaFunction = () => [{ title: "Security and Two-Factor · Cl
 const PATH = "/app/settings/client-portal/security";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { firm, staff, session } = await requireStaff(request, context);
-  const adoption = await portalAdoption(context.db, firm.id);
+  // The adoption figures come in the session's round trip (issue 14).
+  const { firm, staff, session, data: adoption } = await staffPage(request, context, (firmRef) => portalAdoption(context.db, firmRef, Date.now(), context.read));
   return json({
     adoption,
     mode: firm.securityMode,

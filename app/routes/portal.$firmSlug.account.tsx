@@ -9,7 +9,7 @@ import { disableClientTotp } from "~/server/portal/client-two-factor.server";
 import { clearCookie, PORTAL_SESSION_COOKIE } from "~/server/cookies.server";
 import { totpCodeField } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
-import { portalPath, requirePortalAccess } from "~/server/portal/portal-auth.server";
+import { portalPage, portalPath, requirePortalAccess } from "~/server/portal/portal-auth.server";
 import { passwordsAllowed, secondFactorRequired } from "~/server/portal/portal-policy.server";
 
 export const meta: MetaFunction = () => [{ title: "Your account · Client portal" }];
@@ -23,8 +23,8 @@ const EVENT_LABELS: Record<string, string> = {
 
 // The account scope: link sessions are sent to sign in (or create a login) before any of this page.
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const { auth } = await requirePortalAccess(request, context, params.firmSlug ?? "", "account");
-  const signIns = await recentSignIns(context.db, auth);
+  // The sign-in history comes in the session's round trip (issue 14).
+  const { auth, data: signIns } = await portalPage(request, context, params.firmSlug ?? "", (session) => recentSignIns(context.db, session, context.read), "account");
   return json({
     slug: auth.firm.slug,
     passwords: passwordsAllowed(auth.firm),

@@ -7,26 +7,27 @@ import { ItemForms, type ItemResult } from "~/components/request-items";
 import { idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
 import { deliverSoon } from "~/server/outbox-delivery.server";
-import { requirePortalAccess } from "~/server/portal/portal-auth.server";
+import { portalPage } from "~/server/portal/portal-auth.server";
 import { ACCEPT_ATTRIBUTE, readMultipartUpload, storeUpload, TYPES_SENTENCE } from "~/server/requests/files.server";
-import { filesOfRequest } from "~/server/requests/file-lookups.server";
-import { getContactRequest } from "~/server/requests/portal-requests.server";
+import { getContactRequestWithFiles } from "~/server/requests/portal-requests.server";
 import { MAX_ANSWER_LENGTH, saveAnswer, tickTask, type ItemChange } from "~/server/requests/items.server";
 import { refuse } from "~/server/result";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.request.title ?? "Request"} · Client portal` }];
 
 async function loadRequest(request: Request, context: LoaderFunctionArgs["context"], params: LoaderFunctionArgs["params"]) {
-  const { auth, contactId } = await requirePortalAccess(request, context, params.firmSlug ?? "");
   const id = idParam.safeParse(params.requestId);
-  const found = id.success ? await getContactRequest(context.db, auth.firm.id, contactId, id.data) : null;
+  // The request, its items and files come in the session's round trip (issue 14).
+  const { auth, data: found } = await portalPage(request, context, params.firmSlug ?? "", async (session) =>
+    id.success ? getContactRequestWithFiles(context.db, session.firm, session.contact, id.data, context.read) : null,
+  );
   if (!found) throw new Response("Request not found", { status: 404 });
   return { auth, found };
 }
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { auth, found } = await loadRequest(request, context, params);
-  const files = await filesOfRequest(context.db, auth.firm.id, found.request.id);
+  const { files } = found;
   const r = found.request;
   return json({
     request: { id: r.id, title: r.title, description: r.description, dueDate: r.dueDate, status: r.status, completedAt: r.completedAt },

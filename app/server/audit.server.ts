@@ -4,6 +4,8 @@ import { z } from "zod";
 import { auditEvents } from "../../db/schema";
 import { generateId } from "./crypto.server";
 import type { Database } from "./db.server";
+import { direct, type Read } from "./read-batch.server";
+import type { Ref } from "./types";
 
 export type AuditActor =
   | { type: "staff"; id: string; label: string }
@@ -48,9 +50,9 @@ export const AUDIT_PAGE_SIZE = 50;
 export type AuditFilter = { type?: string; contactId?: string; from?: string; to?: string; before?: string | null };
 
 /** A page of a firm's audit log, newest first, keyset-paginated on (at, id). */
-export async function listAuditEvents(db: Database, firmId: string, filter: AuditFilter, limit = AUDIT_PAGE_SIZE) {
+export async function listAuditEvents(db: Database, firmId: Ref, filter: AuditFilter, limit = AUDIT_PAGE_SIZE, read: Read = direct) {
   const [beforeAt, beforeId] = filter.before ? filter.before.split("_") : [];
-  const rows = await db
+  const query = db
     .select()
     .from(auditEvents)
     .where(
@@ -67,14 +69,15 @@ export async function listAuditEvents(db: Database, firmId: string, filter: Audi
     )
     .orderBy(desc(auditEvents.at), desc(auditEvents.id))
     .limit(limit + 1);
+  const rows = await read(query);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return { rows: page, next: rows.length > limit && last ? `${last.at}_${last.id}` : null };
 }
 
 /** The event types a firm has, for the filter. */
-export async function auditEventTypes(db: Database, firmId: string): Promise<string[]> {
-  const rows = await db.selectDistinct({ type: auditEvents.type }).from(auditEvents).where(eq(auditEvents.firmId, firmId)).orderBy(auditEvents.type);
+export async function auditEventTypes(db: Database, firmId: Ref, read: Read = direct): Promise<string[]> {
+  const rows = await read(db.selectDistinct({ type: auditEvents.type }).from(auditEvents).where(eq(auditEvents.firmId, firmId)).orderBy(auditEvents.type));
   return rows.map((r) => r.type);
 }
 

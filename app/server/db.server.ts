@@ -3,37 +3,43 @@ import { drizzle } from "drizzle-orm/d1";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import * as schema from "../../db/schema";
 
-/** `vars`: the Worker's env, read only for the bench's opt-in development delay below. */
-export function createDb(d1: D1Database, vars?: BenchVars) {
-  return drizzle(withBenchDelay(d1, vars), { schema });
+export function createDb(d1: D1Database) {
+  return drizzle(d1, { schema });
 }
 
-type BenchVars = { ENVIRONMENT?: string; BENCH_D1_DELAY_MS?: string };
+type BenchVars = { ENVIRONMENT?: string; BENCH_D1_DELAY_MS?: string; BENCH_D1_REPLICA_DELAY_MS?: string };
 
 /**
- * `npm run bench -- --distance` only: a local server started with `--var BENCH_D1_DELAY_MS:150` waits
- * that long before each D1 round trip (a statement outside a batch, or a batch), as a client far from
- * the primary would. Inert unless ENVIRONMENT is "development" (set by the local scripts with --var,
- * never in wrangler.toml); `npm run check:deploy` proves a deployed bundle ignores the var.
+ * `npm run bench -- --distance` only: a local server started with `--var BENCH_D1_DELAY_MS:150` waits that
+ * long before each D1 round trip to the primary (a statement outside a batch, or a batch), as a client far
+ * from the primary would; with `--var BENCH_D1_REPLICA_DELAY_MS:10` a D1 session that may read a replica
+ * (d1-sessions.server.ts) waits that long instead, as if a replica were near. Inert unless ENVIRONMENT is
+ * "development" (set by the local scripts with --var, never in wrangler.toml); `npm run check:deploy` proves
+ * a deployed bundle ignores the vars.
  */
-function withBenchDelay(d1: D1Database, vars: BenchVars | undefined): D1Database {
+export function withBenchDistance(d1: D1Database, vars: BenchVars | undefined): D1Database {
   if (vars?.ENVIRONMENT !== "development" || !vars.BENCH_D1_DELAY_MS) return d1;
   const ms = Number(vars.BENCH_D1_DELAY_MS);
-  return Number.isFinite(ms) && ms > 0 ? delayedD1(d1, ms) : d1;
+  const replicaMs = vars.BENCH_D1_REPLICA_DELAY_MS ? Number(vars.BENCH_D1_REPLICA_DELAY_MS) : ms;
+  if (!Number.isFinite(ms) || ms <= 0 || !Number.isFinite(replicaMs) || replicaMs < 0) return d1;
+  return delayedD1(d1, ms, replicaMs);
 }
 
-/** `d1` with `ms` of simulated distance before each round trip. Exported for the bench's floor Worker. */
-export function delayedD1(d1: D1Database, ms: number): D1Database {
-  const wait = () => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * `d1` with `ms` of simulated distance before each round trip, and `replicaMs` for the round trips of a
+ * session opened without "first-primary". Exported for the bench's floor Worker.
+ */
+export function delayedD1(d1: D1Database, ms: number, replicaMs = ms): D1Database {
+  const wait = (delay: number) => new Promise((resolve) => setTimeout(resolve, delay));
   // batch() must receive the real statements, so every wrapper remembers what it wraps.
   const unwrap = new WeakMap<object, D1PreparedStatement>();
-  function wrap(statement: D1PreparedStatement): D1PreparedStatement {
+  function wrap(statement: D1PreparedStatement, delay: number): D1PreparedStatement {
     const proxy = new Proxy(statement, {
       get(target, key) {
-        if (key === "bind") return (...params: unknown[]) => wrap(target.bind(...params));
+        if (key === "bind") return (...params: unknown[]) => wrap(target.bind(...params), delay);
         if (key === "all" || key === "run" || key === "raw" || key === "first") {
           return async (...args: unknown[]) => {
-            await wait();
+            await wait(delay);
             return (target[key] as (...a: unknown[]) => unknown).apply(target, args);
           };
         }
@@ -44,25 +50,32 @@ export function delayedD1(d1: D1Database, ms: number): D1Database {
     unwrap.set(proxy, statement);
     return proxy;
   }
-  return new Proxy(d1, {
-    get(target, key) {
-      if (key === "prepare") return (sql: string) => wrap(target.prepare(sql));
-      if (key === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          await wait();
-          return target.batch(statements.map((s) => unwrap.get(s) ?? s));
-        };
-      }
-      if (key === "exec") {
-        return async (sql: string) => {
-          await wait();
-          return target.exec(sql);
-        };
-      }
-      const value = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  function database<T extends object>(target: T, delay: number): T {
+    return new Proxy(target, {
+      get(inner, key) {
+        const real = inner as unknown as D1Database;
+        if (key === "prepare") return (sql: string) => wrap(real.prepare(sql), delay);
+        if (key === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            await wait(delay);
+            return real.batch(statements.map((s) => unwrap.get(s) ?? s));
+          };
+        }
+        if (key === "exec") {
+          return async (sql: string) => {
+            await wait(delay);
+            return real.exec(sql);
+          };
+        }
+        if (key === "withSession") {
+          return (constraint?: string) => database(real.withSession(constraint), constraint === "first-primary" ? ms : replicaMs);
+        }
+        const value = Reflect.get(inner, key, inner);
+        return typeof value === "function" ? value.bind(inner) : value;
+      },
+    });
+  }
+  return database(d1, ms);
 }
 
 export type Database = ReturnType<typeof createDb>;

@@ -381,10 +381,11 @@ async function giveUp(db: Database, message: OutboxRow, outcome: { holder: SQL; 
  * for the contact page's one query: `{"subject", "failedAt", "sentAt"}` as JSON, or null. Matches the
  * contact's address and their portal login's, within the firm (index outbox_recipient_idx).
  */
-export function lastSettledEmailSql(firmId: AnySQLiteColumn, addresses: AnySQLiteColumn[]): SQL<string | null> {
-  return sql<string | null>`(SELECT json_object('subject', ${outbox.subject}, 'sentAt', ${outbox.sentAt}, 'failedAt', ${outbox.failedAt})
-    FROM ${outbox} WHERE ${outbox.firmId} = ${firmId} AND ${outbox.toAddress} IN (${sql.join(addresses, sql`, `)})
-    AND (${outbox.sentAt} IS NOT NULL OR ${outbox.failedAt} IS NOT NULL) ORDER BY ${outbox.createdAt} DESC LIMIT 1)`;
+/** `firmId` and `addresses` are columns of the outer query (qualified: a subquery must not resolve them to outbox's own). */
+export function lastSettledEmailSql(firmId: AnySQLiteColumn | SQL, addresses: Array<AnySQLiteColumn | SQL>): SQL<string | null> {
+  return sql<string | null>`(SELECT json_object('subject', "o"."subject", 'sentAt', "o"."sent_at", 'failedAt', "o"."failed_at")
+    FROM ${outbox} AS "o" WHERE "o"."firm_id" = ${firmId} AND "o"."to_address" IN (${sql.join(addresses, sql`, `)})
+    AND ("o"."sent_at" IS NOT NULL OR "o"."failed_at" IS NOT NULL) ORDER BY "o"."created_at" DESC LIMIT 1)`;
 }
 
 export type EmailFailure = { subject: string; failedAt: number };

@@ -27,3 +27,9 @@ export type RequestFile = typeof requestFiles.$inferSelect;
 export type InviteRun = typeof inviteRuns.$inferSelect;
 export type ContactImport = typeof contactImports.$inferSelect;
 export type OutboxRow = typeof outbox.$inferSelect;
+
+/**
+ * An id as a value or as SQL that names it (e.g. the session's firm, `ofSession`), so a page's query can
+ * travel in the same D1 batch as the session lookup (issue 14).
+ */
+export type Ref = string | import("drizzle-orm").SQL;

@@ -8,6 +8,12 @@ export class Browser {
   setCookies: string[] = [];
   constructor(public ip = "203.0.113.10") {}
 
+  /** This browser with a copy of another's cookies (the same session, replayed from elsewhere). */
+  withCookies(other: Browser): this {
+    for (const [k, v] of other.cookies) this.cookies.set(k, v);
+    return this;
+  }
+
   cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
   }

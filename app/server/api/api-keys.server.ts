@@ -9,6 +9,8 @@ import { constantTimeEqual, generateToken, sha256Hex } from "../crypto.server";
 import { runBatch, type Database } from "../db.server";
 import type { Firm } from "../types";
 import type { StaffAuth } from "../staff/staff-auth.server";
+import { direct, type Read } from "../read-batch.server";
+import type { Ref } from "../types";
 
 export const API_KEY_PREFIX = "cpk_";
 export const MAX_API_KEYS_PER_FIRM = 50;
@@ -74,8 +76,8 @@ export async function createApiKey(
   return { ok: true, key: `${API_KEY_PREFIX}${id}_${secret}`, id };
 }
 
-export async function listApiKeys(db: Database, firmId: string) {
-  const rows = await db
+export async function listApiKeys(db: Database, firmId: Ref, read: Read = direct) {
+  const query = db
     .select({
       id: apiKeys.id,
       name: apiKeys.name,
@@ -87,6 +89,7 @@ export async function listApiKeys(db: Database, firmId: string) {
     .from(apiKeys)
     .where(eq(apiKeys.firmId, firmId))
     .orderBy(desc(apiKeys.createdAt));
+  const rows = await read(query);
   return rows.map((row) => ({ ...row, hint: keyHint(row.id) }));
 }
 

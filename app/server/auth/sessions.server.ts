@@ -105,6 +105,16 @@ export function tokenParts(token: string | null | undefined) {
   return token ? parseToken(token) : null;
 }
 
+/**
+ * A column of the session row with this id, as SQL: `(SELECT firm_id FROM sessions WHERE id = ?)`. A page's
+ * query names its firm (or contact) this way so it can travel in the same batch as the session lookup
+ * (issue 14: one round trip per page view). Rows read this way are only used once the session itself has
+ * been checked (see `staffPage`, `portalPage`); with an unknown id the subquery is NULL and matches nothing.
+ */
+export function ofSession(sessionId: string, column: typeof sessions.firmId | typeof sessions.contactId | typeof sessions.staffUserId): SQL {
+  return sql`(SELECT "s"."${sql.raw(column.name)}" FROM "sessions" AS "s" WHERE "s"."id" = ${sessionId})`;
+}
+
 /** Moves last-seen forward, at most once per TOUCH_INTERVAL_MS. */
 export async function touchSession(db: Database, session: Session, now = Date.now()): Promise<void> {
   if (now - session.lastSeenAt < TOUCH_INTERVAL_MS) return;

@@ -4,36 +4,61 @@
 // re-derives any of it.
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, type SQL } from "drizzle-orm";
 import { contacts, firms, portalAccounts, sessions } from "../../../db/schema";
 import { PORTAL_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "../cookies.server";
 import type { Database } from "../db.server";
 import { CLIENT_SESSION_KINDS, decideAccess, type PortalAccess, type PortalScope } from "./portal-policy.server";
-import { checkSession, deleteSession, tokenParts, touchSession } from "../auth/sessions.server";
+import { checkSession, deleteSession, ofSession, tokenParts, touchSession } from "../auth/sessions.server";
+import { createReader, type Read } from "../read-batch.server";
 import type { Session } from "../types";
 import type { Contact, Firm, PortalAccount } from "../types";
 
 export type PortalAuth = { session: Session; firm: Firm; contact: Contact; account: PortalAccount | null };
 
-/** One query: the client session with its firm, contact and (if any) portal account. */
-export async function loadPortalAuth(db: Database, request: Request, now = Date.now()): Promise<PortalAuth | null> {
+/**
+ * The client session of the cookie with its firm, contact and (if any) portal account: single-table reads
+ * that go out in the request's batch with the page's own queries (read-batch.server.ts; a join would return
+ * same-named columns a D1 batch cannot tell apart).
+ */
+export async function loadPortalAuth(db: Database, request: Request, now = Date.now(), read: Read = createReader(db)): Promise<PortalAuth | null> {
   const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
   if (!parts) return null;
-  const [row] = await db
-    .select({ session: sessions, firm: firms, contact: contacts, account: portalAccounts })
-    .from(sessions)
-    .innerJoin(firms, eq(firms.id, sessions.firmId))
-    .innerJoin(contacts, and(eq(contacts.id, sessions.contactId), eq(contacts.firmId, sessions.firmId)))
-    .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
-    .where(and(eq(sessions.id, parts.id), inArray(sessions.kind, CLIENT_SESSION_KINDS)))
-    .limit(1);
-  const state = await checkSession(row?.session, parts.secret, now);
+  const contactId = ofSession(parts.id, sessions.contactId);
+  const [[session], [firm], [contact], [account]] = await Promise.all([
+    read(db.select().from(sessions).where(and(eq(sessions.id, parts.id), inArray(sessions.kind, CLIENT_SESSION_KINDS))).limit(1)),
+    read(db.select().from(firms).where(eq(firms.id, ofSession(parts.id, sessions.firmId))).limit(1)),
+    read(db.select().from(contacts).where(and(eq(contacts.id, contactId), eq(contacts.firmId, ofSession(parts.id, sessions.firmId)))).limit(1)),
+    read(db.select().from(portalAccounts).where(eq(portalAccounts.contactId, contactId)).limit(1)),
+  ]);
+  const state = await checkSession(session, parts.secret, now);
   if (state !== "valid") {
-    if (row && state !== "invalid") await deleteSession(db, row.session.id);
+    if (session && state !== "invalid") await deleteSession(db, session.id);
     return null;
   }
-  await touchSession(db, row.session, now);
-  return row;
+  if (!firm || !contact) return null;
+  await touchSession(db, session, now);
+  return { session, firm, contact, account: account ?? null };
+}
+
+/**
+ * A portal page whose data comes in the same D1 round trip as the client's session (issue 14). `load`
+ * gets the firm and contact as SQL naming the session's (`ofSession`) and must start its reads through
+ * `context.read` before its first await. What it read is used only once `portalAccess` has granted this
+ * firm's portal at `scope`; otherwise the client is sent where they belong and the rows are dropped.
+ */
+export async function portalPage<T>(
+  request: Request,
+  context: AppLoadContext,
+  firmSlug: string,
+  load: (session: { firm: SQL; contact: SQL }) => Promise<T>,
+  scope: PortalScope = "requests",
+): Promise<{ auth: PortalAuth; contactId: string; data: T }> {
+  const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
+  const data = parts ? load({ firm: ofSession(parts.id, sessions.firmId), contact: ofSession(parts.id, sessions.contactId) }) : null;
+  data?.catch(() => undefined);
+  const granted = await requirePortalAccess(request, context, firmSlug, scope);
+  return { ...granted, data: await data! };
 }
 
 export type { PortalAccess, PortalScope } from "./portal-policy.server";

@@ -2,17 +2,17 @@
 import { and, asc, eq } from "drizzle-orm";
 import { requestFiles, requestItems, requests } from "../../../db/schema";
 import { type Database } from "../db.server";
-import type { RequestFile } from "../types";
+import type { Ref, RequestFile } from "../types";
 
-export function filesOfRequest(db: Database, firmId: string, requestId: string): Promise<RequestFile[]> {
+/** The query for a request's files (rows of `{ file }`), to run alone or in a batch. */
+export function filesOfRequest(db: Database, firmId: Ref, requestId: string) {
   // request_files is indexed by item; reach the files through the request's items.
   return db
     .select({ file: requestFiles })
     .from(requestItems)
     .innerJoin(requestFiles, eq(requestFiles.itemId, requestItems.id))
     .where(and(eq(requestItems.requestId, requestId), eq(requestItems.firmId, firmId), eq(requestFiles.firmId, firmId)))
-    .orderBy(asc(requestFiles.uploadedAt))
-    .then((rows) => rows.map((r) => r.file));
+    .orderBy(asc(requestFiles.uploadedAt));
 }
 
 /** A file of one request of this firm (staff downloads). */

@@ -3,6 +3,9 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import { requestItems, requests } from "../../../db/schema";
 import type { RequestStatus } from "./staff-requests.server";
 import { type Database } from "../db.server";
+import { direct, type Read } from "../read-batch.server";
+import type { Ref } from "../types";
+import { filesOfRequest } from "./file-lookups.server";
 
 export type RequestSummary = {
   id: string;
@@ -15,8 +18,8 @@ export type RequestSummary = {
 };
 
 /** A contact's requests with their progress, in one query. */
-export async function listContactRequests(db: Database, firmId: string, contactId: string): Promise<RequestSummary[]> {
-  return db
+export async function listContactRequests(db: Database, firmId: Ref, contactId: Ref, read: Read = direct): Promise<RequestSummary[]> {
+  const query = db
     .select({
       id: requests.id,
       title: requests.title,
@@ -31,6 +34,7 @@ export async function listContactRequests(db: Database, firmId: string, contactI
     .where(and(eq(requests.firmId, firmId), eq(requests.contactId, contactId)))
     .groupBy(requests.id)
     .orderBy(sql`${requests.dueDate} IS NULL`, asc(requests.dueDate), asc(requests.title));
+  return read(query);
 }
 
 /** Groups by due date for the portal: overdue, this week, later, no date; completed last. */
@@ -53,13 +57,21 @@ export function groupByDueDate(list: RequestSummary[], today: string) {
   return groups;
 }
 
-export async function getContactRequest(db: Database, firmId: string, contactId: string, requestId: string) {
-  const rows = await db
-    .select({ request: requests, item: requestItems })
-    .from(requests)
-    .leftJoin(requestItems, eq(requestItems.requestId, requests.id))
-    .where(and(eq(requests.id, requestId), eq(requests.firmId, firmId), eq(requests.contactId, contactId)))
-    .orderBy(asc(requestItems.position));
-  if (rows.length === 0) return null;
-  return { request: rows[0].request, items: rows.flatMap((r) => (r.item ? [r.item] : [])) };
+/**
+ * One request of this contact with its items (and, with `withFiles`, its files): single-table reads that
+ * go out in one batch, the page's session lookup included when `read` is the request's reader.
+ */
+export async function getContactRequest(db: Database, firmId: Ref, contactId: Ref, requestId: string, read: Read = direct) {
+  const [[request], items] = await Promise.all([
+    read(db.select().from(requests).where(and(eq(requests.id, requestId), eq(requests.firmId, firmId), eq(requests.contactId, contactId))).limit(1)),
+    // Items of another client's request are read for nothing: without the request row they are dropped.
+    read(db.select().from(requestItems).where(and(eq(requestItems.requestId, requestId), eq(requestItems.firmId, firmId))).orderBy(asc(requestItems.position))),
+  ]);
+  return request ? { request, items } : null;
+}
+
+/** The request page: the request, its items and its files, in the session's round trip. */
+export async function getContactRequestWithFiles(db: Database, firmId: Ref, contactId: Ref, requestId: string, read: Read = direct) {
+  const [found, files] = await Promise.all([getContactRequest(db, firmId, contactId, requestId, read), read(filesOfRequest(db, firmId, requestId))]);
+  return found ? { ...found, files: files.map((f) => f.file) } : null;
 }

@@ -3,7 +3,8 @@
 import { and, asc, desc, eq, gt, gte, isNull, lte, or, sql } from "drizzle-orm";
 import { auditEvents, contacts, ITEM_KINDS, REMINDER_SCHEDULES, REQUEST_STATUSES, requestItems, requests } from "../../../db/schema";
 import { type Database } from "../db.server";
-import type { Contact, Request, RequestFile, RequestItem } from "../types";
+import type { Contact, Ref, Request, RequestFile, RequestItem } from "../types";
+import { direct, type Read } from "../read-batch.server";
 import { filesOfRequest } from "./file-lookups.server";
 
 // ---------------------------------------------------------------------------------------------
@@ -35,12 +36,14 @@ const dueKey = sql<string>`coalesce(${requests.dueDate}, '9999-12-31')`;
 /** One page of a firm's requests by due date, keyset-paginated like the contacts list. */
 export async function listFirmRequests(
   db: Database,
-  firmId: string,
+  firmId: Ref,
   options: RequestFilters & { after?: string | null; limit?: number } = {},
+  read: Read = direct,
 ): Promise<{ rows: FirmRequestRow[]; next: string | null }> {
   const limit = options.limit ?? REQUESTS_PAGE_SIZE;
   const [afterDue, afterId] = options.after ? options.after.split("\u0000") : [];
-  const rows = await db
+  const rows = await read(
+    db
     .select({
       id: requests.id,
       title: requests.title,
@@ -69,7 +72,8 @@ export async function listFirmRequests(
     )
     .groupBy(requests.id)
     .orderBy(dueKey, asc(requests.id))
-    .limit(limit + 1);
+    .limit(limit + 1),
+  );
   const page = rows.slice(0, limit).map(({ key: _key, ...row }) => row);
   const last = rows[limit - 1];
   return { rows: page, next: rows.length > limit && last ? `${last.key}\u0000${last.id}` : null };
@@ -78,13 +82,19 @@ export async function listFirmRequests(
 /** Contacts for the pickers: a select up to this many, a search by email above it. */
 export const CONTACT_PICKER_LIMIT = 500;
 
-export async function contactOptions(db: Database, firmId: string): Promise<{ options: { id: string; name: string; email: string }[]; tooMany: boolean }> {
-  const rows = await db
-    .select({ id: contacts.id, name: contacts.name, email: contacts.email })
-    .from(contacts)
-    .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt)))
-    .orderBy(asc(contacts.name), asc(contacts.id))
-    .limit(CONTACT_PICKER_LIMIT + 1);
+export async function contactOptions(
+  db: Database,
+  firmId: Ref,
+  read: Read = direct,
+): Promise<{ options: { id: string; name: string; email: string }[]; tooMany: boolean }> {
+  const rows = await read(
+    db
+      .select({ id: contacts.id, name: contacts.name, email: contacts.email })
+      .from(contacts)
+      .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt)))
+      .orderBy(asc(contacts.name), asc(contacts.id))
+      .limit(CONTACT_PICKER_LIMIT + 1),
+  );
   return rows.length > CONTACT_PICKER_LIMIT ? { options: [], tooMany: true } : { options: rows, tooMany: false };
 }
 
@@ -116,34 +126,31 @@ export type FirmRequestDetails = {
   activity: ActivityEntry[];
 };
 
-export async function getFirmRequest(db: Database, firmId: string, requestId: string): Promise<FirmRequestDetails | null> {
-  const [row] = await db
-    .select({ request: requests, contact: contacts })
-    .from(requests)
-    .innerJoin(contacts, and(eq(contacts.id, requests.contactId), eq(contacts.firmId, firmId)))
-    .where(and(eq(requests.id, requestId), eq(requests.firmId, firmId)))
-    .limit(1);
-  if (!row) return null;
-  const [items, files, activity] = await Promise.all([
-    db
-      .select()
-      .from(requestItems)
-      .where(and(eq(requestItems.requestId, requestId), eq(requestItems.firmId, firmId)))
-      .orderBy(asc(requestItems.position)),
-    filesOfRequest(db, firmId, requestId),
+export async function getFirmRequest(db: Database, firmId: Ref, requestId: string, read: Read = direct): Promise<FirmRequestDetails | null> {
+  // Single-table reads in one batch (the session's too, on the request page): the contact is reached
+  // through the request row in SQL, so nothing waits for the request before asking for the rest.
+  const contactOfRequest = sql`(SELECT "r"."contact_id" FROM ${requests} AS "r" WHERE "r"."id" = ${requestId} AND "r"."firm_id" = ${firmId})`;
+  const [[request], [contact], items, files, activity] = await Promise.all([
+    read(db.select().from(requests).where(and(eq(requests.id, requestId), eq(requests.firmId, firmId))).limit(1)),
+    read(db.select().from(contacts).where(and(eq(contacts.id, contactOfRequest), eq(contacts.firmId, firmId))).limit(1)),
+    read(
+      db
+        .select()
+        .from(requestItems)
+        .where(and(eq(requestItems.requestId, requestId), eq(requestItems.firmId, firmId)))
+        .orderBy(asc(requestItems.position)),
+    ),
+    read(filesOfRequest(db, firmId, requestId)),
     // Audit events carry the request id in their detail; the contact index narrows the scan.
-    db
-      .select({ id: auditEvents.id, at: auditEvents.at, type: auditEvents.type, actorLabel: auditEvents.actorLabel })
-      .from(auditEvents)
-      .where(
-        and(
-          eq(auditEvents.firmId, firmId),
-          eq(auditEvents.contactId, row.contact.id),
-          sql`json_extract(${auditEvents.detail}, '$.requestId') = ${requestId}`,
-        ),
-      )
-      .orderBy(desc(auditEvents.at))
-      .limit(100),
+    read(
+      db
+        .select({ id: auditEvents.id, at: auditEvents.at, type: auditEvents.type, actorLabel: auditEvents.actorLabel })
+        .from(auditEvents)
+        .where(and(eq(auditEvents.firmId, firmId), eq(auditEvents.contactId, contactOfRequest), sql`json_extract(${auditEvents.detail}, '$.requestId') = ${requestId}`))
+        .orderBy(desc(auditEvents.at))
+        .limit(100),
+    ),
   ]);
-  return { ...row, items, files, activity };
+  if (!request || !contact) return null;
+  return { request, contact, items, files: files.map((f) => f.file), activity };
 }

@@ -9,6 +9,8 @@
 import { sql, type SQL } from "drizzle-orm";
 import { auditEvents, contacts, portalAccounts } from "../../../db/schema";
 import type { Database } from "../db.server";
+import type { Ref } from "../types";
+import { direct, type Read } from "../read-batch.server";
 
 export const SIGN_IN_METHODS = ["link", "password", "password_2fa", "other"] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
@@ -56,7 +58,7 @@ export function chartStart(now: number): number {
  * One scalar: a JSON object with every figure. Each subquery is an index search (contacts and
  * portal_accounts by firm, audit_events by firm, type and time), never a full pass over a table.
  */
-export function adoptionStatsSql(firmId: string, now: number): SQL<string> {
+export function adoptionStatsSql(firmId: Ref, now: number): SQL<string> {
   const start = chartStart(now);
   const since = now - RECENT_MS;
   const types = sql.join(
@@ -125,7 +127,7 @@ export function parseAdoption(json: string | null, now: number): PortalAdoption 
 }
 
 /** The figures on their own (the Security and Two-Factor page): one D1 query. */
-export async function portalAdoption(db: Database, firmId: string, now = Date.now()): Promise<PortalAdoption> {
-  const row = await db.get<{ adoption: string }>(sql`SELECT ${adoptionStatsSql(firmId, now)} AS "adoption"`);
+export async function portalAdoption(db: Database, firmId: Ref, now = Date.now(), read: Read = direct): Promise<PortalAdoption> {
+  const row = await read(db.get<{ adoption: string }>(sql`SELECT ${adoptionStatsSql(firmId, now)} AS "adoption"`));
   return parseAdoption(row?.adoption ?? null, now);
 }

@@ -15,29 +15,37 @@ import type { RequestMeta as Meta } from "../request-meta.server";
 import type { Result } from "../result";
 import { auditActorOf, type Acting } from "../acting.server";
 import type { StaffAuth } from "./staff-auth.server";
+import { direct, type Read } from "../read-batch.server";
+import type { Ref } from "../types";
 
 /**
  * A contact (deleted ones too, so they can be restored) with their portal account and live sessions and
  * unused links, in one query: the Details tab stays within the page budget of three D1 queries.
  */
-export async function contactWithAccess(db: Database, firmId: string, contactId: string, now = Date.now()) {
-  const [row] = await db
-    .select({
-      contact: contacts,
-      account: portalAccounts,
-      activeSessions: sql<number>`(SELECT count(*) FROM ${sessions} WHERE ${sessions.contactId} = ${contacts.id} AND ${sessions.expiresAt} > ${now})`,
-      activeLinks: sql<number>`(SELECT count(*) FROM ${accessLinks} WHERE ${accessLinks.contactId} = ${contacts.id}
-        AND ${accessLinks.revokedAt} IS NULL AND ${accessLinks.claimedAt} IS NULL AND ${accessLinks.expiresAt} > ${now})`,
-      // "Invited <date>": the latest portal invite, single or bulk.
-      invitedAt: sql<number | null>`(SELECT max(${accessLinks.createdAt}) FROM ${accessLinks} WHERE ${accessLinks.contactId} = ${contacts.id} AND ${accessLinks.purpose} = 'invite')`,
-      // In this one query: the contact page has a budget of 3 queries (issue 7).
-      lastSettledEmail: lastSettledEmailSql(contacts.firmId, [contacts.email, portalAccounts.email]),
-    })
-    .from(contacts)
-    .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
-    .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId)))
-    .limit(1);
-  return row ?? null;
+export async function contactWithAccess(db: Database, firmId: Ref, contactId: string, now = Date.now(), read: Read = direct) {
+  // Two single-table reads in one batch (a join's same-named columns cannot be told apart in a D1 batch).
+  // drizzle leaves a single-table query's columns unqualified, so the correlated subqueries name them in full.
+  const contactId_ = sql`"contacts"."id"`;
+  const accountEmail = sql`(SELECT "pa"."email" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${contactId_})`;
+  const [[row], [account]] = await Promise.all([
+    read(
+      db
+        .select({
+          contact: contacts,
+          activeSessions: sql<number>`(SELECT count(*) FROM ${sessions} AS "s" WHERE "s"."contact_id" = ${contactId_} AND "s"."expires_at" > ${now})`.as("active_sessions"),
+          activeLinks: sql<number>`(SELECT count(*) FROM ${accessLinks} AS "l" WHERE "l"."contact_id" = ${contactId_}
+            AND "l"."revoked_at" IS NULL AND "l"."claimed_at" IS NULL AND "l"."expires_at" > ${now})`.as("active_links"),
+          // "Invited <date>": the latest portal invite, single or bulk.
+          invitedAt: sql<number | null>`(SELECT max("l"."created_at") FROM ${accessLinks} AS "l" WHERE "l"."contact_id" = ${contactId_} AND "l"."purpose" = 'invite')`.as("invited_at"),
+          lastSettledEmail: lastSettledEmailSql(sql`"contacts"."firm_id"`, [sql`"contacts"."email"`, accountEmail]).as("last_settled_email"),
+        })
+        .from(contacts)
+        .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId)))
+        .limit(1),
+    ),
+    read(db.select().from(portalAccounts).where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, firmId))).limit(1)),
+  ]);
+  return row ? { ...row, account: account ?? null } : null;
 }
 
 async function loadAccount(db: Database, firmId: string, contactId: string) {

@@ -18,6 +18,8 @@ import type { RequestMeta as Meta } from "../request-meta.server";
 import { refuse, type Result } from "../result";
 import { deleteContactSessions } from "../auth/sessions.server";
 import { auditActorOf, type Acting } from "../acting.server";
+import { direct, type Read } from "../read-batch.server";
+import type { Ref } from "../types";
 
 const optionalText = (max: number, label: string) =>
   z
@@ -88,13 +90,18 @@ export async function createContact(db: Database, auth: Acting, input: ContactIn
   return { ok: true, contactId: id };
 }
 
-export async function loadEditableContact(db: Database, firmId: string, contactId: string) {
-  const [row] = await db
-    .select({ contact: contacts, accountId: portalAccounts.id })
-    .from(contacts)
-    .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
-    .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId), isNull(contacts.deletedAt)))
-    .limit(1);
+export async function loadEditableContact(db: Database, firmId: Ref, contactId: string, read: Read = direct) {
+  // One table and a subquery: batchable with the page's session lookup (read-batch.server.ts).
+  const [row] = await read(
+    db
+      .select({
+        contact: contacts,
+        accountId: sql<string | null>`(SELECT "pa"."id" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = "contacts"."id")`.as("account_id"),
+      })
+      .from(contacts)
+      .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId), isNull(contacts.deletedAt)))
+      .limit(1),
+  );
   return row ?? null;
 }
 

@@ -12,6 +12,8 @@ import { readCsv, type CsvRefusal, type ParsedCsv } from "../csv-parse.server";
 import type { Database } from "../db.server";
 import { sanitizeFileName } from "../requests/files.server";
 import type { ContactImport } from "../types";
+import { direct, type Read } from "../read-batch.server";
+import type { Ref } from "../types";
 
 export type StaffActor = { firm: { id: string }; staff: { id: string; email: string } };
 export type Meta = { ip: string; userAgent: string };
@@ -72,13 +74,13 @@ export async function createImport(
   return { ok: true, importId: id };
 }
 
-export async function getImport(db: Database, firmId: string, importId: string): Promise<ContactImport | null> {
-  const row = await db.query.contactImports.findFirst({ where: and(eq(contactImports.id, importId), eq(contactImports.firmId, firmId)) });
+export async function getImport(db: Database, firmId: Ref, importId: string, read: Read = direct): Promise<ContactImport | null> {
+  const [row] = await read(db.select().from(contactImports).where(and(eq(contactImports.id, importId), eq(contactImports.firmId, firmId))).limit(1));
   return row ?? null;
 }
 
-export function listImports(db: Database, firmId: string, limit = 10): Promise<ContactImport[]> {
-  return db.select().from(contactImports).where(eq(contactImports.firmId, firmId)).orderBy(desc(contactImports.createdAt), desc(contactImports.id)).limit(limit);
+export function listImports(db: Database, firmId: Ref, read: Read = direct, limit = 10): Promise<ContactImport[]> {
+  return read(db.select().from(contactImports).where(eq(contactImports.firmId, firmId)).orderBy(desc(contactImports.createdAt), desc(contactImports.id)).limit(limit));
 }
 
 export function importMapping(record: ContactImport): ColumnMapping {

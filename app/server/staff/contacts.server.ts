@@ -13,7 +13,8 @@ export const CONTACTS_PAGE_SIZE = 50;
 import type { ContactFilter } from "~/lib/contact-filters";
 import { CONTACT_SORTS, DEFAULT_DIRECTION, type ContactSort, type SortDirection } from "~/lib/contact-filters";
 import { adoptionStatsSql, parseAdoption, type PortalAdoption } from "./adoption.server";
-import type { Contact, PortalAccount } from "../types";
+import type { Contact, PortalAccount, Ref } from "../types";
+import { direct, type Read } from "../read-batch.server";
 
 export type PortalStatus = "account" | "invited" | "none";
 
@@ -82,7 +83,7 @@ function parseCursor(after: string | null | undefined, sort: ContactSort): Curso
   return { key: Number(parts[0]), name: parts[1], id: parts[2] };
 }
 
-function pageQuery(db: Database, firmId: string, options: ListOptions, limit: number) {
+function pageQuery(db: Database, firmId: Ref, options: ListOptions, limit: number) {
   const sort = options.sort && CONTACT_SORTS.includes(options.sort) ? options.sort : "name";
   const dir = options.dir ?? DEFAULT_DIRECTION[sort];
   const search = options.search?.trim();
@@ -160,19 +161,22 @@ export async function listContacts(db: Database, firmId: string, options: ListOp
  */
 export async function listContactsWithAdoption(
   db: Database,
-  firmId: string,
+  firmId: Ref,
   options: ListOptions = {},
   now = Date.now(),
+  read: Read = direct,
 ): Promise<{ rows: ContactRow[]; next: string | null; adoption: PortalAdoption }> {
   const limit = options.limit ?? CONTACTS_PAGE_SIZE;
   const { sort, query } = pageQuery(db, firmId, options, limit);
   const dir = options.dir ?? DEFAULT_DIRECTION[sort];
   const direction = sql.raw(dir === "asc" ? "ASC" : "DESC");
   const order = sort === "name" ? sql`"page"."name" ${direction}` : sql`"page"."sortKey" ${direction}, "page"."name" ASC`;
-  const raw = await db.all<RawRow & { adoption: string }>(sql`SELECT "stats"."adoption" AS "adoption", "page".* FROM
+  const raw = await read(
+    db.all<RawRow & { adoption: string }>(sql`SELECT "stats"."adoption" AS "adoption", "page".* FROM
     (SELECT ${adoptionStatsSql(firmId, now)} AS "adoption") AS "stats"
     LEFT JOIN (${query}) AS "page" ON 1
-    ORDER BY ${order}, "page"."id" ASC`);
+    ORDER BY ${order}, "page"."id" ASC`),
+  );
   const adoption = parseAdoption(raw[0]?.adoption ?? null, now);
   const rows = raw.filter((r) => r.id !== null);
   return { ...toPage(rows, sort, limit), adoption };
@@ -190,14 +194,13 @@ export type ContactDetails = {
   account: PortalAccount | null;
 };
 
-export async function getContact(db: Database, firmId: string, contactId: string): Promise<ContactDetails | null> {
-  const [row] = await db
-    .select({ contact: contacts, account: portalAccounts })
-    .from(contacts)
-    .leftJoin(portalAccounts, eq(portalAccounts.contactId, contacts.id))
-    .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId)))
-    .limit(1);
-  return row ?? null;
+export async function getContact(db: Database, firmId: Ref, contactId: string, read: Read = direct): Promise<ContactDetails | null> {
+  // Two single-table reads, batchable with the page's session lookup (read-batch.server.ts).
+  const [[contact], [account]] = await Promise.all([
+    read(db.select().from(contacts).where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId))).limit(1)),
+    read(db.select().from(portalAccounts).where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, firmId))).limit(1)),
+  ]);
+  return contact ? { contact, account: account ?? null } : null;
 }
 
 type StaffActor = { firm: { id: string }; staff: { id: string; email: string } };

@@ -19,6 +19,8 @@ import { consumeMany, LIMITS } from "../rate-limit.server";
 import type { StaffAuth } from "./staff-auth.server";
 import type { RequestMeta } from "../request-meta.server";
 import type { Firm, InviteRun } from "../types";
+import { direct, type Read } from "../read-batch.server";
+import type { Ref } from "../types";
 
 export const INVITE_CHUNK = 40;
 export const INVITES_PER_REQUEST = 200;
@@ -28,7 +30,7 @@ export const MAX_SELECTED = 200;
 export type InviteSelection = { scope: "selected"; contactIds: string[] } | { scope: "without_account" };
 
 /** Contacts an invite goes to: live contacts of the firm with no portal account (a login needs no invite). */
-function targets(firmId: string, scope: InviteScope, contactIdsJson: string | null): SQL {
+function targets(firmId: Ref, scope: InviteScope, contactIdsJson: string | null): SQL {
   return and(
     eq(contacts.firmId, firmId),
     isNull(contacts.deletedAt),
@@ -41,16 +43,19 @@ function targets(firmId: string, scope: InviteScope, contactIdsJson: string | nu
 export type InviteReview = { toEmail: number; withAccount: number; notFound: number };
 
 /** What the confirmation page says: how many will be emailed, and who is left out and why. */
-export async function reviewInvites(db: Database, firmId: string, selection: InviteSelection): Promise<InviteReview> {
+export async function reviewInvites(db: Database, firmId: Ref, selection: InviteSelection, read: Read = direct): Promise<InviteReview> {
   if (selection.scope === "without_account") {
-    const [row] = await db
-      .select({ n: sql<number>`count(*)` })
-      .from(contacts)
-      .where(targets(firmId, "without_account", null));
+    const [row] = await read(
+      db
+        .select({ n: sql<number>`count(*)` })
+        .from(contacts)
+        .where(targets(firmId, "without_account", null)),
+    );
     return { toEmail: row?.n ?? 0, withAccount: 0, notFound: 0 };
   }
   const ids = JSON.stringify(selection.contactIds);
-  const [row] = await db
+  const [row] = await read(
+    db
     .select({
       found: sql<number>`count(*)`,
       // Written out: drizzle leaves a single-table selection's columns unqualified, and a bare "id"
@@ -58,7 +63,8 @@ export async function reviewInvites(db: Database, firmId: string, selection: Inv
       withAccount: sql<number>`coalesce(sum(EXISTS (SELECT 1 FROM "portal_accounts" WHERE "portal_accounts"."contact_id" = "contacts"."id")), 0)`,
     })
     .from(contacts)
-    .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt), sql`${contacts.id} IN (SELECT value FROM json_each(${ids}))`));
+    .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt), sql`${contacts.id} IN (SELECT value FROM json_each(${ids}))`)),
+  );
   const found = row?.found ?? 0;
   const withAccount = row?.withAccount ?? 0;
   return { toEmail: found - withAccount, withAccount, notFound: selection.contactIds.length - found };
@@ -106,8 +112,8 @@ export async function startInviteRun(
   return continueInviteRun(db, env, auth.firm, run.id, INVITES_PER_REQUEST, now);
 }
 
-export async function getInviteRun(db: Database, firmId: string, runId: string): Promise<InviteRun | null> {
-  const run = await db.query.inviteRuns.findFirst({ where: and(eq(inviteRuns.id, runId), eq(inviteRuns.firmId, firmId)) });
+export async function getInviteRun(db: Database, firmId: Ref, runId: string, read: Read = direct): Promise<InviteRun | null> {
+  const [run] = await read(db.select().from(inviteRuns).where(and(eq(inviteRuns.id, runId), eq(inviteRuns.firmId, firmId))).limit(1));
   return run ?? null;
 }
 

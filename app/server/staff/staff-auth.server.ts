@@ -1,7 +1,7 @@
 // Staff sign-in, the staff session of a request, and the guards every staff route uses.
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, type SQL } from "drizzle-orm";
 import { auditEvents, firms, sessions, staffUsers } from "../../../db/schema";
 import { auditEvent } from "../audit.server";
 import { STAFF_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "../cookies.server";
@@ -10,7 +10,8 @@ import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/passw
 import { KNOWN_PLACE_MS, countPasswordFailure, passwordThrottleState, samePlace, type PasswordAttempt } from "../rate-limit.server";
 import type { RequestMeta } from "../request-meta.server";
 import type { Result } from "../result";
-import { ABSOLUTE_TIMEOUT_MS, checkSession, deleteSession, issueSession, rotateSession, tokenParts, touchSession } from "../auth/sessions.server";
+import { ABSOLUTE_TIMEOUT_MS, checkSession, deleteSession, issueSession, ofSession, rotateSession, tokenParts, touchSession } from "../auth/sessions.server";
+import { createReader, type Read } from "../read-batch.server";
 import type { Session } from "../types";
 import type { Firm, StaffUser } from "../types";
 
@@ -19,28 +20,30 @@ export type StaffAuth = { session: Session; staff: StaffUser; firm: Firm };
 /** Sensitive staff actions need a password entered within this window. */
 export const REAUTH_WINDOW_MS = 10 * 60_000;
 
-/** One query: the session with its staff member and firm. Clears dead sessions. */
-async function loadStaffSession(db: Database, request: Request, now: number): Promise<StaffAuth | null> {
+/**
+ * The session of the cookie with its staff member and firm, as three single-table reads that go out in
+ * the request's batch (read-batch.server.ts) together with the page's own queries. (One join would return
+ * the three tables' same-named columns, which a D1 batch cannot tell apart.) Clears dead sessions.
+ */
+async function loadStaffSession(db: Database, read: Read, request: Request, now: number): Promise<StaffAuth | null> {
   const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
   if (!parts) return null;
-  const [row] = await db
-    .select({ session: sessions, staff: staffUsers, firm: firms })
-    .from(sessions)
-    .innerJoin(staffUsers, eq(staffUsers.id, sessions.staffUserId))
-    .innerJoin(firms, eq(firms.id, staffUsers.firmId))
-    .where(and(eq(sessions.id, parts.id), eq(sessions.kind, "staff")))
-    .limit(1);
-  const state = await checkSession(row?.session, parts.secret, now);
+  const [[session], [staff], [firm]] = await Promise.all([
+    read(db.select().from(sessions).where(and(eq(sessions.id, parts.id), eq(sessions.kind, "staff"))).limit(1)),
+    read(db.select().from(staffUsers).where(eq(staffUsers.id, ofSession(parts.id, sessions.staffUserId))).limit(1)),
+    read(db.select().from(firms).where(eq(firms.id, ofSession(parts.id, sessions.firmId))).limit(1)),
+  ]);
+  const state = await checkSession(session, parts.secret, now);
   if (state !== "valid") {
-    if (row && state !== "invalid") await deleteSession(db, row.session.id);
+    if (session && state !== "invalid") await deleteSession(db, session.id);
     return null;
   }
-  if (row.staff.deactivatedAt) return null;
-  return row;
+  if (!staff || !firm || staff.firmId !== firm.id || staff.deactivatedAt) return null;
+  return { session, staff, firm };
 }
 
-export async function loadStaffAuth(db: Database, request: Request, now = Date.now()): Promise<StaffAuth | null> {
-  const row = await loadStaffSession(db, request, now);
+export async function loadStaffAuth(db: Database, request: Request, now = Date.now(), read: Read = createReader(db)): Promise<StaffAuth | null> {
+  const row = await loadStaffSession(db, read, request, now);
   if (!row) return null;
   // Staff who must use 2FA and have not passed it yet only reach /login/2fa.
   if (needsStaffSecondFactor(row.staff) && !row.session.twoFactorVerifiedAt) return null;
@@ -53,7 +56,7 @@ export async function loadStaffAuth(db: Database, request: Request, now = Date.n
  * factor. Only /login/2fa uses it; every other page goes through loadStaffAuth, which refuses it.
  */
 export async function loadPendingStaffSession(db: Database, request: Request, now = Date.now()): Promise<StaffAuth | null> {
-  const row = await loadStaffSession(db, request, now);
+  const row = await loadStaffSession(db, createReader(db), request, now);
   if (!row || !needsStaffSecondFactor(row.staff) || row.session.twoFactorVerifiedAt) return null;
   return row;
 }
@@ -86,6 +89,27 @@ export async function requireStaff(request: Request, context: AppLoadContext): P
     if (!STAFF_ENROLMENT_PATHS.includes(path)) throw redirect("/app/account/two-factor");
   }
   return auth;
+}
+
+/**
+ * A staff page whose data comes in the same D1 round trip as its session (issue 14). `load` gets the firm
+ * as SQL naming the session's firm (`ofSession`) and must start its reads through `context.read` before
+ * its first await. What it read is used only after `guard` has accepted the session: for a bad cookie the
+ * rows are dropped with the request, and the guard's redirect or 403 is the answer.
+ */
+export async function staffPage<T>(
+  request: Request,
+  context: AppLoadContext,
+  load: (firm: SQL) => Promise<T>,
+  guard: (request: Request, context: AppLoadContext) => Promise<StaffAuth> = requireStaff,
+): Promise<StaffAuth & { data: T }> {
+  const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
+  const data = parts ? load(ofSession(parts.id, sessions.firmId)) : null;
+  // The guard's answer comes first; a failed read is not left unhandled while it is awaited.
+  data?.catch(() => undefined);
+  const auth = await guard(request, context);
+  // Without a session cookie the guard has already thrown.
+  return { ...auth, data: await data! };
 }
 
 /** Where a staff member who must set up 2FA may go: the set-up page and what it needs. */
@@ -232,7 +256,7 @@ export function staffSessionCookie(token: string): string {
 
 export async function signOutStaff(db: Database, request: Request): Promise<string> {
   // Any valid session of this cookie, pending 2FA or not; a cookie with a wrong secret deletes nothing.
-  const row = await loadStaffSession(db, request, Date.now());
+  const row = await loadStaffSession(db, createReader(db), request, Date.now());
   if (row) await deleteSession(db, row.session.id);
   return clearCookie(STAFF_SESSION_COOKIE);
 }
