@@ -62,6 +62,8 @@ export const TARGETS: Target[] = [
   },
   { name: "client 2FA step", method: "GET", path: `${portal}/2fa`, identity: "clientTwoFactorPending", expectStatus: 200, connections: 10, page: false },
   { name: "staff sign-in page", method: "GET", path: "/login", identity: "anonymous", expectStatus: 200, connections: 10, page: false },
+  // A public page that reads D1 (the firm by its slug) with no session: the kind a replica may serve.
+  { name: "client sign-in page", method: "GET", path: `${portal}/login`, identity: "anonymous", expectStatus: 200, connections: 10, page: false },
   {
     // scrypt is meant to be slow: two connections measure its cost without queueing the CPU.
     name: "staff sign-in POST (scrypt)",

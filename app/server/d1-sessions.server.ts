@@ -7,7 +7,7 @@
 import { PORTAL_SESSION_COOKIE, STAFF_SESSION_COOKIE, readCookie, setCookie } from "./cookies.server";
 
 /** The browser's D1 bookmark: the database state of its last write, so its next read is never older. */
-export const BOOKMARK_COOKIE = "__Host-d1_bookmark";
+export const BOOKMARK_COOKIE = "__Host-db_bookmark";
 const BOOKMARK_MAX_AGE_S = 24 * 60 * 60;
 /** D1 bookmarks are hex groups joined by dashes; anything else in the cookie is ignored, not sent to D1. */
 const BOOKMARK_SHAPE = /^[0-9a-f]{1,64}(?:-[0-9a-f]{1,64}){0,7}$/i;

@@ -5,6 +5,7 @@
 // small body. What the page costs beyond the floor is the app: routing, auth code, drizzle, rendering.
 //   /__floor/<id>?batch=1   all the recorded statements in one batch (what one round trip would cost)
 //   /__floor/<id>?delay=ms  wait ms before each round trip (a client far from the D1 primary)
+//   /__floor/<id>?separate=1 every statement its own round trip (the same reads with no batching at all)
 import { app } from "../../app/worker";
 
 type Method = "all" | "run" | "raw" | "first";
@@ -36,27 +37,41 @@ function recordingD1(d1: D1Database, trips: RoundTrip[]): D1Database {
     info.set(proxy, { sql, params });
     return proxy;
   }
-  return new Proxy(d1, {
-    get(target, key) {
-      if (key === "prepare") return (sql: string) => wrap(target.prepare(sql), sql, []);
-      if (key === "batch") {
-        return (statements: D1PreparedStatement[]) => {
-          trips.push({ batch: true, statements: statements.map((s) => ({ ...(info.get(s) ?? { sql: "<unknown>", params: [] }), method: "all" })) });
-          return target.batch(statements.map((s) => unwrap.get(s) ?? s));
-        };
-      }
-      if (key === "exec") throw new Error("the floor cannot replay exec()");
-      const value = Reflect.get(target, key, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  function database<T extends object>(d1: T): T {
+    return new Proxy(d1, {
+      get(inner, key) {
+        const target = inner as unknown as D1Database;
+        if (key === "prepare") return (sql: string) => wrap(target.prepare(sql), sql, []);
+        if (key === "batch") {
+          return (statements: D1PreparedStatement[]) => {
+            trips.push({ batch: true, statements: statements.map((s) => ({ ...(info.get(s) ?? { sql: "<unknown>", params: [] }), method: "all" })) });
+            return target.batch(statements.map((s) => unwrap.get(s) ?? s));
+          };
+        }
+        if (key === "exec") throw new Error("the floor cannot replay exec()");
+        // The app opens a D1 session per request (d1-sessions.server.ts): record inside it too.
+        if (key === "withSession") return (constraint?: string) => database(target.withSession(constraint));
+        const value = Reflect.get(inner, key, inner);
+        return typeof value === "function" ? value.bind(inner) : value;
+      },
+    });
+  }
+  return database(d1);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function replay(db: D1Database, trips: RoundTrip[], oneBatch: boolean, delayMs: number): Promise<number> {
+async function replay(db: D1Database, trips: RoundTrip[], oneBatch: boolean, delayMs: number, separate = false): Promise<number> {
   const prepare = (s: Statement) => db.prepare(s.sql).bind(...s.params);
   let rows = 0;
+  if (separate) {
+    // Every statement its own round trip: what the page's reads cost without any batching.
+    for (const s of trips.flatMap((t) => t.statements)) {
+      if (delayMs) await sleep(delayMs);
+      rows += (await prepare(s).all()).results.length;
+    }
+    return rows;
+  }
   if (oneBatch) {
     if (delayMs) await sleep(delayMs);
     const results = await db.batch(trips.flatMap((t) => t.statements).map(prepare));
@@ -97,7 +112,7 @@ export default {
     if (match) {
       const trips = recorded.get(decodeURIComponent(match[1]));
       if (!trips) return new Response("not recorded", { status: 404 });
-      const rows = await replay(env.DB, trips, url.searchParams.has("batch"), Number(url.searchParams.get("delay") ?? 0));
+      const rows = await replay(env.DB, trips, url.searchParams.has("batch"), Number(url.searchParams.get("delay") ?? 0), url.searchParams.has("separate"));
       return Response.json({ ok: true, rows });
     }
     if (url.pathname === "/healthz") return Response.json({ ok: true });

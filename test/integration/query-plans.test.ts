@@ -7,7 +7,8 @@ import { createDb } from "../../app/server/db.server";
 import { loadPortalAuth } from "../../app/server/portal/portal-auth.server";
 import { countingD1 } from "../support/query-counter";
 import { env } from "cloudflare:workers";
-import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
+import { clientBrowser, createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
+import { createRequest } from "../support/requests";
 import { ORIGIN, signInStaff } from "../support/http";
 import { countedLoad, fullScans, queryPlan } from "../support/queries";
 
@@ -39,12 +40,18 @@ describe("hot-path queries use an index (EXPLAIN QUERY PLAN)", () => {
     await createPortalAccount(firm, contact);
     const browser = await signInStaff(staff.email, PASSWORD);
     const after = encodeURIComponent(`Plan Contact\u0000${contact.id}`);
+    const { request } = await createRequest(firm, contact);
     const paths = [
       "/app/contacts",
       `/app/contacts?after=${after}`,
       "/app/contacts?filter=has_account",
       "/app/contacts?filter=two_factor_on",
       `/app/contacts/${contact.id}`,
+      `/app/contacts/${contact.id}/edit`,
+      "/app/requests",
+      `/app/requests/${request.id}`,
+      "/app/settings/audit-log",
+      "/app/settings/client-portal/security",
     ];
     const selects = new Map<string, unknown[]>();
     for (const path of paths) {
@@ -54,18 +61,36 @@ describe("hot-path queries use an index (EXPLAIN QUERY PLAN)", () => {
     }
     const sqls = [...selects.keys()];
     // Recording must have caught the queries this test is about.
-    expect(sqls.some((s) => /from "sessions"/.test(s) && /"staff_users"/.test(s))).toBe(true);
+    // The session lookup: the session row, and its staff member and firm through the session id (ADR 020).
+    expect(sqls.some((s) => /from "sessions"/.test(s))).toBe(true);
+    expect(sqls.some((s) => /from "staff_users"/.test(s) && /FROM "sessions" AS "s"/.test(s))).toBe(true);
     expect(sqls.some((s) => /from "contacts"/.test(s) && /limit/i.test(s))).toBe(true);
     expect(sqls.some((s) => /"contacts"\."id" = \?/.test(s))).toBe(true);
     for (const [sql, params] of selects) await expectIndexed("staff page query", sql, params);
   });
 
-  it("client pages: the portal session lookup", async () => {
+  it("client pages: the portal session lookup and the requests and account pages", async () => {
     const { db: counting, log } = countingD1(env.DB);
     const request = new Request(`${ORIGIN}/portal/x/requests`, { headers: { cookie: "__Host-portal_session=some-id.some-secret" } });
     await loadPortalAuth(createDb(counting), request);
-    expect(log.queries).toHaveLength(1);
-    await expectIndexed("portal session lookup", log.queries[0].sql, log.queries[0].params);
+    // The session, its firm, contact and account: four single-table reads in one batch.
+    expect(log.queries).toHaveLength(4);
+    expect(log.roundTrips).toBe(1);
+    for (const q of log.queries) await expectIndexed("portal session lookup", q.sql, q.params);
+
+    const firm = await createFirm();
+    const contact = await createContact(firm, { name: "Plan Client" });
+    const account = await createPortalAccount(firm, contact);
+    const { request: r } = await createRequest(firm, contact);
+    const browser = await clientBrowser(account);
+    const selects = new Map<string, unknown[]>();
+    for (const path of [`/portal/${firm.slug}/requests`, `/portal/${firm.slug}/requests/${r.id}`, `/portal/${firm.slug}/account`]) {
+      const load = await countedLoad(browser, path);
+      expect(load.response.status, path).toBe(200);
+      for (const q of load.log.queries) if (/^\s*select/i.test(q.sql)) selects.set(q.sql, q.params);
+    }
+    expect([...selects.keys()].some((s) => /from "requests"/.test(s))).toBe(true);
+    for (const [sql, params] of selects) await expectIndexed("portal page query", sql, params);
   });
 
   it("a contact's requests, newest due date first", async () => {

@@ -21,7 +21,8 @@ describe("rule 24: every portal Set-Cookie follows the __Host- rule", () => {
     await browser.post(`${base}/2fa`, { code: codeNow(secret) });
     await browser.post(`${base}/logout`, {});
     const names = new Set(browser.setCookies.map((c) => c.split("=")[0]));
-    expect([...names].sort()).toEqual(["__Host-device", "__Host-portal_session"]);
+    // The D1 bookmark (ADR 020) keeps this browser's later public reads at least as new as its writes.
+    expect([...names].sort()).toEqual(["__Host-db_bookmark", "__Host-device", "__Host-portal_session"]);
     for (const cookie of browser.setCookies) {
       expect(cookie).toMatch(COOKIE_RULE);
       expect(cookie.toLowerCase()).not.toContain("domain=");

@@ -15,10 +15,13 @@ export type StorageChange = string;
 
 type Bindings = { d1: [string, D1Database][]; kv: [string, KVNamespace][]; r2: [string, R2Bucket][] };
 
+/** Bindings of the test environment that the worker never has: the stale replica of test/support/stale-replica.ts. */
+const TEST_ONLY = new Set(["STALE_REPLICA_DB"]);
+
 function bindingsOf(source: Record<string, unknown>): Bindings {
   const found: Bindings = { d1: [], kv: [], r2: [] };
   for (const [name, value] of Object.entries(source)) {
-    if (!value || typeof value !== "object") continue;
+    if (!value || typeof value !== "object" || TEST_ONLY.has(name)) continue;
     // The constructor names are workerd's own wrapper classes; RPC stubs and plain objects do not match.
     const kind = (value as object).constructor?.name;
     if (kind === "D1Database") found.d1.push([name, value as D1Database]);
