@@ -43,6 +43,10 @@ function parseEntry(value: string): Entry | "bad_id" | "bad_key" {
   }
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 const FORMAT = "base64 of 32 bytes, optionally after a key id (`k1:<base64>`)";
 
 /** The keyring of two settings, or every problem with them (naming the settings, never their values). */
@@ -71,7 +75,11 @@ export function parseKeyring(
     if (entry === "bad_id") problems.push(`${where} has a key id that is not k<digits> (e.g. k1)`);
     else if (entry === "bad_key") problems.push(`${where} is not ${FORMAT}`);
     else if (currentEntry && entry.id === currentEntry.id) {
-      problems.push(`${where} has key id ${entry.id}, the id of the current key in ${names.current}: give every key its own id`);
+      // The current key listed again is harmless, and lets the operator put the retired list before the new
+      // current key (docs/deploy.md), so the worker never runs a moment without a key it needs.
+      if (!sameBytes(entry.key, currentEntry.key)) {
+        problems.push(`${where} has key id ${entry.id}, the id of the current key in ${names.current}, with another key: give every key its own id`);
+      }
     } else if (byId.has(entry.id)) problems.push(`${where} repeats key id ${entry.id}`);
     else byId.set(entry.id, entry.key);
   });

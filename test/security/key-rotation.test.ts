@@ -221,7 +221,8 @@ describe("the settings check reads key ids and retired keys", () => {
     ["a key with an id but not 32 bytes", { RECOVERY_CODE_KEY: "k2:c2hvcnQ=" }, ["RECOVERY_CODE_KEY is not base64 of 32 bytes"]],
     ["a retired key that is not base64", { RECOVERY_CODE_KEYS_RETIRED: `k1:${RA},k0:not base64!!` }, ["RECOVERY_CODE_KEYS_RETIRED (entry 2) is not base64"]],
     ["a retired key with the current key's id", { TOTP_ENCRYPTION_KEY: `k1:${A}`, TOTP_ENCRYPTION_KEYS_RETIRED: `k1:${B}` }, ["TOTP_ENCRYPTION_KEYS_RETIRED (entry 1) has key id k1, the id of the current key"]],
-    ["a bare current key and a retired k0", { TOTP_ENCRYPTION_KEYS_RETIRED: `k0:${B}` }, ["TOTP_ENCRYPTION_KEYS_RETIRED (entry 1) has key id k0, the id of the current key"]],
+    ["a bare current key and another retired k0", { TOTP_ENCRYPTION_KEY: A, TOTP_ENCRYPTION_KEYS_RETIRED: `k0:${B}` }, ["TOTP_ENCRYPTION_KEYS_RETIRED (entry 1) has key id k0, the id of the current key"]],
+    ["the current key also in the retired list (first step of a rotation)", { TOTP_ENCRYPTION_KEY: A, TOTP_ENCRYPTION_KEYS_RETIRED: `k0:${A}` }, []],
     ["two retired keys with one id", { TOTP_ENCRYPTION_KEY: `k2:${A}`, TOTP_ENCRYPTION_KEYS_RETIRED: `k1:${B},k1:${RA}` }, ["TOTP_ENCRYPTION_KEYS_RETIRED (entry 2) repeats key id k1"]],
   ] as const)("%s", (_label, settings, expected) => {
     const problems = settingsProblems({ ...configured, ...settings } as Env);
