@@ -11,11 +11,19 @@ export type D1Target = { remote: boolean; envName: string | undefined };
 export function d1Execute(target: D1Target, statements: string[]): Array<Array<Record<string, unknown>>> {
   const wrangler = join(root, "node_modules/.bin/wrangler");
   const where = target.remote ? ["--remote"] : ["--local", "--persist-to", join(root, ".wrangler/state")];
-  const output = execFileSync(
-    wrangler,
-    ["d1", "execute", "DB", ...where, ...(target.envName ? ["--env", target.envName] : []), "--command", statements.join("\n"), "--json", "--yes"],
-    { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
-  );
+  let output: string;
+  try {
+    output = execFileSync(
+      wrangler,
+      ["d1", "execute", "DB", ...where, ...(target.envName ? ["--env", target.envName] : []), "--command", statements.join("\n"), "--json", "--yes"],
+      { cwd: root, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+    );
+  } catch (error) {
+    // With --json, wrangler reports a failed statement on stdout as {"error":{"text":…}}; nothing was written.
+    const stdout = String((error as { stdout?: unknown }).stdout ?? "");
+    const text = /"text":\s*"([^"]*)"/.exec(stdout)?.[1];
+    throw new Error(`wrangler d1 execute failed: ${text ?? (error as Error).message}`);
+  }
   const results = JSON.parse(output) as Array<{ results?: Array<Record<string, unknown>> }>;
   return results.map((r) => r.results ?? []);
 }
