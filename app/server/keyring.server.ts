@@ -121,8 +121,9 @@ export function splitKeyId(stored: string): { id: string; value: string } {
  * never there). The caller treats the value as unusable, as it would a tampered one: a wrong code, never
  * an error page. The log line names the key id and the setting, so the operator can put the key back.
  */
-export function keyForStored(keyring: Keyring, names: KeyringNames, id: string, what: string): Uint8Array<ArrayBuffer> | null {
+export function keyForStored(keyring: Keyring, names: KeyringNames, id: string, what: string | null): Uint8Array<ArrayBuffer> | null {
   const key = keyring.byId.get(id);
-  if (!key) console.error(`Unusable ${what}: it was made with key id ${id}, which is neither ${names.current} nor in ${names.retired}`);
+  // `what` is null for values a browser sends back (a pending enrolment): anyone could send any id.
+  if (!key && what !== null) console.error(`Unusable ${what}: it was made with key id ${id}, which is neither ${names.current} nor in ${names.retired}`);
   return key ?? null;
 }

@@ -73,7 +73,7 @@ async function seal(keys: TotpKeys, additionalData: Uint8Array<ArrayBuffer>, pla
 }
 
 /** With the key named by the stored value's id, current or retired. */
-async function open(keys: TotpKeys, additionalData: Uint8Array<ArrayBuffer>, stored: string, what: string): Promise<Uint8Array | null> {
+async function open(keys: TotpKeys, additionalData: Uint8Array<ArrayBuffer>, stored: string, what: string | null): Promise<Uint8Array | null> {
   const { id, value } = splitKeyId(stored);
   const key = keyForStored(totpKeyring(keys), TOTP_KEY_NAMES, id, what);
   if (!key) return null;
@@ -126,7 +126,7 @@ export async function openPendingTotpSecret(
   now = Date.now(),
 ): Promise<Uint8Array | null> {
   if (sealed.length > 200) return null;
-  const plain = await open(keys, ownerData(firmId, ownerId, "totp-pending"), sealed, `pending TOTP secret of ${ownerId}`);
+  const plain = await open(keys, ownerData(firmId, ownerId, "totp-pending"), sealed, null);
   if (!plain || plain.length !== 8 + TOTP_SECRET_BYTES) return null;
   const issuedAt = new DataView(plain.buffer, plain.byteOffset).getFloat64(0);
   // A minute of slack: the page and the confirmation may be served by isolates with slightly different clocks.
