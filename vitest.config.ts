@@ -95,6 +95,9 @@ export default defineConfig(async () => {
             // Test-only keys; production keys are Worker secrets.
             TOTP_ENCRYPTION_KEY: "dGVzdC10b3RwLWtleS0wMDAwMDAwMDAwMDAwMDAwMDA=",
             RECOVERY_CODE_KEY: "dGVzdC1yZWNvdmVyeS1rZXktMDAwMDAwMDAwMDAwMDA=",
+            // Empty, so a checkout's .dev.vars (which wrangler also reads) cannot add retired keys to the tests.
+            TOTP_ENCRYPTION_KEYS_RETIRED: "",
+            RECOVERY_CODE_KEYS_RETIRED: "",
           },
         },
       }),

@@ -13,10 +13,14 @@ declare global {
       ENVIRONMENT: string;
       APP_URL: string;
       EMAIL_FROM: string;
-      /** base64 of 32 bytes: AES-GCM key for TOTP secrets at rest. A Worker secret. */
+      /** `k<n>:` + base64 of 32 bytes (bare base64 = key id k0): AES-GCM key for TOTP secrets at rest. A Worker secret. */
       TOTP_ENCRYPTION_KEY: string;
-      /** base64 of 32 bytes: HMAC key for recovery codes. A Worker secret. */
+      /** Earlier TOTP keys, comma-separated `k<n>:<base64>`, for reading only during a rotation (ADR 017). A Worker secret. */
+      TOTP_ENCRYPTION_KEYS_RETIRED?: string;
+      /** `k<n>:` + base64 of 32 bytes (bare base64 = key id k0): HMAC key for recovery codes. A Worker secret. */
       RECOVERY_CODE_KEY: string;
+      /** Earlier recovery-code keys, comma-separated `k<n>:<base64>`, kept while unused codes need them (ADR 017). A Worker secret. */
+      RECOVERY_CODE_KEYS_RETIRED?: string;
       /** The email provider's API base URL (Resend: https://api.resend.com; docs/decisions/014). A plain var. */
       EMAIL_API_URL?: string;
       /** The provider's API key. A Worker secret. Without URL and key, mail stays queued (outside development). */

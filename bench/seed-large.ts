@@ -120,7 +120,7 @@ export async function largeFirmSeedChunks(passwordHash: string, totpKeyBase64: s
   // Contact 5 gets an authenticator so the 2FA step has an account to ask for a code.
   const twoFactorAccount = accountRows.find((row) => row.contact_id === contactId(5));
   if (twoFactorAccount) {
-    const secret = await encryptTotpSecret(totpKeyBase64, firmId, accountId(5), decodeBase32IgnorePadding(MARCUS_TOTP_KEY));
+    const secret = await encryptTotpSecret({ TOTP_ENCRYPTION_KEY: totpKeyBase64 }, firmId, accountId(5), decodeBase32IgnorePadding(MARCUS_TOTP_KEY));
     twoFactorAccount.totp_secret = secret;
     twoFactorAccount.totp_enabled_at = now;
   }

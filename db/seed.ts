@@ -133,7 +133,7 @@ export async function demoSeedSql(totpKeyBase64: string, now = Date.now()): Prom
       if (c.account) {
         const accountId = `account_${firm.slug}_${c.key}`;
         const totp =
-          c.account === "totp" ? await encryptTotpSecret(totpKeyBase64, firm.id, accountId, decodeBase32IgnorePadding(MARCUS_TOTP_KEY)) : null;
+          c.account === "totp" ? await encryptTotpSecret({ TOTP_ENCRYPTION_KEY: totpKeyBase64 }, firm.id, accountId, decodeBase32IgnorePadding(MARCUS_TOTP_KEY)) : null;
         sql.push(
           insert("portal_accounts", {
             id: accountId,

@@ -24,7 +24,7 @@ const configIndex = args.indexOf("--config");
 const configPath = resolve(root, configIndex >= 0 ? args[configIndex + 1] : "wrangler.toml");
 
 /** Worker secrets: set with `wrangler secret put`, never written into wrangler.toml. */
-const SECRETS = ["TOTP_ENCRYPTION_KEY", "RECOVERY_CODE_KEY", "EMAIL_API_KEY"];
+const SECRETS = ["TOTP_ENCRYPTION_KEY", "RECOVERY_CODE_KEY", "EMAIL_API_KEY", "TOTP_ENCRYPTION_KEYS_RETIRED", "RECOVERY_CODE_KEYS_RETIRED"];
 /** What an operator adds to a deployment (secrets and their own URLs): fakes, to run the bundle. */
 const OPERATOR_SETTINGS: Record<string, string> = {
   TOTP_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString("base64"),

@@ -29,7 +29,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   requireRecentAuth(auth, request, "/app/account");
   const form = await parseForm(request, disableSchema);
   if (!form.ok) return failure(form);
-  const result = await disableStaffTotp(context.db, context.env.TOTP_ENCRYPTION_KEY, auth, form.data.code, context.meta);
+  const result = await disableStaffTotp(context.db, context.env, auth, form.data.code, context.meta);
   if (!result.ok) return failure(result);
   return redirect("/app/account?notice=2fa-off");
 }

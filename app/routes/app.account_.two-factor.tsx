@@ -25,7 +25,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   if (auth.staff.totpEnabledAt) throw redirect("/app/account");
   // Adding a factor to an account is sensitive: a stolen session must not be able to bind its own app.
   requireRecentAuth(auth, request, SETUP_PATH);
-  return json({ enrolment: view(await startStaffEnrolment(context.env.TOTP_ENCRYPTION_KEY, auth)) });
+  return json({ enrolment: view(await startStaffEnrolment(context.env, auth)) });
 }
 
 // After a wrong code the page keeps the secret already scanned (the action sends it back), rather than
@@ -38,18 +38,18 @@ const schema = z.object({ code: totpCodeField, pending: z.string({ required_erro
 type Refused = FormFailure & { enrolment: EnrolmentView };
 
 export async function action({ request, context }: ActionFunctionArgs): Promise<TypedResponse<Refused>> {
-  const key = context.env.TOTP_ENCRYPTION_KEY;
+  const keys = context.env;
   const auth = await requireStaff(request, context);
   if (auth.staff.totpEnabledAt) throw redirect("/app/account");
   if (!hasRecentAuth(auth.session)) throw redirect(`/app/reauthenticate?redirectTo=${encodeURIComponent(SETUP_PATH)}`);
   const body = await readForm(request);
   const pending = body.get("pending");
   // The same secret again when the form came from this owner's page in time; a new one otherwise.
-  const resumed = typeof pending === "string" ? await resumeStaffEnrolment(key, auth, pending) : null;
-  const enrolment = view(resumed ?? (await startStaffEnrolment(key, auth)));
+  const resumed = typeof pending === "string" ? await resumeStaffEnrolment(keys, auth, pending) : null;
+  const enrolment = view(resumed ?? (await startStaffEnrolment(keys, auth)));
   const form = validateForm(schema, body);
   if (!form.ok) return failure(form, { enrolment });
-  const result = await enrolStaffTotp(context.db, key, auth, form.data.pending, form.data.code, context.meta);
+  const result = await enrolStaffTotp(context.db, keys, auth, form.data.pending, form.data.code, context.meta);
   if (result.ok) {
     throw redirect("/app/account?notice=2fa-on", { headers: { "Set-Cookie": staffSessionCookie(result.token) } });
   }

@@ -26,7 +26,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!pending) throw redirect("/login");
   const form = await parseForm(request, schema);
   if (!form.ok) return failure(form);
-  const result = await completeStaffSecondFactor(context.db, context.env.TOTP_ENCRYPTION_KEY, pending, form.data.code, context.meta);
+  const result = await completeStaffSecondFactor(context.db, context.env, pending, form.data.code, context.meta);
   if (!result.ok) return failure(result);
   return redirect(safeRedirectPath(form.data.redirectTo, "/app/contacts"), {
     headers: { "Set-Cookie": staffSessionCookie(result.token) },

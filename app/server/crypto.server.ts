@@ -1,5 +1,5 @@
 // Small primitives shared by the auth modules. Web Crypto only, so they run in workerd and in Node.
-import { decodeBase64, encodeBase64urlNoPadding, encodeHexLowerCase } from "@oslojs/encoding";
+import { encodeBase64urlNoPadding, encodeHexLowerCase } from "@oslojs/encoding";
 
 export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(length);
@@ -21,14 +21,8 @@ export async function sha256Hex(value: string): Promise<string> {
   return encodeHexLowerCase(new Uint8Array(digest));
 }
 
-export async function hmacSha256Hex(keyBase64: string, value: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new Uint8Array(decodeBase64(keyBase64)),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+export async function hmacSha256Hex(keyBytes: Uint8Array<ArrayBuffer>, value: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(value));
   return encodeHexLowerCase(new Uint8Array(mac));
 }

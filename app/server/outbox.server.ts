@@ -14,6 +14,7 @@ import { outbox } from "../../db/schema";
 import { generateId } from "./crypto.server";
 import { type Database } from "./db.server";
 import { sealSecret } from "./outbox-sealing.server";
+import type { TotpKeys } from "./keyring.server";
 
 /** Stands where the secret link goes in a stored body; replaced only at delivery. */
 export const SECRET_URL_PLACEHOLDER = "{{secret_url}}";
@@ -55,7 +56,8 @@ export interface EmailTransport {
   readonly minIntervalMs?: number;
 }
 
-export type SecretKeyEnv = Pick<Env, "TOTP_ENCRYPTION_KEY">;
+/** The keys that seal outbox links: the TOTP key and its retired predecessors (docs/decisions/017). */
+export type SecretKeyEnv = TotpKeys;
 
 /** Delivered messages are kept this long (support can see what went out), then deleted by the cron. */
 export const OUTBOX_RETENTION_MS = 30 * 24 * 60 * 60_000;

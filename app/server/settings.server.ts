@@ -1,7 +1,7 @@
 // The worker's settings, checked before it serves anything (ADR 010). A deployed worker missing a
 // secret would run half-configured: 2FA enrolment failing, sign-in links never mailed. It answers
 // 503 naming what is missing instead. Problems name settings, never their values.
-import { decodeBase64 } from "@oslojs/encoding";
+import { RECOVERY_KEY_NAMES, TOTP_KEY_NAMES, parseKeyring } from "./keyring.server";
 
 /**
  * Local modes, switched on only by the local scripts (`--var ENVIRONMENT:development`) and the
@@ -20,15 +20,6 @@ export function isLoopbackHost(hostname: string): boolean {
  */
 export function isLocalDevelopment(env: Env, requestUrl: URL): boolean {
   return env.ENVIRONMENT === "development" && isLoopbackHost(requestUrl.hostname);
-}
-
-function isKey32(value: string | undefined): boolean {
-  if (!value) return false;
-  try {
-    return decodeBase64(value.trim()).length === 32;
-  } catch {
-    return false;
-  }
 }
 
 function parseUrl(value: string | undefined): URL | null {
@@ -52,10 +43,14 @@ export function settingsProblems(env: Env, requestUrl?: URL): string[] {
     problems.push("ENVIRONMENT is development, which serves only this machine (127.0.0.1, localhost)");
   }
 
-  if (!env.TOTP_ENCRYPTION_KEY) problems.push("TOTP_ENCRYPTION_KEY is not set");
-  else if (!isKey32(env.TOTP_ENCRYPTION_KEY)) problems.push("TOTP_ENCRYPTION_KEY is not base64 of 32 bytes");
-  if (!env.RECOVERY_CODE_KEY) problems.push("RECOVERY_CODE_KEY is not set");
-  else if (!isKey32(env.RECOVERY_CODE_KEY)) problems.push("RECOVERY_CODE_KEY is not base64 of 32 bytes");
+  // Each key with its id and the retired keys kept for reading (docs/decisions/017).
+  for (const [names, current, retired] of [
+    [TOTP_KEY_NAMES, env.TOTP_ENCRYPTION_KEY, env.TOTP_ENCRYPTION_KEYS_RETIRED],
+    [RECOVERY_KEY_NAMES, env.RECOVERY_CODE_KEY, env.RECOVERY_CODE_KEYS_RETIRED],
+  ] as const) {
+    const keyring = parseKeyring(names, current, retired);
+    if (!keyring.ok) problems.push(...keyring.problems);
+  }
 
   const appUrl = parseUrl(env.APP_URL);
   if (!env.APP_URL) problems.push("APP_URL is not set (the portal's public address, e.g. https://portal.example.com)");

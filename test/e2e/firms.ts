@@ -109,7 +109,7 @@ export async function createFirm(db: D1Database, totpKeyBase64: string, options:
           contact_id: contact.id,
           email: contact.email,
           password_hash: hash,
-          totp_secret: secret ? await encryptTotpSecret(totpKeyBase64, firm.id, accountId, secret) : null,
+          totp_secret: secret ? await encryptTotpSecret({ TOTP_ENCRYPTION_KEY: totpKeyBase64 }, firm.id, accountId, secret) : null,
           totp_enabled_at: secret ? now : null,
           created_at: now,
         }),

@@ -35,7 +35,7 @@ async function clientWithTotp(mode: SecurityMode = "magic_link_and_login_2fa") {
   const account = await createPortalAccount(firm, contact);
   const secret = await enableTotp(portalOwner(account));
   const codes = generateRecoveryCodes();
-  await runBatch(db, await replaceRecoveryCodes(db, env.RECOVERY_CODE_KEY, account.id, codes));
+  await runBatch(db, await replaceRecoveryCodes(db, env, account.id, codes));
   return { firm, contact, account, secret, codes, base: `/portal/${firm.slug}` };
 }
 

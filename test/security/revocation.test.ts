@@ -236,7 +236,7 @@ describe("rule 27: the client's own recovery code or 2FA switch-off voids everyt
   it("a recovery code: unclaimed links, a claimed link on its browser, reset and verification tokens", async () => {
     const s = await mailedCredentials({ twoFactor: true });
     const codes = generateRecoveryCodes();
-    await runBatch(db, await replaceRecoveryCodes(db, env.RECOVERY_CODE_KEY, s.account.id, codes, Date.now()));
+    await runBatch(db, await replaceRecoveryCodes(db, env, s.account.id, codes, Date.now()));
     const lost = new Browser(freshIp());
     expect((await lost.post(`${s.base}/login`, { email: s.contact.email, password: PASSWORD })).status).toBe(302);
     expect((await lost.post(`${s.base}/recovery`, { code: codes[0] })).status).toBe(302);

@@ -17,8 +17,8 @@ import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWO
 import { Browser } from "../support/http";
 import { codeNow, enableTotp, portalOwner, staffOwner, wrongCode } from "../support/two-factor";
 
-const KEY = env.TOTP_ENCRYPTION_KEY;
-const RECOVERY_KEY = env.RECOVERY_CODE_KEY;
+const KEY = env;
+const RECOVERY_KEY = env;
 const COOKIE = "__Host-staff_session";
 
 async function portalAccount() {

@@ -9,7 +9,7 @@ import { db } from "./factories";
 /** Saves a fresh (or given) secret as if the owner had enrolled; returns the plain secret, as the app has it. */
 export async function enableTotp(owner: FactorOwner, secret = generateTotpSecret()): Promise<Uint8Array> {
   const values = {
-    totpSecret: await encryptTotpSecret(env.TOTP_ENCRYPTION_KEY, owner.firmId, owner.id, secret),
+    totpSecret: await encryptTotpSecret(env, owner.firmId, owner.id, secret),
     totpEnabledAt: Date.now(),
   };
   if (owner.kind === "staff") await db.update(staffUsers).set(values).where(eq(staffUsers.id, owner.id));

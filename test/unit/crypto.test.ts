@@ -8,7 +8,7 @@ describe("hashes", () => {
   });
 
   it("hmacSha256Hex matches RFC 4231 test case 2 (key \"Jefe\")", async () => {
-    expect(await hmacSha256Hex(btoa("Jefe"), "what do ya want for nothing?")).toBe(
+    expect(await hmacSha256Hex(new TextEncoder().encode("Jefe"), "what do ya want for nothing?")).toBe(
       "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
     );
   });

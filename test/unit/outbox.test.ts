@@ -151,7 +151,7 @@ describe("links are sealed at rest and rendered at delivery", () => {
     const { to, url, row } = await queueReset(now);
     expect(row.textBody).toContain(SECRET_URL_PLACEHOLDER);
     expect(JSON.stringify(row)).not.toContain(url);
-    expect(row.sealedSecret).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(row.sealedSecret).toMatch(/^k0:[A-Za-z0-9+/]+=*$/);
 
     const provider = fakeProvider();
     await deliverOutbox(db, env, provider, now, 1000);

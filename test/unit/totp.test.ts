@@ -14,7 +14,7 @@ import {
   totpKeyUri,
 } from "~/server/auth/totp.server";
 
-const KEY = "dGVzdC10b3RwLWtleS0wMDAwMDAwMDAwMDAwMDAwMDA=";
+const KEY = { TOTP_ENCRYPTION_KEY: "dGVzdC10b3RwLWtleS0wMDAwMDAwMDAwMDAwMDAwMDA=" };
 const RFC_SECRET = new TextEncoder().encode("12345678901234567890");
 
 describe("rule 13: RFC vectors pass", () => {

@@ -1,11 +1,15 @@
 // Recovery codes of a portal account (SECURITY.md: 10 codes of at least 80 bits, HMAC-SHA256 under a
 // server secret, single use). Shown once at enrolment; D1 holds only the HMACs, so a database leak
 // yields no usable code, and the HMAC key (unlike a plain hash) stops offline guessing from that leak.
+// Each hash records the id of the key that made it (`k2:<hex>`, docs/decisions/017). A code cannot be
+// re-hashed under a new key without the code itself, so a code is checked with the key it was made with
+// and a retired key stays configured until no unused code needs it (`npm run keys:reencrypt` counts them).
 import { and, eq, isNull } from "drizzle-orm";
 import { encodeBase32UpperCaseNoPadding } from "@oslojs/encoding";
 import { recoveryCodes } from "../../../db/schema";
 import { constantTimeEqual, generateId, hmacSha256Hex, randomBytes } from "../crypto.server";
 import type { Database, Statement } from "../db.server";
+import { RECOVERY_KEY_NAMES, keyForStored, recoveryKeyring, splitKeyId, withKeyId, type RecoveryKeys } from "../keyring.server";
 
 export const RECOVERY_CODE_COUNT = 10;
 /** 10 random bytes = 80 bits = 16 base32 characters. */
@@ -28,7 +32,7 @@ export function normalizeRecoveryCode(input: string): string | null {
   return CODE_PATTERN.test(code) ? code : null;
 }
 
-async function codeHash(key: string, portalAccountId: string, code: string): Promise<string> {
+async function codeHash(key: Uint8Array<ArrayBuffer>, portalAccountId: string, code: string): Promise<string> {
   // The account id is part of the MAC input, so a hash row copied to another account matches nothing.
   return hmacSha256Hex(key, `recovery:${portalAccountId}:${code}`);
 }
@@ -39,16 +43,18 @@ async function codeHash(key: string, portalAccountId: string, code: string): Pro
  */
 export async function replaceRecoveryCodes(
   db: Database,
-  key: string,
+  keys: RecoveryKeys,
   portalAccountId: string,
   codes: string[],
   now = Date.now(),
 ): Promise<Statement[]> {
+  const { current } = recoveryKeyring(keys);
   const rows = await Promise.all(
     codes.map(async (shown) => {
       const code = normalizeRecoveryCode(shown);
       if (!code) throw new Error("replaceRecoveryCodes: not a recovery code");
-      return { id: generateId(), portalAccountId, codeHash: await codeHash(key, portalAccountId, code), createdAt: now };
+      const hash = withKeyId(current.id, await codeHash(current.key, portalAccountId, code));
+      return { id: generateId(), portalAccountId, codeHash: hash, createdAt: now };
     }),
   );
   const statements: Statement[] = [db.delete(recoveryCodes).where(eq(recoveryCodes.portalAccountId, portalAccountId))];
@@ -69,22 +75,33 @@ export function deleteRecoveryCodes(db: Database, portalAccountId: string): Stat
  */
 export async function consumeRecoveryCode(
   db: Database,
-  key: string,
+  keys: RecoveryKeys,
   portalAccountId: string,
   input: string,
   now = Date.now(),
 ): Promise<boolean> {
   const code = normalizeRecoveryCode(input);
   if (!code) return false;
-  const hash = await codeHash(key, portalAccountId, code);
+  const keyring = recoveryKeyring(keys);
   const unused = await db
     .select({ id: recoveryCodes.id, codeHash: recoveryCodes.codeHash })
     .from(recoveryCodes)
     .where(and(eq(recoveryCodes.portalAccountId, portalAccountId), isNull(recoveryCodes.usedAt)));
+  // The input's HMAC under each key the account's codes were made with (one, except during a rotation).
+  // A code whose key is not configured any more can never match: unusable, like a wrong code, and logged.
+  const hashes = new Map<string, string | null>();
+  for (const row of unused) {
+    const { id } = splitKeyId(row.codeHash);
+    if (hashes.has(id)) continue;
+    const key = keyForStored(keyring, RECOVERY_KEY_NAMES, id, `recovery codes of ${portalAccountId}`);
+    hashes.set(id, key ? await codeHash(key, portalAccountId, code) : null);
+  }
   let matchId: string | null = null;
   // Every stored code is compared, in constant time, without stopping at the match.
   for (const row of unused) {
-    if (constantTimeEqual(row.codeHash, hash)) matchId = row.id;
+    const { id, value } = splitKeyId(row.codeHash);
+    const hash = hashes.get(id);
+    if (hash && constantTimeEqual(value, hash)) matchId = row.id;
   }
   if (!matchId) return false;
   const used = await db

@@ -7,6 +7,7 @@ import { portalAccounts, staffUsers } from "../../../db/schema";
 import type { Database, Statement } from "../db.server";
 import { renderQrSvg } from "../qr-code.server";
 import { consumeRecoveryCode } from "./recovery-codes.server";
+import type { RecoveryKeys, TotpKeys } from "../keyring.server";
 import type { Refusal } from "../result";
 import {
   TOTP_LOCK_MS,
@@ -96,7 +97,7 @@ export type TotpAttemptResult = { ok: true; step: number } | FactorFailure;
  */
 export async function verifyTotpAttempt(
   db: Database,
-  encryptionKey: string,
+  keys: TotpKeys,
   owner: FactorOwner,
   code: string,
   now = Date.now(),
@@ -104,7 +105,7 @@ export async function verifyTotpAttempt(
   const state = await loadFactorState(db, owner);
   if (!state || state.enabledAt === null || state.secret === null) return { ok: false, reason: "not_enrolled" };
   if (isFactorLocked(state, now)) return { ok: false, reason: "locked", lockedUntil: state.lockedUntil! };
-  const secret = await decryptTotpSecret(encryptionKey, owner.firmId, owner.id, state.secret);
+  const secret = await decryptTotpSecret(keys, owner.firmId, owner.id, state.secret);
   const step = secret ? matchTotpStep(secret, code, state.lastStep, now) : null;
   if (step === null) return recordFactorFailure(db, owner, now);
   const t = tableOf(owner);
@@ -132,7 +133,7 @@ export type RecoveryAttemptResult = { ok: true } | FactorFailure;
  */
 export async function verifyRecoveryAttempt(
   db: Database,
-  recoveryKey: string,
+  recoveryKeys: RecoveryKeys,
   owner: FactorOwner & { kind: "portal" },
   input: string,
   now = Date.now(),
@@ -140,7 +141,7 @@ export async function verifyRecoveryAttempt(
   const state = await loadFactorState(db, owner);
   if (!state || state.enabledAt === null) return { ok: false, reason: "not_enrolled" };
   if (isFactorLocked(state, now)) return { ok: false, reason: "locked", lockedUntil: state.lockedUntil! };
-  if (!(await consumeRecoveryCode(db, recoveryKey, owner.id, input, now))) return recordFactorFailure(db, owner, now);
+  if (!(await consumeRecoveryCode(db, recoveryKeys, owner.id, input, now))) return recordFactorFailure(db, owner, now);
   const t = tableOf(owner);
   await db.update(t).set({ totpFailures: 0 }).where(eq(t.id, owner.id));
   return { ok: true };
@@ -165,24 +166,24 @@ async function enrolmentView(secret: Uint8Array, pendingToken: string, labels: E
 
 /** A fresh 20-byte secret for the setup page. Nothing is written: the secret is saved only by confirmEnrolment. */
 export async function beginEnrolment(
-  encryptionKey: string,
+  keys: TotpKeys,
   owner: FactorOwner,
   labels: EnrolmentLabels,
   now = Date.now(),
 ): Promise<PendingEnrolment> {
   const secret = generateTotpSecret();
-  return enrolmentView(secret, await sealPendingTotpSecret(encryptionKey, owner.firmId, owner.id, secret, now), labels);
+  return enrolmentView(secret, await sealPendingTotpSecret(keys, owner.firmId, owner.id, secret, now), labels);
 }
 
 /** The same setup page again (after a wrong code), from its sealed secret; null when expired or not this owner's. */
 export async function resumeEnrolment(
-  encryptionKey: string,
+  keys: TotpKeys,
   owner: FactorOwner,
   labels: EnrolmentLabels,
   pendingToken: string,
   now = Date.now(),
 ): Promise<PendingEnrolment | null> {
-  const secret = await openPendingTotpSecret(encryptionKey, owner.firmId, owner.id, pendingToken, now);
+  const secret = await openPendingTotpSecret(keys, owner.firmId, owner.id, pendingToken, now);
   return secret ? enrolmentView(secret, pendingToken, labels) : null;
 }
 
@@ -197,13 +198,13 @@ export type EnrolmentResult =
  */
 export async function confirmEnrolment(
   db: Database,
-  encryptionKey: string,
+  keys: TotpKeys,
   owner: FactorOwner,
   pendingToken: string,
   code: string,
   now = Date.now(),
 ): Promise<EnrolmentResult> {
-  const secret = await openPendingTotpSecret(encryptionKey, owner.firmId, owner.id, pendingToken, now);
+  const secret = await openPendingTotpSecret(keys, owner.firmId, owner.id, pendingToken, now);
   if (!secret) return { ok: false, reason: "expired" };
   const state = await loadFactorState(db, owner);
   if (!state) return { ok: false, reason: "expired" };
@@ -214,7 +215,7 @@ export async function confirmEnrolment(
   const saved = await db
     .update(t)
     .set({
-      totpSecret: await encryptTotpSecret(encryptionKey, owner.firmId, owner.id, secret),
+      totpSecret: await encryptTotpSecret(keys, owner.firmId, owner.id, secret),
       totpEnabledAt: now,
       totpLastStep: step,
       totpFailures: 0,

@@ -51,7 +51,7 @@ async function passSecondFactor(db: Database, auth: PortalAuth, extra: Statement
 /** The 6-digit code after the password. */
 export async function completeClientSecondFactor(db: Database, env: Env, auth: PortalAuth, code: string, meta: Meta, now = Date.now()): Promise<ClientFactorResult> {
   if (!auth.account) return { ok: false, status: 400, error: "Sign in with your password first." };
-  const result = await verifyTotpAttempt(db, env.TOTP_ENCRYPTION_KEY, owner(auth), code, now);
+  const result = await verifyTotpAttempt(db, env, owner(auth), code, now);
   if (!result.ok) {
     await auditEvent(db, {
       firmId: auth.firm.id,
@@ -73,11 +73,11 @@ export async function completeClientSecondFactor(db: Database, env: Env, auth: P
 }
 
 export function startClientEnrolment(env: Env, auth: PortalAuth, now = Date.now()): Promise<PendingEnrolment> {
-  return beginEnrolment(env.TOTP_ENCRYPTION_KEY, owner(auth), labels(auth), now);
+  return beginEnrolment(env, owner(auth), labels(auth), now);
 }
 
 export function resumeClientEnrolment(env: Env, auth: PortalAuth, pendingToken: string, now = Date.now()) {
-  return resumeEnrolment(env.TOTP_ENCRYPTION_KEY, owner(auth), labels(auth), pendingToken, now);
+  return resumeEnrolment(env, owner(auth), labels(auth), pendingToken, now);
 }
 
 export type ClientEnrolment = Result<{ token: string; auth: PortalAuth; recoveryCodes: string[] }, EnrolmentFailure>;
@@ -95,12 +95,12 @@ export async function enrolClientTotp(
   meta: Meta,
   now = Date.now(),
 ): Promise<ClientEnrolment> {
-  const result = await confirmEnrolment(db, env.TOTP_ENCRYPTION_KEY, owner(auth), pendingToken, code, now);
+  const result = await confirmEnrolment(db, env, owner(auth), pendingToken, code, now);
   if (!result.ok) return enrolmentRefusal(result.reason, "This setup page has expired. Scan the new QR code and enter a fresh code.");
   const recoveryCodes = generateRecoveryCodes();
   const rotated = await rotateSession(db, auth.session, { twoFactorVerifiedAt: now }, now);
   await runBatch(db, [
-    ...(await replaceRecoveryCodes(db, env.RECOVERY_CODE_KEY, auth.account!.id, recoveryCodes, now)),
+    ...(await replaceRecoveryCodes(db, env, auth.account!.id, recoveryCodes, now)),
     deleteContactSessions(db, auth.contact.id, auth.session.id),
     ...rotated.statements,
     auditEvent(db, { firmId: auth.firm.id, type: "client.two_factor_enabled", actor: actor(auth), contactId: auth.contact.id, ...meta }),
@@ -115,7 +115,7 @@ export async function enrolClientTotp(
  */
 export async function redeemRecoveryCode(db: Database, env: Env, auth: PortalAuth, code: string, meta: Meta, now = Date.now()): Promise<ClientFactorResult> {
   if (!auth.account) return { ok: false, status: 400, error: "Sign in with your password first." };
-  const result = await verifyRecoveryAttempt(db, env.RECOVERY_CODE_KEY, owner(auth), code, now);
+  const result = await verifyRecoveryAttempt(db, env, owner(auth), code, now);
   if (!result.ok) {
     await auditEvent(db, { firmId: auth.firm.id, type: "client.recovery_code_failed", actor: actor(auth), contactId: auth.contact.id, ...meta });
     return result.reason === "invalid" ? factorRefusal(result, "That recovery code is not valid.") : factorRefusal(result);
@@ -157,7 +157,7 @@ export async function disableClientTotp(db: Database, env: Env, auth: PortalAuth
   const refused = turnOffSecondFactorRefusal(auth.firm);
   if (refused) return refuse(403, refused);
   if (!auth.account?.totpEnabledAt) return { ok: false, status: 403, error: "Two-factor authentication is not on." };
-  const result = await verifyTotpAttempt(db, env.TOTP_ENCRYPTION_KEY, owner(auth), code, now);
+  const result = await verifyTotpAttempt(db, env, owner(auth), code, now);
   if (!result.ok) return factorRefusal(result);
   await runBatch(db, [
     disableTotp(db, owner(auth)),

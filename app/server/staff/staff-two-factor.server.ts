@@ -15,6 +15,7 @@ import {
   type FactorOwner,
   type PendingEnrolment,
 } from "../auth/second-factor.server";
+import type { TotpKeys } from "../keyring.server";
 import type { RequestMeta } from "../request-meta.server";
 import type { Result } from "../result";
 import { deleteStaffSessions, rotateSession } from "../auth/sessions.server";
@@ -36,13 +37,13 @@ function actorOf(auth: StaffAuth) {
 /** The code step of sign-in. Success replaces the session by one marked as past 2FA, with a new token. */
 export async function completeStaffSecondFactor(
   db: Database,
-  encryptionKey: string,
+  keys: TotpKeys,
   pending: StaffAuth,
   code: string,
   meta: RequestMeta,
   now = Date.now(),
 ): Promise<StaffFactorResult> {
-  const result = await verifyTotpAttempt(db, encryptionKey, staffFactorOwner(pending.staff), code, now);
+  const result = await verifyTotpAttempt(db, keys, staffFactorOwner(pending.staff), code, now);
   if (!result.ok) {
     await auditEvent(db, {
       firmId: pending.firm.id,
@@ -61,12 +62,12 @@ export async function completeStaffSecondFactor(
   return { ok: true, token: rotated.token };
 }
 
-export function startStaffEnrolment(encryptionKey: string, auth: StaffAuth, now = Date.now()): Promise<PendingEnrolment> {
-  return beginEnrolment(encryptionKey, staffFactorOwner(auth.staff), { issuer: TOTP_ISSUER, accountName: auth.staff.email }, now);
+export function startStaffEnrolment(keys: TotpKeys, auth: StaffAuth, now = Date.now()): Promise<PendingEnrolment> {
+  return beginEnrolment(keys, staffFactorOwner(auth.staff), { issuer: TOTP_ISSUER, accountName: auth.staff.email }, now);
 }
 
-export function resumeStaffEnrolment(encryptionKey: string, auth: StaffAuth, pendingToken: string, now = Date.now()) {
-  return resumeEnrolment(encryptionKey, staffFactorOwner(auth.staff), { issuer: TOTP_ISSUER, accountName: auth.staff.email }, pendingToken, now);
+export function resumeStaffEnrolment(keys: TotpKeys, auth: StaffAuth, pendingToken: string, now = Date.now()) {
+  return resumeEnrolment(keys, staffFactorOwner(auth.staff), { issuer: TOTP_ISSUER, accountName: auth.staff.email }, pendingToken, now);
 }
 
 export type StaffEnrolmentResult = Result<{ token: string }, EnrolmentFailure>;
@@ -77,14 +78,14 @@ export type StaffEnrolmentResult = Result<{ token: string }, EnrolmentFailure>;
  */
 export async function enrolStaffTotp(
   db: Database,
-  encryptionKey: string,
+  keys: TotpKeys,
   auth: StaffAuth,
   pendingToken: string,
   code: string,
   meta: RequestMeta,
   now = Date.now(),
 ): Promise<StaffEnrolmentResult> {
-  const result = await confirmEnrolment(db, encryptionKey, staffFactorOwner(auth.staff), pendingToken, code, now);
+  const result = await confirmEnrolment(db, keys, staffFactorOwner(auth.staff), pendingToken, code, now);
   if (!result.ok) return enrolmentRefusal(result.reason, "This setup page has expired. Scan the new QR code below and enter a fresh code.");
   const rotated = await rotateSession(db, auth.session, { twoFactorVerifiedAt: now }, now);
   await runBatch(db, [
@@ -98,14 +99,14 @@ export async function enrolStaffTotp(
 /** Turning TOTP off needs a current code, under the same lockout and replay rules as sign-in. */
 export async function disableStaffTotp(
   db: Database,
-  encryptionKey: string,
+  keys: TotpKeys,
   auth: StaffAuth,
   code: string,
   meta: RequestMeta,
   now = Date.now(),
 ): Promise<Result> {
   const owner = staffFactorOwner(auth.staff);
-  const result = await verifyTotpAttempt(db, encryptionKey, owner, code, now);
+  const result = await verifyTotpAttempt(db, keys, owner, code, now);
   if (!result.ok) return factorRefusal(result);
   await runBatch(db, [
     disableTotp(db, owner),
