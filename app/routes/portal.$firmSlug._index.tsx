@@ -10,7 +10,7 @@ import { handleEmailLinkRequest } from "~/server/portal/portal-routes.server";
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.firm.name ?? "Client"} portal` }];
 
 export async function loader({ params, context }: LoaderFunctionArgs) {
-  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   const access = portalAccess(await context.auth.portal(), firm.slug);
   if (access.status !== "signed_out" && access.status !== "needs_sign_in" && access.status !== "needs_account") {
     throw redirect(pathForAccess(firm.slug, access));
@@ -19,7 +19,7 @@ export async function loader({ params, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   return handleEmailLinkRequest(request, context, firm);
 }
 

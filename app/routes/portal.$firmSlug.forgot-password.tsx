@@ -15,7 +15,7 @@ import { handleEmailLinkRequest, handleEmailRequest } from "~/server/portal/port
 export const meta: MetaFunction = () => [{ title: "Forgot password · Client portal" }];
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   const firmView = { name: firm.name, slug: firm.slug };
   if (!passwordsAllowed(firm)) return json({ firm: firmView, step: "disabled" as const, token: null, minLength: 15 });
   const token = new URL(request.url).searchParams.get("token");
@@ -36,7 +36,7 @@ const schema = z.discriminatedUnion("intent", [
 ]);
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   const body = await readForm(request);
   const step = validateForm(schema, body, { unknownIntent: "Use the form on this page." });
   if (!step.ok) return failure(step);

@@ -6,7 +6,7 @@ import { requirePortalFirm } from "~/server/portal/portal-auth.server";
 export const meta: MetaFunction = () => [{ title: "Two-factor authentication · Client portal" }];
 
 export async function loader({ params, context }: LoaderFunctionArgs) {
-  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   return json({ firm: { name: firm.name, slug: firm.slug } });
 }
 

@@ -21,13 +21,13 @@ const schema = z.discriminatedUnion("intent", [
 ]);
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   const email = new URL(request.url).searchParams.get("email")?.slice(0, 254) ?? "";
   return json({ firm: { name: firm.name, slug: firm.slug, passwords: passwordsAllowed(firm) }, email });
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   const body = await readForm(request);
   const form = validateForm(schema, body);
   const email = String(body.get("email") ?? "").slice(0, 254);

@@ -22,7 +22,7 @@ function requiresTwoFactor(firm: Firm): boolean {
 }
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
-  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   const token = new URL(request.url).searchParams.get("token");
   const auth = await context.auth.portal();
   const base = { firm: { name: firm.name, slug: firm.slug }, minLength: minimumPasswordLength(requiresTwoFactor(firm)) };
@@ -40,7 +40,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
-  const firm = await requirePortalFirm(context.db, params.firmSlug);
+  const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   const refused = passwordRefusal(firm, "sign_up");
   if (refused) return failure(403, refused);
   const body = await readForm(request);

@@ -9,7 +9,7 @@ const SECOND_FACTOR_PAGES = ["/2fa", "/2fa/setup", "/recovery", "/help/two-facto
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const auth = await context.auth.portal();
   // A signed-in client's session query already brought the firm: no second query for it.
-  const firm = auth && auth.firm.slug === params.firmSlug ? auth.firm : await requirePortalFirm(context.db, params.firmSlug);
+  const firm = auth && auth.firm.slug === params.firmSlug ? auth.firm : await requirePortalFirm(context.db, params.firmSlug, context.read);
   const access = portalAccess(auth, firm.slug);
   if (access.status === "needs_code" || access.status === "needs_enrolment") {
     const page = new URL(request.url).pathname.slice(`/portal/${firm.slug}`.length).replace(/\/$/, "");

@@ -100,6 +100,16 @@ describe("D1 round trips per authenticated page view (issue 14)", () => {
     });
   }
 
+  it("a portal's public pages (the layout and the page both look the firm up) take one round trip", async () => {
+    const f = await fixture();
+    for (const path of ["", "/login", "/signup", "/forgot-password", "/help/two-factor"]) {
+      const { response, body, log } = await countedLoad(new Browser("192.0.2.77"), `/portal/${f.firm.slug}${path}`);
+      expect(response.status, path).toBe(200);
+      expect(body, path).toContain(f.firm.name);
+      expect(log.roundTrips, `${path}\n${describeQueries(log)}`).toBe(1);
+    }
+  });
+
   it("rows read for a cookie that is not a valid session never reach the page", async () => {
     const f = await fixture();
     // The right session id with a wrong secret: the page's rows are read in the same batch, then dropped.

@@ -10,7 +10,7 @@ import { PORTAL_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "../co
 import type { Database } from "../db.server";
 import { CLIENT_SESSION_KINDS, decideAccess, type PortalAccess, type PortalScope } from "./portal-policy.server";
 import { checkSession, deleteSession, ofSession, tokenParts, touchSession } from "../auth/sessions.server";
-import { createReader, type Read } from "../read-batch.server";
+import { createReader, direct, type Read } from "../read-batch.server";
 import type { Session } from "../types";
 import type { Contact, Firm, PortalAccount } from "../types";
 
@@ -122,14 +122,16 @@ export async function signOutClient(db: Database, request: Request): Promise<str
   return clearCookie(PORTAL_SESSION_COOKIE);
 }
 
-export async function findFirmBySlug(db: Database, slug: string | undefined): Promise<Firm | null> {
+/** With the request's `read`, the lookup joins the loaders' batch (the layout and the page both ask). */
+export async function findFirmBySlug(db: Database, slug: string | undefined, read: Read = direct): Promise<Firm | null> {
   if (!slug || slug.length > 64) return null;
-  return (await db.query.firms.findFirst({ where: eq(firms.slug, slug) })) ?? null;
+  const [firm] = await read(db.select().from(firms).where(eq(firms.slug, slug)).limit(1));
+  return firm ?? null;
 }
 
 /** Loads the firm of a portal URL, or answers 404. */
-export async function requirePortalFirm(db: Database, slug: string | undefined): Promise<Firm> {
-  const firm = await findFirmBySlug(db, slug);
+export async function requirePortalFirm(db: Database, slug: string | undefined, read: Read = direct): Promise<Firm> {
+  const firm = await findFirmBySlug(db, slug, read);
   if (!firm) throw new Response("Portal not found", { status: 404 });
   return firm;
 }
