@@ -10,17 +10,19 @@ import { PORTAL_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "../co
 import type { Database } from "../db.server";
 import { CLIENT_SESSION_KINDS, decideAccess, type PortalAccess, type PortalScope } from "./portal-policy.server";
 import { checkSession, deleteSession, tokenParts, touchSession } from "../auth/sessions.server";
+import { accountPasskeyCount } from "../auth/passkey-owners.server";
 import type { Session } from "../types";
 import type { Contact, Firm, PortalAccount } from "../types";
 
-export type PortalAuth = { session: Session; firm: Firm; contact: Contact; account: PortalAccount | null };
+/** `passkeys`: how many passkeys the account has (the policy needs it: a passkey is a second factor). */
+export type PortalAuth = { session: Session; firm: Firm; contact: Contact; account: PortalAccount | null; passkeys: number };
 
 /** One query: the client session with its firm, contact and (if any) portal account. */
 export async function loadPortalAuth(db: Database, request: Request, now = Date.now()): Promise<PortalAuth | null> {
   const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
   if (!parts) return null;
   const [row] = await db
-    .select({ session: sessions, firm: firms, contact: contacts, account: portalAccounts })
+    .select({ session: sessions, firm: firms, contact: contacts, account: portalAccounts, passkeys: accountPasskeyCount(portalAccounts.id) })
     .from(sessions)
     .innerJoin(firms, eq(firms.id, sessions.firmId))
     .innerJoin(contacts, and(eq(contacts.id, sessions.contactId), eq(contacts.firmId, sessions.firmId)))
@@ -133,5 +135,5 @@ export async function requirePortalStep(
 
 /** A signed-in client without 2FA may set it up from their account page (default mode). */
 export function mayEnrolVoluntarily(auth: PortalAuth, access: PortalAccess): boolean {
-  return access.status === "granted" && auth.session.kind === "client_password" && auth.account !== null && !auth.account.totpEnabledAt;
+  return access.status === "granted" && auth.session.kind !== "client_link" && auth.account !== null && !auth.account.totpEnabledAt;
 }
