@@ -3,8 +3,8 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditEvents, contacts, firms, portalAccounts, sessions, webauthnChallenges, webauthnCredentials, type SecurityMode } from "../../db/schema";
-import { clientBrowser, createContact, createFirm, createPortalAccount, db, PASSWORD } from "../support/factories";
-import { Browser } from "../support/http";
+import { clientBrowser, createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
+import { Browser, signInStaff } from "../support/http";
 import { emailsTo } from "../support/portal";
 import { diffStorage, snapshotStorage } from "../support/snapshot";
 import { codeNow, enableTotp, portalOwner } from "../support/two-factor";
@@ -415,5 +415,59 @@ describe("passkey requests with bad input (rule 32)", () => {
     const response = await passkeyPost(browser, base, { intent: "sign-in", credential: await authenticator.assert(options) }, { "sec-fetch-site": "cross-site", origin: "http://evil.test" });
     expect(response.status).toBe(403);
     expect(browser.cookies.has("__Host-portal_session")).toBe(false);
+  });
+});
+
+describe("Edit login details: staff remove a client's passkeys (as deactivating 2FA)", () => {
+  async function staffScenario(mode: SecurityMode = "magic_link_and_login_2fa") {
+    const c = await clientWithPasskey(mode);
+    const admin = await createStaff(c.firm, { role: "admin" });
+    const staff = await signInStaff(admin.email, PASSWORD);
+    return { ...c, admin, staff, path: `/app/contacts/${c.contact.id}/login-details` };
+  }
+
+  it("the Client portal section shows the count and last use; removal ends the client's sessions, is logged with the reason and emailed", async () => {
+    const started = Date.now();
+    const { firm, contact, account, base, authenticator, staff, path } = await staffScenario();
+    const client = new Browser();
+    expect((await signInWithPasskey(client, base, authenticator)).status).toBe(200);
+    const details = await (await staff.fetch(`/app/contacts/${contact.id}`)).text();
+    expect(details).toMatch(/Passkeys<\/dt><dd>1, last used /);
+    expect(await (await staff.fetch(path)).text()).toContain("Test laptop");
+    // A reason and the confirmation are asked for.
+    expect((await staff.post(path, { intent: "remove-passkeys", reason: "", confirm: "yes" })).status).toBe(422);
+    expect((await staff.post(path, { intent: "remove-passkeys", reason: "Lost her phone" })).status).toBe(422);
+    expect(await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, account.id))).toHaveLength(1);
+    const removed = await staff.post(path, { intent: "remove-passkeys", reason: "Lost her phone", confirm: "yes" });
+    expect(removed.status).toBe(200);
+    expect(await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, account.id))).toEqual([]);
+    expect((await client.fetch(`${base}/requests`)).status).toBe(302);
+    expect((await signInWithPasskey(new Browser(), base, authenticator)).status).toBe(401);
+    const [event] = await db.select().from(auditEvents).where(and(eq(auditEvents.contactId, contact.id), eq(auditEvents.type, "client.passkeys_removed")));
+    expect(JSON.parse(event.detail!)).toMatchObject({ reason: "Lost her phone", count: 1 });
+    expect((await emailsTo(account.email, started)).map((m) => m.subject)).toContain(`${firm.name} portal: your passkeys were removed`);
+    // Never less than the mode requires: with the password, the client is sent to set up a second factor.
+    const back = new Browser();
+    expect((await back.post(`${base}/login`, { email: contact.email, password: PASSWORD })).headers.get("location")).toBe(`${base}/2fa/setup`);
+  });
+
+  it("rule 21: a member cannot remove a client's passkeys; rule 20: another firm's admin gets 404", async () => {
+    const { firm, account, path } = await staffScenario();
+    const member = await signInStaff((await createStaff(firm, { role: "member" })).email, PASSWORD);
+    expect((await member.post(path, { intent: "remove-passkeys", reason: "no reason", confirm: "yes" })).status).toBe(403);
+    const otherFirm = await createFirm();
+    const stranger = await signInStaff((await createStaff(otherFirm, { role: "admin" })).email, PASSWORD);
+    expect((await stranger.post(path, { intent: "remove-passkeys", reason: "no reason", confirm: "yes" })).status).toBe(404);
+    expect(await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, account.id))).toHaveLength(1);
+  });
+
+  it("rule 18: removing a client's passkeys needs a recent staff sign-in", async () => {
+    const { account, admin, staff, path } = await staffScenario();
+    const old = Date.now() - 15 * 60_000;
+    await db.update(sessions).set({ createdAt: old, reauthenticatedAt: old }).where(eq(sessions.staffUserId, admin.id));
+    const response = await staff.post(path, { intent: "remove-passkeys", reason: "Lost her phone", confirm: "yes" });
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toMatch(/^\/app\/reauthenticate/);
+    expect(await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, account.id))).toHaveLength(1);
   });
 });
