@@ -184,7 +184,7 @@ export default function EditLoginDetails() {
                 where your firm requires one). Their devices are signed out and they are emailed.
               </p>
               <div className="field">
-                <label htmlFor="passkeys-reason">Reason</label>
+                <label htmlFor="passkeys-reason">Reason for removing the passkeys</label>
                 <textarea
                   id="passkeys-reason"
                   name="reason"
@@ -201,7 +201,7 @@ export default function EditLoginDetails() {
                 ) : null}
               </div>
               <ConfirmBox id="confirm-passkeys" error={errorFor("remove-passkeys", "confirm")}>
-                I have checked that this request really comes from the client.
+                I have checked that this request to remove the passkeys really comes from the client.
               </ConfirmBox>
               <button type="submit" className="danger">
                 Remove passkeys
