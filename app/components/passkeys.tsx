@@ -46,7 +46,7 @@ function useWebAuthn(): boolean {
 }
 
 /** Runs an assertion ceremony (`intent` names the server step) and follows the server's redirect. */
-async function authenticate(action: string, intent: "sign-in" | "step", autofill = false): Promise<string | null> {
+async function authenticate(action: string, intent: "sign-in" | "step", autofill = false, extra: Record<string, string> = {}): Promise<string | null> {
   const options = await post<OptionsAnswer>(action, { intent: `${intent}-options` });
   if (!options.ok) return options.error;
   let credential;
@@ -55,7 +55,7 @@ async function authenticate(action: string, intent: "sign-in" | "step", autofill
   } catch (error) {
     return autofill ? null : ceremonyError(error);
   }
-  const done = await post<Answer>(action, { intent, credential });
+  const done = await post<Answer>(action, { ...extra, intent, credential });
   if (!done.ok) return done.error;
   window.location.assign(done.redirectTo ?? "/");
   return null;
@@ -65,7 +65,7 @@ async function authenticate(action: string, intent: "sign-in" | "step", autofill
  * "Sign in with a passkey": a discoverable credential, so no email is typed. Where the browser offers
  * passkeys in the email field's autofill (conditional mediation), that is started too.
  */
-export function PasskeySignIn({ action }: { action: string }) {
+export function PasskeySignIn({ action, redirectTo }: { action: string; redirectTo?: string }) {
   const supported = useWebAuthn();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -75,10 +75,10 @@ export function PasskeySignIn({ action }: { action: string }) {
     autofillStarted.current = true;
     void browserSupportsWebAuthnAutofill().then((autofill) => {
       if (!autofill || !document.querySelector("input[autocomplete~='webauthn']")) return;
-      void authenticate(action, "sign-in", true).then((message) => message && setError(message));
+      void authenticate(action, "sign-in", true, redirectTo ? { redirectTo } : {}).then((message) => message && setError(message));
     });
     return () => WebAuthnAbortService.cancelCeremony();
-  }, [supported, action]);
+  }, [supported, action, redirectTo]);
   if (!supported) return null;
   return (
     <section className="card" aria-labelledby="passkey-heading">
@@ -90,7 +90,7 @@ export function PasskeySignIn({ action }: { action: string }) {
         disabled={busy}
         onClick={async () => {
           setBusy(true);
-          setError(await authenticate(action, "sign-in"));
+          setError(await authenticate(action, "sign-in", false, redirectTo ? { redirectTo } : {}));
           setBusy(false);
         }}
       >
@@ -101,7 +101,7 @@ export function PasskeySignIn({ action }: { action: string }) {
 }
 
 /** "Use your passkey": the second step after a password, or confirming who you are. */
-export function PasskeyStep({ action, label = "Use your passkey" }: { action: string; label?: string }) {
+export function PasskeyStep({ action, label = "Use your passkey", redirectTo }: { action: string; label?: string; redirectTo?: string }) {
   const supported = useWebAuthn();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -114,7 +114,7 @@ export function PasskeyStep({ action, label = "Use your passkey" }: { action: st
         disabled={busy}
         onClick={async () => {
           setBusy(true);
-          setError(await authenticate(action, "step"));
+          setError(await authenticate(action, "step", false, redirectTo ? { redirectTo } : {}));
           setBusy(false);
         }}
       >

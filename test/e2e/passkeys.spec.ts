@@ -1,11 +1,10 @@
 // Passkeys in Chromium with a virtual authenticator (the DevTools WebAuthn domain): a client adds one on
 // Account and signs in without typing an email, a passkey alone satisfies the 2FA mode, staff removal
 // signs the client out, and "Magic link only" refuses passkey sign-in.
-import type { CDPSession } from "@playwright/test";
-import { expect, test, type Page } from "./fixtures";
+import { expect, test, type BrowserContext, type Page } from "./fixtures";
 import { signInStaff, submitClientSignIn } from "./helpers";
 
-type VirtualAuthenticator = { cdp: CDPSession; authenticatorId: string };
+type VirtualAuthenticator = { cdp: Awaited<ReturnType<BrowserContext["newCDPSession"]>>; authenticatorId: string };
 
 /**
  * A platform authenticator with user verification, as a phone or laptop has (resident keys: passkeys).
@@ -93,7 +92,7 @@ test("a client adds a passkey on Account, then signs in with it without typing a
 
 test("the 2FA mode: a client sets up a passkey as the easier way, then a passkey alone gets them in", async ({ page, makeFirm }) => {
   const firm = await makeFirm({ securityMode: "magic_link_and_login_2fa" });
-  const authenticator = await virtualAuthenticator(page);
+  await virtualAuthenticator(page);
   const client = firm.contacts.olivia;
   await submitClientSignIn(page, firm.portal, client);
   await expect(page).toHaveURL(new RegExp(`${firm.portal}/2fa/setup$`));

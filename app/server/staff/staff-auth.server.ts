@@ -10,11 +10,13 @@ import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/passw
 import { KNOWN_PLACE_MS, countPasswordFailure, passwordThrottleState, samePlace, type PasswordAttempt } from "../rate-limit.server";
 import type { RequestMeta } from "../request-meta.server";
 import type { Result } from "../result";
+import { staffPasskeyCount } from "../auth/passkey-owners.server";
 import { ABSOLUTE_TIMEOUT_MS, checkSession, deleteSession, issueSession, rotateSession, tokenParts, touchSession } from "../auth/sessions.server";
 import type { Session } from "../types";
 import type { Firm, StaffUser } from "../types";
 
-export type StaffAuth = { session: Session; staff: StaffUser; firm: Firm };
+/** `passkeys`: how many passkeys the staff member has (a passkey is a second factor where the firm requires one). */
+export type StaffAuth = { session: Session; staff: StaffUser; firm: Firm; passkeys: number };
 
 /** Sensitive staff actions need a password entered within this window. */
 export const REAUTH_WINDOW_MS = 10 * 60_000;
@@ -24,7 +26,7 @@ async function loadStaffSession(db: Database, request: Request, now: number): Pr
   const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
   if (!parts) return null;
   const [row] = await db
-    .select({ session: sessions, staff: staffUsers, firm: firms })
+    .select({ session: sessions, staff: staffUsers, firm: firms, passkeys: staffPasskeyCount(staffUsers.id) })
     .from(sessions)
     .innerJoin(staffUsers, eq(staffUsers.id, sessions.staffUserId))
     .innerJoin(firms, eq(firms.id, staffUsers.firmId))
@@ -43,7 +45,7 @@ export async function loadStaffAuth(db: Database, request: Request, now = Date.n
   const row = await loadStaffSession(db, request, now);
   if (!row) return null;
   // Staff who must use 2FA and have not passed it yet only reach /login/2fa.
-  if (needsStaffSecondFactor(row.staff) && !row.session.twoFactorVerifiedAt) return null;
+  if (needsStaffSecondFactor(row) && !row.session.twoFactorVerifiedAt) return null;
   await touchSession(db, row.session, now);
   return row;
 }
@@ -54,12 +56,17 @@ export async function loadStaffAuth(db: Database, request: Request, now = Date.n
  */
 export async function loadPendingStaffSession(db: Database, request: Request, now = Date.now()): Promise<StaffAuth | null> {
   const row = await loadStaffSession(db, request, now);
-  if (!row || !needsStaffSecondFactor(row.staff) || row.session.twoFactorVerifiedAt) return null;
+  if (!row || !needsStaffSecondFactor(row) || row.session.twoFactorVerifiedAt) return null;
   return row;
 }
 
-export function needsStaffSecondFactor(staff: StaffUser): boolean {
-  return staff.totpEnabledAt !== null;
+/**
+ * Whether a sign-in must pass a second factor: the staff member turned on an authenticator app, or the
+ * firm requires 2FA of all staff and their passkey is their second factor (a passkey with user
+ * verification passes it; without, or after a password, /login/2fa asks for the passkey).
+ */
+export function needsStaffSecondFactor(facts: { staff: Pick<StaffUser, "totpEnabledAt">; firm: Pick<Firm, "staffTwoFactorRequired">; passkeys: number }): boolean {
+  return facts.staff.totpEnabledAt !== null || (facts.firm.staffTwoFactorRequired && facts.passkeys > 0);
 }
 
 function signInRedirect(request: Request): never {
@@ -80,8 +87,8 @@ export async function requireStaff(request: Request, context: AppLoadContext): P
     }
     signInRedirect(request);
   }
-  // The firm requires 2FA for staff: someone without it sets it up before anything else.
-  if (auth.firm.staffTwoFactorRequired && !auth.staff.totpEnabledAt) {
+  // The firm requires 2FA for staff: someone without it (no app, no passkey) sets it up before anything else.
+  if (auth.firm.staffTwoFactorRequired && !auth.staff.totpEnabledAt && auth.passkeys === 0) {
     const path = new URL(request.url).pathname;
     if (!STAFF_ENROLMENT_PATHS.includes(path)) throw redirect("/app/account/two-factor");
   }
@@ -89,7 +96,7 @@ export async function requireStaff(request: Request, context: AppLoadContext): P
 }
 
 /** Where a staff member who must set up 2FA may go: the set-up page and what it needs. */
-const STAFF_ENROLMENT_PATHS = ["/app/account", "/app/account/two-factor", "/app/reauthenticate"];
+const STAFF_ENROLMENT_PATHS = ["/app/account", "/app/account/two-factor", "/app/account/passkey", "/app/reauthenticate"];
 
 export async function requireAdmin(request: Request, context: AppLoadContext): Promise<StaffAuth> {
   const auth = await requireStaff(request, context);
@@ -148,7 +155,13 @@ export async function signInStaff(
   const attempt = staffAttempt(email, input.ip);
   const throttle = await passwordThrottleState(db, attempt);
   if (throttle === "throttled") return { ok: false, status: 429, error: THROTTLED_ERROR };
-  const staff = await db.query.staffUsers.findFirst({ where: eq(staffUsers.email, email) });
+  const [found] = await db
+    .select({ staff: staffUsers, firm: firms, passkeys: staffPasskeyCount(staffUsers.id) })
+    .from(staffUsers)
+    .innerJoin(firms, eq(firms.id, staffUsers.firmId))
+    .where(eq(staffUsers.email, email))
+    .limit(1);
+  const staff = found?.staff;
   // At the account's ceiling only a place this staff member has signed in from before may still try.
   if (throttle === "account_ceiling" && !(staff && (await staffSignedInFrom(db, staff, input.ip)))) {
     return { ok: false, status: 429, error: CEILING_ERROR };
@@ -191,7 +204,7 @@ export async function signInStaff(
     statements.push(db.update(staffUsers).set({ passwordHash: await hashPassword(input.password) }).where(eq(staffUsers.id, staff.id)));
   }
   await runBatch(db, statements);
-  return { ok: true, token: issued.token, staff, needsSecondFactor: staff.totpEnabledAt !== null };
+  return { ok: true, token: issued.token, staff, needsSecondFactor: needsStaffSecondFactor(found) };
 }
 
 /** Confirms the password of a signed-in staff member and rotates the session token. */
