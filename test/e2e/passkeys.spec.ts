@@ -175,3 +175,19 @@ test('"Magic link only" refuses passkey sign-in', async ({ page, browser, firm }
   expect(refused.status).toBe(403);
   expect(refused.body.error).toContain("uses email links only");
 });
+
+test("staff add a passkey on their account page and sign in with it at /login without an email", async ({ page, firm }) => {
+  await virtualAuthenticator(page);
+  await signInStaff(page, firm.member);
+  await page.getByRole("link", { name: "Account" }).click();
+  const section = page.getByRole("region", { name: "Passkeys" });
+  await section.getByLabel("Passkey name").fill("Office desktop");
+  await section.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(page.getByRole("status")).toContainText("Your passkey was added");
+  await expect(page.getByRole("region", { name: "Passkeys" })).toContainText("Office desktop");
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Sign in to your firm" })).toBeVisible();
+
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await expect(page.getByRole("heading", { name: "Contacts", exact: true })).toBeVisible();
+});

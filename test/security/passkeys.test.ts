@@ -8,6 +8,8 @@ import { Browser, signInStaff } from "../support/http";
 import { emailsTo } from "../support/portal";
 import { diffStorage, snapshotStorage } from "../support/snapshot";
 import { codeNow, enableTotp, portalOwner } from "../support/two-factor";
+import { portalAdoption } from "../../app/server/staff/adoption.server";
+import { headsUpAudience } from "../../app/server/staff/heads-up.server";
 import { SoftAuthenticator, optionsFor, passkeyPost, registerPasskey, signInWithPasskey } from "../support/webauthn";
 
 async function client(mode: SecurityMode = "magic_link_and_login") {
@@ -469,5 +471,35 @@ describe("Edit login details: staff remove a client's passkeys (as deactivating 
     expect(response.status).toBe(302);
     expect(response.headers.get("location")).toMatch(/^\/app\/reauthenticate/);
     expect(await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, account.id))).toHaveLength(1);
+  });
+});
+
+describe("passkeys in the firm's figures", () => {
+  it("a client with a passkey counts as having a second factor: not among those the 2FA mode would stop, nor emailed a heads-up", async () => {
+    const { firm, contact } = await clientWithPasskey();
+    const without = await createContact(firm);
+    await createPortalAccount(firm, without);
+    const adoption = await portalAdoption(db, firm.id);
+    expect(adoption).toMatchObject({ accounts: 2, twoFactor: 1, mustEnrol: 1 });
+    const audience = (await headsUpAudience(db, firm.id)).map((r) => r.email);
+    expect(audience).toEqual([without.email]);
+    expect(audience).not.toContain(contact.email);
+  });
+});
+
+describe("passkey notices", () => {
+  it("a passkey used from a new device: the client is emailed, naming the passkey; the same browser again is not news", async () => {
+    const { firm, account, base, authenticator } = await clientWithPasskey();
+    const laptop = new Browser();
+    expect((await signInWithPasskey(laptop, base, authenticator)).status).toBe(200);
+    const started = Date.now();
+    const phone = new Browser("198.51.100.200");
+    expect((await signInWithPasskey(phone, base, authenticator)).status).toBe(200);
+    const [notice] = (await emailsTo(account.email, started)).filter((m) => m.subject === `${firm.name} portal: new sign-in to your account`);
+    expect(notice.textBody).toContain('Signed in with the passkey "Test laptop".');
+    const again = Date.now();
+    await phone.post(`${base}/logout`, {});
+    expect((await signInWithPasskey(phone, base, authenticator)).status).toBe(200);
+    expect((await emailsTo(account.email, again)).filter((m) => m.subject.includes("new sign-in"))).toEqual([]);
   });
 });

@@ -85,9 +85,9 @@ export const MODES: Record<SecurityMode, ModeRule> = {
     factors: ["link", "password", "totp", "passkey"],
     secondFactor: "always",
     plans: ["business", "enterprise"],
-    help: "Every client signs in with a password and an authenticator app code. Emailed links identify the client, then ask for both.",
+    help: "Every client signs in with a password and an authenticator app code, or with a passkey. Emailed links identify the client, then ask for both.",
     switchEffect:
-      "Every client session that has not passed two-factor authentication ends now. Clients without an authenticator app set one up at their next sign-in.",
+      "Every client session that has not passed two-factor authentication ends now. Clients without an authenticator app or a passkey set one up at their next sign-in.",
   },
 };
 
