@@ -12,6 +12,15 @@ import { portalAdoption } from "../../app/server/staff/adoption.server";
 import { headsUpAudience } from "../../app/server/staff/heads-up.server";
 import { SoftAuthenticator, optionsFor, passkeyPost, registerPasskey, signInWithPasskey } from "../support/webauthn";
 
+/**
+ * A browser from its own network (a random IPv6 /64): the per-IP sign-in throttles count per network,
+ * and test files running side by side must not throttle each other's browsers.
+ */
+function newBrowser(): Browser {
+  const group = () => Math.floor(Math.random() * 0xffff).toString(16);
+  return new Browser(`2001:db8:${group()}:${group()}::15`);
+}
+
 async function client(mode: SecurityMode = "magic_link_and_login") {
   const firm = await createFirm({ securityMode: mode });
   const contact = await createContact(firm);
@@ -84,7 +93,7 @@ describe("passkeys: registration and sign-in", () => {
 
   it("adding or removing a passkey needs a recent sign-in: an older session confirms its password first", async () => {
     const { account, base } = await client();
-    const browser = await clientBrowser(account, { twoFactor: true });
+    const browser = await clientBrowser(account, { twoFactor: true, ip: newBrowser().ip });
     // The session is 20 minutes old.
     const old = Date.now() - 20 * 60_000;
     await db.update(sessions).set({ createdAt: old, twoFactorVerifiedAt: old, lastSeenAt: Date.now() }).where(eq(sessions.portalAccountId, account.id));
@@ -109,11 +118,11 @@ describe("passkeys: registration and sign-in", () => {
   it("a forged signature and a counter that does not move forward are refused", async () => {
     const { base, authenticator } = await clientWithPasskey();
     const forger = await SoftAuthenticator.create();
-    const forged = await signInWithPasskey(new Browser(), base, authenticator, { signWith: forger.keys.privateKey });
+    const forged = await signInWithPasskey(newBrowser(), base, authenticator, { signWith: forger.keys.privateKey });
     expect(forged.status).toBe(401);
-    expect((await signInWithPasskey(new Browser(), base, authenticator)).status).toBe(200);
+    expect((await signInWithPasskey(newBrowser(), base, authenticator)).status).toBe(200);
     // A clone that still has the old counter.
-    const cloned = await signInWithPasskey(new Browser(), base, authenticator, { counter: 1 });
+    const cloned = await signInWithPasskey(newBrowser(), base, authenticator, { counter: 1 });
     expect(cloned.status).toBe(401);
   });
 });
@@ -121,11 +130,11 @@ describe("passkeys: registration and sign-in", () => {
 describe("rule 33: WebAuthn challenges are single use, short-lived, in D1 and bound to who asked", () => {
   it("rule 33: a replayed assertion (its challenge already used) is refused", async () => {
     const { base, authenticator } = await clientWithPasskey();
-    const browser = new Browser();
+    const browser = newBrowser();
     const options = await optionsFor<{ challenge: string }>(browser, base, "sign-in-options");
     const credential = await authenticator.assert(options);
     expect((await passkeyPost(browser, base, { intent: "sign-in", credential })).status).toBe(200);
-    const replayer = new Browser();
+    const replayer = newBrowser();
     replayer.cookies.set("__Host-device", browser.cookies.get("__Host-device")!);
     const replay = await passkeyPost(replayer, base, { intent: "sign-in", credential });
     expect(replay.status).toBe(400);
@@ -134,7 +143,7 @@ describe("rule 33: WebAuthn challenges are single use, short-lived, in D1 and bo
 
   it("rule 33: an expired challenge is refused (5 minutes)", async () => {
     const { base, authenticator } = await clientWithPasskey();
-    const browser = new Browser();
+    const browser = newBrowser();
     const options = await optionsFor<{ challenge: string }>(browser, base, "sign-in-options");
     const [row] = await db.select().from(webauthnChallenges).where(eq(webauthnChallenges.expiresAt, (await db.select().from(webauthnChallenges)).map((r) => r.expiresAt).sort().at(-1)!));
     expect(row.expiresAt - Date.now()).toBeLessThanOrEqual(5 * 60_000);
@@ -147,9 +156,9 @@ describe("rule 33: WebAuthn challenges are single use, short-lived, in D1 and bo
   it("rule 33: a challenge asked for by another browser, or another session, is refused", async () => {
     const { account, base, authenticator } = await clientWithPasskey();
     // Sign-in: bound to the browser (device cookie) that asked.
-    const asker = new Browser();
+    const asker = newBrowser();
     const options = await optionsFor<{ challenge: string }>(asker, base, "sign-in-options");
-    const thief = new Browser();
+    const thief = newBrowser();
     const stolen = await passkeyPost(thief, base, { intent: "sign-in", credential: await authenticator.assert(options) });
     expect(stolen.status).toBe(400);
     expect(thief.cookies.has("__Host-portal_session")).toBe(false);
@@ -170,12 +179,12 @@ describe("rule 33: WebAuthn challenges are single use, short-lived, in D1 and bo
   it("rule 33: a wrong origin is refused", async () => {
     const { base, authenticator } = await clientWithPasskey();
     for (const origin of ["https://portal.test", "http://evil.test", "http://portal.test:8080", "http://sub.portal.test", "http://portal.test.evil.test", "null", ""]) {
-      const browser = new Browser();
+      const browser = newBrowser();
       const response = await signInWithPasskey(browser, base, authenticator, { origin });
       expect(response.status, origin).toBe(403);
       expect(browser.cookies.has("__Host-portal_session"), origin).toBe(false);
     }
-    const crossOrigin = await signInWithPasskey(new Browser(), base, authenticator, { crossOrigin: true });
+    const crossOrigin = await signInWithPasskey(newBrowser(), base, authenticator, { crossOrigin: true });
     expect(crossOrigin.status).toBe(403);
     // Registration too.
     const { account } = await client();
@@ -186,7 +195,7 @@ describe("rule 33: WebAuthn challenges are single use, short-lived, in D1 and bo
   it("rule 33: a wrong RP ID is refused", async () => {
     const { account, base, authenticator } = await clientWithPasskey();
     for (const rpId of ["evil.test", "sub.portal.test", "portal.tes", "localhost", ""]) {
-      const browser = new Browser();
+      const browser = newBrowser();
       const response = await signInWithPasskey(browser, base, authenticator, { rpId });
       expect(response.status, rpId).toBe(403);
       expect(browser.cookies.has("__Host-portal_session"), rpId).toBe(false);
@@ -198,8 +207,8 @@ describe("rule 33: WebAuthn challenges are single use, short-lived, in D1 and bo
 
   it("rule 33: an assertion of the wrong ceremony type is refused", async () => {
     const { base, authenticator } = await clientWithPasskey();
-    expect((await signInWithPasskey(new Browser(), base, authenticator, { type: "webauthn.create" })).status).toBe(422);
-    expect((await signInWithPasskey(new Browser(), base, authenticator, { up: false })).status).toBe(422);
+    expect((await signInWithPasskey(newBrowser(), base, authenticator, { type: "webauthn.create" })).status).toBe(422);
+    expect((await signInWithPasskey(newBrowser(), base, authenticator, { up: false })).status).toBe(422);
   });
 });
 
@@ -210,7 +219,7 @@ describe("rule 34: a passkey belongs to one account of one firm", () => {
     const firmB = await createFirm();
     const contactB = await createContact(firmB, { email: a.contact.email });
     await createPortalAccount(firmB, contactB);
-    const browser = new Browser();
+    const browser = newBrowser();
     const response = await signInWithPasskey(browser, `/portal/${firmB.slug}`, a.authenticator);
     expect(response.status).toBe(401);
     expect(browser.cookies.has("__Host-portal_session")).toBe(false);
@@ -220,7 +229,7 @@ describe("rule 34: a passkey belongs to one account of one firm", () => {
     expect(crossed.status).toBe(400);
     expect(browser.cookies.has("__Host-portal_session")).toBe(false);
     // On its own firm's portal it still works.
-    expect((await signInWithPasskey(new Browser(), a.base, a.authenticator)).status).toBe(200);
+    expect((await signInWithPasskey(newBrowser(), a.base, a.authenticator)).status).toBe(200);
   });
 
   it("rule 34: a removed credential is refused", async () => {
@@ -228,17 +237,17 @@ describe("rule 34: a passkey belongs to one account of one firm", () => {
     const browser = await clientBrowser(account, { twoFactor: true });
     const [stored] = await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, account.id));
     expect((await browser.post(`${base}/account`, { intent: "remove-passkey", id: stored.id })).status).toBe(200);
-    const response = await signInWithPasskey(new Browser(), base, authenticator);
+    const response = await signInWithPasskey(newBrowser(), base, authenticator);
     expect(response.status).toBe(401);
   });
 
   it("rule 34: a credential of a deactivated account, or of a deleted contact, is refused", async () => {
     const deactivated = await clientWithPasskey();
     await db.update(portalAccounts).set({ deactivatedAt: Date.now() }).where(eq(portalAccounts.id, deactivated.account.id));
-    expect((await signInWithPasskey(new Browser(), deactivated.base, deactivated.authenticator)).status).toBe(401);
+    expect((await signInWithPasskey(newBrowser(), deactivated.base, deactivated.authenticator)).status).toBe(401);
     const deleted = await clientWithPasskey();
     await db.update(contacts).set({ deletedAt: Date.now() }).where(eq(contacts.id, deleted.contact.id));
-    expect((await signInWithPasskey(new Browser(), deleted.base, deleted.authenticator)).status).toBe(401);
+    expect((await signInWithPasskey(newBrowser(), deleted.base, deleted.authenticator)).status).toBe(401);
     expect(await sessionCount(deleted.account.id)).toBe(1);
   });
 
@@ -255,7 +264,7 @@ describe("rule 34: a passkey belongs to one account of one firm", () => {
 describe("rule 35: a passkey satisfies the 2FA mode only with user verification", () => {
   it("rule 35: with user verification, a passkey alone gets a client in under the 2FA mode", async () => {
     const { base, authenticator } = await clientWithPasskey("magic_link_and_login_2fa");
-    const browser = new Browser();
+    const browser = newBrowser();
     const response = await signInWithPasskey(browser, base, authenticator);
     expect(await json(response)).toEqual({ ok: true, redirectTo: `${base}/requests` });
     expect((await browser.fetch(`${base}/requests`)).status).toBe(200);
@@ -263,7 +272,7 @@ describe("rule 35: a passkey satisfies the 2FA mode only with user verification"
 
   it("rule 35: an assertion without the UV flag leaves the session at the 2FA step", async () => {
     const { account, base, authenticator } = await clientWithPasskey("magic_link_and_login_2fa");
-    const browser = new Browser();
+    const browser = newBrowser();
     const response = await signInWithPasskey(browser, base, authenticator, { uv: false });
     expect(await json(response)).toEqual({ ok: true, redirectTo: `${base}/2fa` });
     for (const page of ["/requests", "/account"]) {
@@ -288,7 +297,7 @@ describe("rule 35: a passkey satisfies the 2FA mode only with user verification"
   it("rule 35: a client who turned on 2FA in the default mode is asked for the code after a passkey without UV", async () => {
     const { account, base, authenticator } = await clientWithPasskey();
     const secret = await enableTotp(portalOwner(account));
-    const browser = new Browser();
+    const browser = newBrowser();
     const response = await signInWithPasskey(browser, base, authenticator, { uv: false });
     expect((await json(response)).redirectTo).toBe(`${base}/2fa`);
     expect((await browser.fetch(`${base}/requests`)).headers.get("location")).toBe(`${base}/2fa`);
@@ -297,7 +306,7 @@ describe("rule 35: a passkey satisfies the 2FA mode only with user verification"
 
   it("a client with a passkey is not sent to set up an authenticator app: after the password, the passkey is the second step", async () => {
     const { contact, base, authenticator } = await clientWithPasskey("magic_link_and_login_2fa");
-    const browser = new Browser();
+    const browser = newBrowser();
     const signedIn = await browser.post(`${base}/login`, { email: contact.email, password: PASSWORD });
     expect(signedIn.headers.get("location")).toBe(`${base}/2fa`);
     const page = await (await browser.fetch(`${base}/2fa`)).text();
@@ -312,7 +321,7 @@ describe("rule 35: a passkey satisfies the 2FA mode only with user verification"
   it("enrolment under the 2FA mode: adding a passkey passes the second factor and ends the other sessions", async () => {
     const { account, contact, base } = await client("magic_link_and_login_2fa");
     const other = await clientBrowser(account);
-    const browser = new Browser();
+    const browser = newBrowser();
     expect((await browser.post(`${base}/login`, { email: contact.email, password: PASSWORD })).headers.get("location")).toBe(`${base}/2fa/setup`);
     expect(await (await browser.fetch(`${base}/2fa/setup`)).text()).toContain("The easier way: a passkey");
     const response = await registerPasskey(browser, base, await SoftAuthenticator.create());
@@ -324,7 +333,7 @@ describe("rule 35: a passkey satisfies the 2FA mode only with user verification"
   it("a session at the 2FA step cannot add a passkey to skip the code", async () => {
     const { account, contact, base } = await client("magic_link_and_login_2fa");
     await enableTotp(portalOwner(account));
-    const browser = new Browser();
+    const browser = newBrowser();
     await browser.post(`${base}/login`, { email: contact.email, password: PASSWORD });
     const refused = await passkeyPost(browser, base, { intent: "register-options" });
     expect(refused.status).toBe(403);
@@ -335,7 +344,7 @@ describe("rule 35: a passkey satisfies the 2FA mode only with user verification"
 describe("passkeys and the modes", () => {
   it('"Magic link only": passkey sign-in is refused like passwords, and writes nothing', async () => {
     const { firm, base, authenticator } = await clientWithPasskey();
-    const browser = new Browser();
+    const browser = newBrowser();
     const options = await optionsFor<{ challenge: string }>(browser, base, "sign-in-options");
     await db.update(firms).set({ securityMode: "magic_link_only" }).where(eq(firms.id, firm.id));
     const refusedOptions = await passkeyPost(browser, base, { intent: "sign-in-options" });
@@ -349,7 +358,7 @@ describe("passkeys and the modes", () => {
 
   it("a passkey session ends when the firm switches to links only (the policy's switch)", async () => {
     const { firm, base, authenticator } = await clientWithPasskey();
-    const browser = new Browser();
+    const browser = newBrowser();
     expect((await signInWithPasskey(browser, base, authenticator)).status).toBe(200);
     await db.update(firms).set({ securityMode: "magic_link_only" }).where(eq(firms.id, firm.id));
     expect((await browser.fetch(`${base}/requests`)).status).toBe(302);
@@ -390,7 +399,7 @@ describe("passkey requests with bad input (rule 32)", () => {
     ];
     const before = await snapshotStorage({ ignoreColumns: { sessions: ["last_seen_at"] } });
     for (const payload of payloads) {
-      for (const who of [browser, new Browser()]) {
+      for (const who of [browser, newBrowser()]) {
         const response = await passkeyPost(who, base, payload);
         const label = typeof payload === "string" ? payload.slice(0, 40) : JSON.stringify(payload).slice(0, 120);
         expect([400, 401, 403, 413, 422], label).toContain(response.status);
@@ -398,21 +407,21 @@ describe("passkey requests with bad input (rule 32)", () => {
       }
     }
     // A body that says it is huge is refused before it is read.
-    const declared = await passkeyPost(new Browser(), base, "{}", { "content-length": String(10 * 1024 * 1024) });
+    const declared = await passkeyPost(newBrowser(), base, "{}", { "content-length": String(10 * 1024 * 1024) });
     expect([400, 413]).toContain(declared.status);
     expect(diffStorage(before, await snapshotStorage({ ignoreColumns: { sessions: ["last_seen_at"] } }))).toEqual([]);
   });
 
   it("a GET of the ceremony route is not a page and not a 500", async () => {
     const { base } = await client();
-    const response = await new Browser().fetch(`${base}/passkey`);
+    const response = await newBrowser().fetch(`${base}/passkey`);
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(response.status).toBeLessThan(500);
   });
 
   it("a cross-site ceremony post is refused (rule 28)", async () => {
     const { base, authenticator } = await clientWithPasskey();
-    const browser = new Browser();
+    const browser = newBrowser();
     const options = await optionsFor<{ challenge: string }>(browser, base, "sign-in-options");
     const response = await passkeyPost(browser, base, { intent: "sign-in", credential: await authenticator.assert(options) }, { "sec-fetch-site": "cross-site", origin: "http://evil.test" });
     expect(response.status).toBe(403);
@@ -424,14 +433,14 @@ describe("Edit login details: staff remove a client's passkeys (as deactivating 
   async function staffScenario(mode: SecurityMode = "magic_link_and_login_2fa") {
     const c = await clientWithPasskey(mode);
     const admin = await createStaff(c.firm, { role: "admin" });
-    const staff = await signInStaff(admin.email, PASSWORD);
+    const staff = await signInStaff(admin.email, PASSWORD, newBrowser());
     return { ...c, admin, staff, path: `/app/contacts/${c.contact.id}/login-details` };
   }
 
   it("the Client portal section shows the count and last use; removal ends the client's sessions, is logged with the reason and emailed", async () => {
     const started = Date.now();
     const { firm, contact, account, base, authenticator, staff, path } = await staffScenario();
-    const client = new Browser();
+    const client = newBrowser();
     expect((await signInWithPasskey(client, base, authenticator)).status).toBe(200);
     const details = await (await staff.fetch(`/app/contacts/${contact.id}`)).text();
     expect(details).toMatch(/Passkeys<\/dt><dd>1, last used /);
@@ -444,21 +453,21 @@ describe("Edit login details: staff remove a client's passkeys (as deactivating 
     expect(removed.status).toBe(200);
     expect(await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, account.id))).toEqual([]);
     expect((await client.fetch(`${base}/requests`)).status).toBe(302);
-    expect((await signInWithPasskey(new Browser(), base, authenticator)).status).toBe(401);
+    expect((await signInWithPasskey(newBrowser(), base, authenticator)).status).toBe(401);
     const [event] = await db.select().from(auditEvents).where(and(eq(auditEvents.contactId, contact.id), eq(auditEvents.type, "client.passkeys_removed")));
     expect(JSON.parse(event.detail!)).toMatchObject({ reason: "Lost her phone", count: 1 });
     expect((await emailsTo(account.email, started)).map((m) => m.subject)).toContain(`${firm.name} portal: your passkeys were removed`);
     // Never less than the mode requires: with the password, the client is sent to set up a second factor.
-    const back = new Browser();
+    const back = newBrowser();
     expect((await back.post(`${base}/login`, { email: contact.email, password: PASSWORD })).headers.get("location")).toBe(`${base}/2fa/setup`);
   });
 
   it("rule 21: a member cannot remove a client's passkeys; rule 20: another firm's admin gets 404", async () => {
     const { firm, account, path } = await staffScenario();
-    const member = await signInStaff((await createStaff(firm, { role: "member" })).email, PASSWORD);
+    const member = await signInStaff((await createStaff(firm, { role: "member" })).email, PASSWORD, newBrowser());
     expect((await member.post(path, { intent: "remove-passkeys", reason: "no reason", confirm: "yes" })).status).toBe(403);
     const otherFirm = await createFirm();
-    const stranger = await signInStaff((await createStaff(otherFirm, { role: "admin" })).email, PASSWORD);
+    const stranger = await signInStaff((await createStaff(otherFirm, { role: "admin" })).email, PASSWORD, newBrowser());
     expect((await stranger.post(path, { intent: "remove-passkeys", reason: "no reason", confirm: "yes" })).status).toBe(404);
     expect(await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, account.id))).toHaveLength(1);
   });
@@ -490,7 +499,7 @@ describe("passkeys in the firm's figures", () => {
 describe("passkey notices", () => {
   it("a passkey used from a new device: the client is emailed, naming the passkey; the same browser again is not news", async () => {
     const { firm, account, base, authenticator } = await clientWithPasskey();
-    const laptop = new Browser();
+    const laptop = newBrowser();
     expect((await signInWithPasskey(laptop, base, authenticator)).status).toBe(200);
     const started = Date.now();
     const phone = new Browser("198.51.100.200");
