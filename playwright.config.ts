@@ -13,7 +13,8 @@ export default defineConfig({
   timeout: 60_000,
   reporter: [["list"]],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    // The server's APP_URL (scripts/local.ts): passkeys need a host name, not an IP address, as RP ID.
+    baseURL: `http://localhost:${port}`,
     trace: "off",
     launchOptions: {
       executablePath: chromiumPath() ?? undefined,

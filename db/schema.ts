@@ -1,7 +1,7 @@
 // The D1 schema. Times are integer milliseconds since the epoch (UTC).
 // Every table that holds firm data carries firm_id so every query can be scoped to one firm.
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 import { PLANS, SECURITY_MODES, STAFF_ROLES } from "../app/lib/domain";
 
@@ -108,7 +108,7 @@ export const recoveryCodes = sqliteTable(
   (t) => [index("recovery_codes_account_idx").on(t.portalAccountId)],
 );
 
-export const SESSION_KINDS = ["staff", "client_password", "client_link"] as const;
+export const SESSION_KINDS = ["staff", "client_password", "client_link", "client_passkey"] as const;
 export type SessionKind = (typeof SESSION_KINDS)[number];
 
 export const sessions = sqliteTable(
@@ -433,4 +433,60 @@ export const apiIdempotency = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.apiKeyId, t.idempotencyKey] }), index("api_idempotency_created_idx").on(t.createdAt)],
+);
+
+// Passkeys (WebAuthn credentials, docs/decisions/019). Every firm shares one RP ID (the app's host), so a
+// credential is bound here to one owner of one firm: a client's portal account or a staff user, never both.
+export const webauthnCredentials = sqliteTable(
+  "webauthn_credentials",
+  {
+    id: text("id").primaryKey(),
+    firmId: text("firm_id").notNull().references(() => firms.id),
+    portalAccountId: text("portal_account_id"),
+    staffUserId: text("staff_user_id"),
+    /** The credential id the authenticator made, base64url. */
+    credentialId: text("credential_id").notNull().unique(),
+    /** The random user handle (not an email) the passkey was registered under, base64url. */
+    userHandle: text("user_handle").notNull(),
+    /** SEC1 uncompressed point (ES256) or PKCS#1 (RS256), base64. */
+    publicKey: text("public_key").notNull(),
+    /** COSE algorithm: -7 (ES256) or -257 (RS256). */
+    algorithm: integer("algorithm").notNull(),
+    signCount: integer("sign_count").notNull().default(0),
+    /** BE flag: the passkey may be synced (copied to the owner's other devices by their provider). */
+    backupEligible: integer("backup_eligible", { mode: "boolean" }).notNull().default(false),
+    /** BS flag at its last use: the passkey is synced now. */
+    backedUp: integer("backed_up", { mode: "boolean" }).notNull().default(false),
+    /** JSON array of transports the browser reported ("internal", "hybrid", "usb", ...). */
+    transports: text("transports"),
+    name: text("name").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [
+    index("webauthn_credentials_account_idx").on(t.portalAccountId),
+    index("webauthn_credentials_staff_idx").on(t.staffUserId),
+    check("webauthn_credentials_one_owner", sql`(${t.portalAccountId} IS NULL) <> (${t.staffUserId} IS NULL)`),
+  ],
+);
+
+export const WEBAUTHN_PURPOSES = ["register", "authenticate"] as const;
+export type WebauthnPurpose = (typeof WEBAUTHN_PURPOSES)[number];
+
+// A ceremony's challenge: in D1, not KV, because it is claimed exactly once (a DELETE ... RETURNING).
+// Bound to what asked for it: a session (registration, a second step) or the browser's device cookie
+// before there is a session (sign-in). Only SHA-256 of the challenge is stored.
+export const webauthnChallenges = sqliteTable(
+  "webauthn_challenges",
+  {
+    challengeHash: text("challenge_hash").primaryKey(),
+    firmId: text("firm_id"),
+    purpose: text("purpose", { enum: WEBAUTHN_PURPOSES }).notNull(),
+    /** SHA-256 of "session:<id>" or "device:<id>". */
+    boundTo: text("bound_to").notNull(),
+    /** Registration: the user handle the options carried, which the new credential is stored under. */
+    userHandle: text("user_handle"),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("webauthn_challenges_expires_idx").on(t.expiresAt)],
 );

@@ -13,7 +13,8 @@ console.log("Applying migrations to local D1…");
 migrate(persistTo);
 await seedDemo(persistTo);
 
-const url = `http://127.0.0.1:${port}`;
+// The APP_URL of a local server (scripts/local.ts): a host name, so passkeys work in the browser.
+const url = `http://localhost:${port}`;
 console.log(`
   Client portal running at ${url}
 

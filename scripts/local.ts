@@ -57,7 +57,8 @@ export async function seedDemo(persistTo: string): Promise<void> {
 export function localVars(port: number): Record<string, string> {
   return {
     ENVIRONMENT: "development",
-    APP_URL: `http://127.0.0.1:${port}`,
+    // localhost, not 127.0.0.1: browsers refuse an IP address as a WebAuthn RP ID, so passkeys need a name.
+    APP_URL: `http://localhost:${port}`,
     EMAIL_FROM: "Client Portal <portal@example.test>",
   };
 }

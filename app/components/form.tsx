@@ -83,9 +83,10 @@ export function messageOf(data: unknown): string | null {
 }
 
 /** The 6-digit authenticator code, the same everywhere: numeric keypad, one-time-code autofill. */
-export function CodeField({ error, hint, autoFocus }: { error?: string; hint?: string; autoFocus?: boolean }) {
+export function CodeField({ error, hint, autoFocus, id }: { error?: string; hint?: string; autoFocus?: boolean; id?: string }) {
   return (
     <Field
+      id={id}
       label="Code"
       name="code"
       inputMode="numeric"

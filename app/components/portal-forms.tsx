@@ -30,7 +30,8 @@ export function ClientSignInForm({
   return (
     <Form method="post" action={action} noValidate aria-labelledby="sign-in-heading">
       <h2 id="sign-in-heading">Sign in</h2>
-      <Field label="Email" name="email" type="email" autoComplete="username" required defaultValue={email} error={errors.email} />
+      {/* "webauthn": the browser may offer the client's passkeys in this field's autofill. */}
+      <Field label="Email" name="email" type="email" autoComplete="username webauthn" required defaultValue={email} error={errors.email} />
       <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
       <div className="row">
         <button type="submit">Sign in</button>

@@ -7,6 +7,7 @@ import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/fo
 import { totpCodeField } from "~/server/fields";
 import { failure, readForm, validateForm, type FormFailure } from "~/server/forms.server";
 import type { PendingEnrolment } from "~/server/auth/second-factor.server";
+import { AddPasskey } from "~/components/passkeys";
 import { hasRecentAuth, requireRecentAuth, requireStaff, staffSessionCookie } from "~/server/staff/staff-auth.server";
 import { enrolStaffTotp, resumeStaffEnrolment, startStaffEnrolment } from "~/server/staff/staff-two-factor.server";
 
@@ -65,6 +66,14 @@ export default function StaffTwoFactorSetup() {
   return (
     <div className="narrow">
       <h1>Set up two-factor authentication</h1>
+      <section className="card" aria-labelledby="passkey-setup-heading">
+        <h2 id="passkey-setup-heading">The easier way: a passkey</h2>
+        <AddPasskey
+          action="/app/account/passkey"
+          hint="Your device's fingerprint, face or screen lock becomes your second step, and you can sign in without a password."
+        />
+      </section>
+      <h2>Or use an authenticator app</h2>
       <FormError message={formErrorOf(data)} />
       <ol className="stack">
         <li>

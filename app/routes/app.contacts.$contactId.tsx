@@ -22,7 +22,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     id.success ? contactWithAccess(context.db, firmRef, id.data, Date.now(), context.read) : null,
   );
   if (!details) throw new Response("Contact not found", { status: 404 });
-  const { contact, account, activeSessions, activeLinks, invitedAt } = details;
+  const { contact, account, activeSessions, activeLinks, invitedAt, passkeys, passkeyLastUsedAt } = details;
   const url = new URL(request.url);
   return json({
     saved: url.searchParams.has("created") ? "The contact was added." : url.searchParams.has("saved") ? "Saved." : null,
@@ -44,6 +44,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
           email: account.email,
           totpEnabledAt: account.totpEnabledAt,
           lastSignInAt: account.lastSignInAt,
+          passkeys,
+          passkeyLastUsedAt,
           deactivated: account.deactivatedAt !== null,
         }
       : null,
@@ -144,9 +146,19 @@ export default function ContactDetails() {
           <dd>
             {account?.totpEnabledAt
               ? `On since ${formatDateTime(account.totpEnabledAt)}`
-              : twoFactorRequired
-                ? "Required, not set up yet"
-                : "Off"}
+              : account?.passkeys
+                ? "With a passkey"
+                : twoFactorRequired
+                  ? "Required, not set up yet"
+                  : "Off"}
+          </dd>
+          <dt>Passkeys</dt>
+          <dd>
+            {account?.passkeys
+              ? `${account.passkeys}, last used ${account.passkeyLastUsedAt ? formatDateTime(account.passkeyLastUsedAt) : "never"}`
+              : account
+                ? "None"
+                : ""}
           </dd>
           <dt>Last sign-in</dt>
           <dd>{formatDateTime(account?.lastSignInAt)}</dd>

@@ -5,7 +5,8 @@ import type { ReactNode } from "react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
-import { changeLoginEmail, deactivateTwoFactor, revokeAccessLinks, signOutEverywhere } from "~/server/staff/client-access.server";
+import { changeLoginEmail, deactivateTwoFactor, removeClientPasskeys, revokeAccessLinks, signOutEverywhere } from "~/server/staff/client-access.server";
+import { listContactPasskeys, summarisePasskey } from "~/server/auth/passkey-owners.server";
 import { getContact } from "~/server/staff/contacts.server";
 import { emailField, idParam } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
@@ -19,17 +20,25 @@ async function loadContact(request: Request, context: LoaderFunctionArgs["contex
   const { data: details, ...auth } = await staffPage(
     request,
     context,
-    async (firm) => (id.success ? getContact(context.db, firm, id.data, context.read) : null),
+    async (firm) =>
+      id.success
+        ? Promise.all([
+            getContact(context.db, firm, id.data, context.read),
+            listContactPasskeys(context.db, firm, id.data, context.read),
+          ])
+        : null,
     requireAdmin,
   );
-  if (!details || details.contact.deletedAt) throw new Response("Contact not found", { status: 404 });
-  return { auth, ...details };
+  if (!details || !details[0] || details[0].contact.deletedAt) throw new Response("Contact not found", { status: 404 });
+  const [found, passkeys] = details;
+  return { auth, ...found, passkeys: found.account ? passkeys : [] };
 }
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
-  const { auth, contact, account } = await loadContact(request, context, params.contactId);
+  const { auth, contact, account, passkeys } = await loadContact(request, context, params.contactId);
   requireRecentAuth(auth, request);
   return json({
+    passkeys: passkeys.map(summarisePasskey),
     contact: { id: contact.id, name: contact.name },
     account: account ? { email: account.email, totpEnabledAt: account.totpEnabledAt } : null,
   });
@@ -41,6 +50,11 @@ const schema = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("change-email"), email: emailField, currentEmail: z.string().max(254), confirm: confirmed }),
   z.object({
     intent: z.literal("deactivate-2fa"),
+    reason: z.string({ required_error: "Give a reason." }).trim().min(3, "Give a reason.").max(500, "Keep the reason under 500 characters."),
+    confirm: confirmed,
+  }),
+  z.object({
+    intent: z.literal("remove-passkeys"),
     reason: z.string({ required_error: "Give a reason." }).trim().min(3, "Give a reason.").max(500, "Keep the reason under 500 characters."),
     confirm: confirmed,
   }),
@@ -63,7 +77,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       ? await changeLoginEmail(context.db, auth, contact.id, { email: data.email, currentEmail: data.currentEmail }, meta)
       : data.intent === "deactivate-2fa"
         ? await deactivateTwoFactor(context.db, auth, contact.id, data.reason, meta)
-        : data.intent === "sign-out"
+        : data.intent === "remove-passkeys"
+          ? await removeClientPasskeys(context.db, auth, contact.id, data.reason, meta)
+          : data.intent === "sign-out"
           ? await signOutEverywhere(context.db, auth, contact.id, meta)
           : await revokeAccessLinks(context.db, context.env.LINKS, auth, contact.id, meta);
   if (!result.ok) return failure(result, { intent });
@@ -87,7 +103,7 @@ function ConfirmBox({ id, children, error }: { id: string; children: ReactNode; 
 }
 
 export default function EditLoginDetails() {
-  const { contact, account } = useLoaderData<typeof loader>();
+  const { contact, account, passkeys } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const errorFor = (intent: string, field: string) => (result && result.intent === intent ? fieldErrorOf(result, field) : undefined);
   return (
@@ -161,6 +177,52 @@ export default function EditLoginDetails() {
       ) : (
         <p>This contact has no portal account yet.</p>
       )}
+      {account ? (
+        <section className="card" aria-labelledby="passkeys-heading">
+          <h2 id="passkeys-heading">Passkeys</h2>
+          {passkeys.length ? (
+            <Form method="post" noValidate>
+              <input type="hidden" name="intent" value="remove-passkeys" />
+              <ul>
+                {passkeys.map((p) => (
+                  <li key={p.id}>
+                    {p.name}: added {formatDateTime(p.createdAt)}, last used {p.lastUsedAt ? formatDateTime(p.lastUsedAt) : "never"} ({p.synced ? "synced" : "device-bound"})
+                  </li>
+                ))}
+              </ul>
+              <p>
+                If the client lost the device, remove their passkeys: they sign in with their password (and set up a second step again
+                where your firm requires one). Their devices are signed out and they are emailed.
+              </p>
+              <div className="field">
+                <label htmlFor="passkeys-reason">Reason for removing the passkeys</label>
+                <textarea
+                  id="passkeys-reason"
+                  name="reason"
+                  required
+                  maxLength={500}
+                  rows={2}
+                  aria-invalid={errorFor("remove-passkeys", "reason") ? true : undefined}
+                  aria-describedby={errorFor("remove-passkeys", "reason") ? "passkeys-reason-error" : undefined}
+                />
+                {errorFor("remove-passkeys", "reason") ? (
+                  <p className="error" id="passkeys-reason-error">
+                    {errorFor("remove-passkeys", "reason")}
+                  </p>
+                ) : null}
+              </div>
+              <ConfirmBox id="confirm-passkeys" error={errorFor("remove-passkeys", "confirm")}>
+                I have checked that this request to remove the passkeys really comes from the client.
+              </ConfirmBox>
+              <button type="submit" className="danger">
+                Remove passkeys
+              </button>
+            </Form>
+          ) : (
+            <p>None.</p>
+          )}
+        </section>
+      ) : null}
       <section className="card" aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">Sessions and links</h2>
         <Form method="post" noValidate className="stack">

@@ -3,6 +3,7 @@ import { json, redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, submittedValueOf } from "~/components/form";
+import { PasskeySignIn } from "~/components/passkeys";
 import { emailField, redirectToField, signInPasswordField } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
@@ -48,7 +49,7 @@ export default function StaffLogin() {
             label="Email"
             name="email"
             type="email"
-            autoComplete="username"
+            autoComplete="username webauthn"
             required
             defaultValue={submittedValueOf(data, "email")}
             error={fieldErrorOf(data, "email")}
@@ -59,6 +60,7 @@ export default function StaffLogin() {
           </button>
         </Form>
       </div>
+      <PasskeySignIn action="/login/passkey" redirectTo={redirectTo || undefined} />
       <p className="muted small">Are you a client of a firm? Use the portal link your firm sent you.</p>
     </main>
   );

@@ -3,6 +3,7 @@ import { json } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
+import { PasskeyStep } from "~/components/passkeys";
 import { completeClientSecondFactor } from "~/server/portal/client-two-factor.server";
 import { totpCodeField } from "~/server/fields";
 import { failure, parseForm } from "~/server/forms.server";
@@ -13,7 +14,7 @@ export const meta: MetaFunction = () => [{ title: "Two-factor authentication · 
 
 export async function loader({ params, context }: LoaderFunctionArgs) {
   const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
-  return json({ slug: auth.firm.slug, firmName: auth.firm.name });
+  return json({ slug: auth.firm.slug, firmName: auth.firm.name, totp: auth.account?.totpEnabledAt != null, passkeys: auth.passkeys > 0 });
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {
@@ -27,21 +28,36 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 }
 
 export default function TwoFactorStep() {
-  const { slug } = useLoaderData<typeof loader>();
+  const { slug, totp, passkeys } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <div className="narrow">
-      <h1>Enter your code</h1>
-      <p>Open your authenticator app and enter the 6-digit code it shows for this portal.</p>
+      <h1>{totp ? "Enter your code" : "Use your passkey"}</h1>
+      {totp ? <p>Open your authenticator app and enter the 6-digit code it shows for this portal.</p> : null}
+      {passkeys ? (
+        <div className="card">
+          <p>{totp ? "Or confirm with your passkey: " : ""}Use the fingerprint, face or screen lock of the device that has your passkey.</p>
+          <PasskeyStep action={`/portal/${slug}/passkey`} />
+        </div>
+      ) : null}
       <FormError message={formErrorOf(result)} />
-      <div className="card">
-        <Form method="post" noValidate>
-          <CodeField autoFocus error={fieldErrorOf(result, "code")} />
-          <button type="submit">Verify</button>
-        </Form>
-      </div>
+      {totp ? (
+        <div className="card">
+          <Form method="post" noValidate>
+            <CodeField autoFocus error={fieldErrorOf(result, "code")} />
+            <button type="submit">Verify</button>
+          </Form>
+        </div>
+      ) : null}
       <p>
-        <Link to={`/portal/${slug}/recovery`}>Use a recovery code</Link> · <Link to={`/portal/${slug}/help/two-factor`}>Help with two-factor authentication</Link>
+        {totp ? (
+          <>
+            <Link to={`/portal/${slug}/recovery`}>Use a recovery code</Link> ·{" "}
+          </>
+        ) : (
+          <>Lost your passkey? Ask your firm to remove it; you then set up two-factor authentication again. </>
+        )}
+        <Link to={`/portal/${slug}/help/two-factor`}>Help with two-factor authentication</Link>
       </p>
     </div>
   );

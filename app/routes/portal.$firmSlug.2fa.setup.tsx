@@ -4,6 +4,7 @@ import { json, redirect } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
+import { AddPasskey } from "~/components/passkeys";
 import { RecoveryCodes } from "~/components/recovery-codes";
 import { enrolClientTotp, resumeClientEnrolment, startClientEnrolment } from "~/server/portal/client-two-factor.server";
 import { totpCodeField } from "~/server/fields";
@@ -72,7 +73,19 @@ export default function TwoFactorSetup() {
   return (
     <div className="narrow-wide">
       <h1>Set up two-factor authentication</h1>
-      {data.required ? <p>{data.firmName} requires an authenticator app for the client portal. It takes a minute.</p> : null}
+      {data.required ? (
+        <>
+          <p>{data.firmName} requires a second step when you sign in to the client portal: a passkey, or an authenticator app.</p>
+          <section className="card" aria-labelledby="passkey-setup-heading">
+            <h2 id="passkey-setup-heading">The easier way: a passkey</h2>
+            <AddPasskey
+              action={`/portal/${data.slug}/passkey`}
+              hint="Your device's fingerprint, face or screen lock becomes your second step, and you can later sign in without a password."
+            />
+          </section>
+          <h2>Or use an authenticator app</h2>
+        </>
+      ) : null}
       <FormError message={formErrorOf(result)} />
       <ol className="stack">
         <li>

@@ -3,6 +3,7 @@ import { json } from "@remix-run/cloudflare";
 import { useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice, submittedValueOf } from "~/components/form";
+import { PasskeySignIn } from "~/components/passkeys";
 import { ClientSignInForm, EmailLinkForm } from "~/components/portal-forms";
 import { emailField, signInPasswordField } from "~/server/fields";
 import { failure, readForm, validateForm } from "~/server/forms.server";
@@ -65,6 +66,7 @@ export default function PortalLogin() {
       <h1>Sign in to {firm.name}</h1>
       <Notice message={sent} />
       <FormError message={formErrorOf(result)} />
+      <PasskeySignIn action={`${base}/passkey`} />
       <div className="card">
         <ClientSignInForm
           action={`${base}/login`}

@@ -23,7 +23,7 @@ for (const viewport of [
     await page.goto(`${firm.portal}/login`);
     await page.getByLabel("Email").first().fill(client.email);
     await page.getByLabel("Password").fill(client.account!.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("heading", { name: "Your requests" })).toBeVisible();
     await expectNoViolations(page, "client requests");
     await page.getByRole("link", { name: "2025 tax return documents" }).click();
@@ -40,7 +40,7 @@ for (const viewport of [
     await page.goto("/login");
     await page.getByLabel("Email").fill(firm.admin.email);
     await page.getByLabel("Password").fill(firm.admin.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("heading", { name: "Contacts" })).toBeVisible();
     for (const path of [
       "/app/contacts",

@@ -8,7 +8,7 @@ test("an admin creates a key (shown once), the API accepts it, and a revoked key
   await page.goto("/login");
   await page.getByLabel("Email").fill("admin@northwind.test");
   await page.getByLabel("Password").fill("demo-password-2026");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API keys" }).click();
   await expect(page.getByRole("heading", { name: "API keys", level: 1 })).toBeVisible();
 

@@ -7,7 +7,7 @@ async function signIn(page: Page) {
   await page.goto("/login?redirectTo=%2Fapp%2Fcontacts%2Fimport");
   await page.getByLabel("Email").fill("admin@northwind.test");
   await page.getByLabel("Password").fill("demo-password-2026");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Import contacts" })).toBeVisible();
 }
 

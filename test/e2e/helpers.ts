@@ -6,7 +6,7 @@ export async function signInStaff(page: Page, person: { email: string; password:
   await page.goto("/login");
   await page.getByLabel("Email").fill(person.email);
   await page.getByLabel("Password").fill(person.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Contacts", exact: true })).toBeVisible();
 }
 
@@ -15,7 +15,7 @@ export async function submitClientSignIn(page: Page, portal: string, client: { e
   await page.goto(`${portal}/login`);
   await page.getByLabel("Email").first().fill(client.email);
   await page.getByLabel("Password").fill(client.account!.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 /** The newest email to `to` (and about `subject`, if given) in the dev outbox: the first link in it. */

@@ -9,7 +9,7 @@ async function submitSignIn(page: Page, person: { email: string; password: strin
   await page.goto("/login");
   await page.getByLabel("Email").fill(person.email);
   await page.getByLabel("Password").fill(person.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 }
 
 test("staff enrols with an authenticator app, signs in with a code, and turns 2FA off", async ({ page, firm }) => {

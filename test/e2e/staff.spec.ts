@@ -7,7 +7,7 @@ test("staff signs in, sees only their firm's contacts, opens one, signs out", as
   await expect(page).toHaveURL(/\/login\?redirectTo=/);
   await page.getByLabel("Email").fill(firm.admin.email);
   await page.getByLabel("Password").fill(firm.admin.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
 
   await expect(page.getByRole("heading", { name: "Contacts" })).toBeVisible();
   await expect(page.getByRole("link", { name: "Olivia Park" })).toBeVisible();
@@ -32,11 +32,11 @@ test("the sign-in form works without JavaScript and shows a clear error", async 
   await page.goto("/login");
   await page.getByLabel("Email").fill(other.admin.email);
   await page.getByLabel("Password").fill("wrong-password-here");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert")).toContainText("The email or password is incorrect.");
   await page.getByLabel("Email").fill(firm.admin.email);
   await page.getByLabel("Password").fill(firm.admin.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("link", { name: "Olivia Park" })).toBeVisible();
   await expect(page.getByText(other.name)).toHaveCount(0);
   await context.close();

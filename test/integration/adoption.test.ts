@@ -183,7 +183,7 @@ describe("reviewing a switch to Magic link + Login 2FA", () => {
     const admin = await createStaff(firm, { role: "admin" });
     const [staff] = await db.select().from(staffUsers).where(eq(staffUsers.id, admin.id));
     const { db: d1, log } = countingD1(env.DB);
-    const result = await sendTwoFactorHeadsUp(createDb(d1), env, { firm, staff, session: null as never }, { ip: "203.0.113.1", userAgent: "test" });
+    const result = await sendTwoFactorHeadsUp(createDb(d1), env, { firm, staff, session: null as never, passkeys: 0 }, { ip: "203.0.113.1", userAgent: "test" });
     expect(result).toEqual({ emailed: 450, skipped: 0 });
     expect(await db.select().from(outbox).where(eq(outbox.firmId, firm.id))).toHaveLength(450);
     expect(log.roundTrips).toBeLessThanOrEqual(3);

@@ -243,7 +243,7 @@ describe("concurrency: a mode switch computed from a stale read changes nothing 
     const verified = await clientBrowser(account, { twoFactor: true });
     const verifiedId = verified.cookies.get("__Host-portal_session")!.split(".")[0];
     // Both requests loaded the firm (mode: magic_link_and_login) before either switch ran.
-    const stale = (staff: typeof a) => ({ staff, firm, session: {} as never });
+    const stale = (staff: typeof a) => ({ staff, firm, session: {} as never, passkeys: 0 });
     const meta = { ip: "198.18.9.9", userAgent: "test" };
     const first = await changeSecurityMode(db, stale(a), "magic_link_and_login_2fa", meta);
     const second = await changeSecurityMode(db, stale(b), "magic_link_only", meta);

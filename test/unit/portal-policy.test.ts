@@ -92,12 +92,13 @@ describe("what each mode allows", () => {
 // ---------------------------------------------------------------------------------------------
 // The access table
 
-type Kind = "client_link" | "client_password";
+type Kind = "client_link" | "client_password" | "client_passkey";
 type AccountState =
   | "no account"
   | "account without 2FA"
   | "account with 2FA"
   | "account with 2FA, re-enrolled after the session passed"
+  | "account with a passkey"
   | "account deactivated"
   | "contact deleted";
 
@@ -129,6 +130,14 @@ const ROWS: Row[] = [
   { name: "password, account deactivated", kind: "client_password", state: "account deactivated", passed: false, expected: { [DEFAULT]: [OUT, OUT], [LINKS_ONLY]: [OUT, OUT], [TWO_FACTOR]: [OUT, OUT] } },
   { name: "password, account deactivated, session passed", kind: "client_password", state: "account deactivated", passed: true, expected: { [DEFAULT]: [OUT, OUT], [LINKS_ONLY]: [OUT, OUT], [TWO_FACTOR]: [OUT, OUT] } },
   { name: "password, contact deleted", kind: "client_password", state: "contact deleted", passed: true, expected: { [DEFAULT]: [OUT, OUT], [LINKS_ONLY]: [OUT, OUT], [TWO_FACTOR]: [OUT, OUT] } },
+  // A client with a passkey is not sent to set up an app: the passkey is their second factor (PRODUCT.md "Passkeys").
+  { name: "password, account with a passkey, not passed", kind: "client_password", state: "account with a passkey", passed: false, expected: { [DEFAULT]: [G, G], [LINKS_ONLY]: [OUT, OUT], [TWO_FACTOR]: [CODE, CODE] } },
+  // "Passed" for a passkey session: signed in with user verification (rule 35).
+  { name: "passkey with UV", kind: "client_passkey", state: "account with a passkey", passed: true, expected: { [DEFAULT]: [G, G], [LINKS_ONLY]: [OUT, OUT], [TWO_FACTOR]: [G, G] } },
+  { name: "passkey without UV", kind: "client_passkey", state: "account with a passkey", passed: false, expected: { [DEFAULT]: [G, G], [LINKS_ONLY]: [OUT, OUT], [TWO_FACTOR]: [CODE, CODE] } },
+  { name: "passkey without UV, account with 2FA", kind: "client_passkey", state: "account with 2FA", passed: false, expected: { [DEFAULT]: [CODE, CODE], [LINKS_ONLY]: [OUT, OUT], [TWO_FACTOR]: [CODE, CODE] } },
+  { name: "passkey with UV, account deactivated", kind: "client_passkey", state: "account deactivated", passed: true, expected: { [DEFAULT]: [OUT, OUT], [LINKS_ONLY]: [OUT, OUT], [TWO_FACTOR]: [OUT, OUT] } },
+  { name: "passkey with UV, contact deleted", kind: "client_passkey", state: "contact deleted", passed: true, expected: { [DEFAULT]: [OUT, OUT], [LINKS_ONLY]: [OUT, OUT], [TWO_FACTOR]: [OUT, OUT] } },
 ];
 
 const SCOPES: PortalScope[] = ["requests", "account"];
@@ -172,11 +181,12 @@ describe("access: mode x session kind x account state x scope, and the sessions 
         firmId: firm.id,
         contactId: contact.id,
         // A password session of a contact without an account points at an account that is gone.
-        portalAccountId: row.kind === "client_password" ? (account?.id ?? "account_gone") : null,
+        portalAccountId: row.kind !== "client_link" ? (account?.id ?? "account_gone") : null,
         twoFactorVerifiedAt: row.passed ? now : null,
       });
       await issued.insert;
-      fixtures.set(row.name, { auth: { session: issued.session, firm, contact, account }, sessionId: issued.session.id });
+      const passkeys = row.state === "account with a passkey" ? 1 : 0;
+      fixtures.set(row.name, { auth: { session: issued.session, firm, contact, account, passkeys }, sessionId: issued.session.id });
     }
   });
 
@@ -210,7 +220,7 @@ describe("access: mode x session kind x account state x scope, and the sessions 
     );
     expect(ended).toEqual({
       [DEFAULT]: [],
-      [LINKS_ONLY]: ROWS.filter((r) => r.kind === "client_password").map((r) => r.name).sort(),
+      [LINKS_ONLY]: ROWS.filter((r) => r.kind !== "client_link").map((r) => r.name).sort(),
       [TWO_FACTOR]: ROWS.filter((r) => r.kind === "client_link" || !r.passed).map((r) => r.name).sort(),
     });
   });

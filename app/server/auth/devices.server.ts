@@ -74,6 +74,7 @@ export async function clientSignedIn(db: Database, auth: PortalAuth, meta: SignI
               `Time: ${new Date(now).toISOString().slice(0, 16).replace("T", " ")} UTC`,
               `IP address: ${meta.ip}`,
               `Browser: ${meta.userAgent.slice(0, 120) || "unknown"}`,
+              ...(typeof detail.passkey === "string" ? [`Signed in with the passkey "${detail.passkey}".`] : []),
             ],
           }),
           now,

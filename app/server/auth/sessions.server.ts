@@ -136,7 +136,7 @@ export function deleteStaffSessions(db: Database, staffUserId: string, exceptId?
  * `onlyIf` makes the delete part of a batch that must not run when a guard (see `credentialsUnchanged`) fails.
  */
 export function deleteContactSessions(db: Database, contactId: string, exceptId?: string, onlyIf?: SQL) {
-  const ofContact = and(eq(sessions.contactId, contactId), inArray(sessions.kind, ["client_password", "client_link"]));
+  const ofContact = and(eq(sessions.contactId, contactId), inArray(sessions.kind, ["client_password", "client_link", "client_passkey"]));
   return db.delete(sessions).where(and(ofContact, exceptId ? ne(sessions.id, exceptId) : undefined, onlyIf));
 }
 

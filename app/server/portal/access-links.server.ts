@@ -16,6 +16,7 @@ import type { PortalAccount } from "../types";
 import type { PortalAuth } from "./portal-auth.server";
 import { issueSession, LINK_SESSION_MS } from "../auth/sessions.server";
 import type { RequestMeta } from "../request-meta.server";
+import { accountPasskeyCount } from "../auth/passkey-owners.server";
 
 export const STAFF_LINK_VALIDITY_MS = 14 * 24 * 60 * 60_000;
 export const SELF_SERVICE_LINK_VALIDITY_MS = 15 * 60_000;
@@ -127,13 +128,13 @@ export async function publishLink(kv: KVNamespace, token: string, record: LinkRe
   await kv.put(kvKey(await sha256Hex(token)), JSON.stringify(record), { expirationTtl: ttl });
 }
 
-type LinkRow = { link: AccessLink; firm: Firm; contact: Contact; account: PortalAccount | null };
+type LinkRow = { link: AccessLink; firm: Firm; contact: Contact; account: PortalAccount | null; passkeys: number };
 
 /** The authoritative row of a link with its firm, contact and account, by token. */
 async function loadLink(db: Database, token: string): Promise<LinkRow | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
   const [row] = await db
-    .select({ link: accessLinks, firm: firms, contact: contacts, account: portalAccounts })
+    .select({ link: accessLinks, firm: firms, contact: contacts, account: portalAccounts, passkeys: accountPasskeyCount(portalAccounts.id) })
     .from(accessLinks)
     .innerJoin(firms, eq(firms.id, accessLinks.firmId))
     .innerJoin(contacts, and(eq(contacts.id, accessLinks.contactId), eq(contacts.firmId, accessLinks.firmId)))
@@ -255,7 +256,7 @@ export async function claimAccessLink(
   ]);
   const [written] = await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, issued.session.id)).limit(1);
   if (!written) return { status: "expired", link, firm };
-  return { status: "claimed", token: issued.token, link, firm, auth: { session: issued.session, firm, contact, account } };
+  return { status: "claimed", token: issued.token, link, firm, auth: { session: issued.session, firm, contact, account, passkeys: row.passkeys } };
 }
 
 /** Staff "Revoke access links": every link of the contact stops working, with its sessions. */

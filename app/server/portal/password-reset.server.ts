@@ -13,6 +13,7 @@ import { refuse } from "../result";
 import { ABSOLUTE_TIMEOUT_MS, credentialsUnchanged, deleteContactSessions, issueSession, voidMailedCredentials } from "../auth/sessions.server";
 import { type Meta, accountToken, consumeAccountToken, findContactByEmail, peekAccountToken, portalUrl } from "./account-tokens.server";
 import { type AccountCreation, LINK_INVALID, LINK_USED } from "./signup.server";
+import { accountPasskeyCount } from "../auth/passkey-owners.server";
 
 // ---------------------------------------------------------------------------------------------
 // Forgotten passwords
@@ -59,7 +60,7 @@ export async function resetPassword(db: Database, firm: Firm, token: string, pas
   const used = await consumeAccountToken(db, firm.id, "password_reset", token);
   if (!used?.portalAccountId) return refuse(400, LINK_USED);
   const [row] = await db
-    .select({ account: portalAccounts, contact: contacts })
+    .select({ account: portalAccounts, contact: contacts, passkeys: accountPasskeyCount(portalAccounts.id) })
     .from(portalAccounts)
     .innerJoin(contacts, eq(contacts.id, portalAccounts.contactId))
     .where(and(eq(portalAccounts.id, used.portalAccountId), eq(portalAccounts.firmId, firm.id)))
@@ -116,5 +117,5 @@ export async function resetPassword(db: Database, firm: Firm, token: string, pas
     voidMailedCredentials(db, row.contact.id, used.credentialEpoch),
   ]);
   if (results[5].length !== 1) return refuse(400, LINK_INVALID);
-  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact: row.contact, account: { ...row.account, passwordHash } } };
+  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact: row.contact, account: { ...row.account, passwordHash }, passkeys: row.passkeys } };
 }

@@ -4,17 +4,19 @@
 // re-derives any of it.
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { and, eq, inArray, type SQL } from "drizzle-orm";
+import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { contacts, firms, portalAccounts, sessions } from "../../../db/schema";
 import { PORTAL_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "../cookies.server";
 import type { Database } from "../db.server";
 import { CLIENT_SESSION_KINDS, decideAccess, type PortalAccess, type PortalScope } from "./portal-policy.server";
 import { checkSession, deleteSession, ofSession, tokenParts, touchSession } from "../auth/sessions.server";
+import { accountPasskeyCount } from "../auth/passkey-owners.server";
 import { createReader, direct, type Read } from "../read-batch.server";
 import type { Session } from "../types";
 import type { Contact, Firm, PortalAccount } from "../types";
 
-export type PortalAuth = { session: Session; firm: Firm; contact: Contact; account: PortalAccount | null };
+/** `passkeys`: how many passkeys the account has (the policy needs it: a passkey is a second factor). */
+export type PortalAuth = { session: Session; firm: Firm; contact: Contact; account: PortalAccount | null; passkeys: number };
 
 /**
  * The client session of the cookie with its firm, contact and (if any) portal account: single-table reads
@@ -25,11 +27,17 @@ export async function loadPortalAuth(db: Database, request: Request, now = Date.
   const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
   if (!parts) return null;
   const contactId = ofSession(parts.id, sessions.contactId);
-  const [[session], [firm], [contact], [account]] = await Promise.all([
+  const [[session], [firm], [contact], [accountRow]] = await Promise.all([
     read(db.select().from(sessions).where(and(eq(sessions.id, parts.id), inArray(sessions.kind, CLIENT_SESSION_KINDS))).limit(1)),
     read(db.select().from(firms).where(eq(firms.id, ofSession(parts.id, sessions.firmId))).limit(1)),
     read(db.select().from(contacts).where(and(eq(contacts.id, contactId), eq(contacts.firmId, ofSession(parts.id, sessions.firmId)))).limit(1)),
-    read(db.select().from(portalAccounts).where(eq(portalAccounts.contactId, contactId)).limit(1)),
+    read(
+      db
+        .select({ account: portalAccounts, passkeys: accountPasskeyCount(sql`"portal_accounts"."id"`).as("passkeys") })
+        .from(portalAccounts)
+        .where(eq(portalAccounts.contactId, contactId))
+        .limit(1),
+    ),
   ]);
   const state = await checkSession(session, parts.secret, now);
   if (state !== "valid") {
@@ -38,7 +46,7 @@ export async function loadPortalAuth(db: Database, request: Request, now = Date.
   }
   if (!firm || !contact) return null;
   await touchSession(db, session, now);
-  return { session, firm, contact, account: account ?? null };
+  return { session, firm, contact, account: accountRow?.account ?? null, passkeys: accountRow?.passkeys ?? 0 };
 }
 
 /**
@@ -51,11 +59,19 @@ export async function portalPage<T>(
   request: Request,
   context: AppLoadContext,
   firmSlug: string,
-  load: (session: { firm: SQL; contact: SQL }) => Promise<T>,
+  load: (session: { firm: SQL; contact: SQL; account: SQL }) => Promise<T>,
   scope: PortalScope = "requests",
 ): Promise<{ auth: PortalAuth; contactId: string; data: T }> {
   const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
-  const data = parts ? load({ firm: ofSession(parts.id, sessions.firmId), contact: ofSession(parts.id, sessions.contactId) }) : null;
+  const contact = parts ? ofSession(parts.id, sessions.contactId) : null;
+  const data =
+    parts && contact
+      ? load({
+          firm: ofSession(parts.id, sessions.firmId),
+          contact,
+          account: sql`(SELECT "pa"."id" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${contact})`,
+        })
+      : null;
   data?.catch(() => undefined);
   const granted = await requirePortalAccess(request, context, firmSlug, scope);
   return { ...granted, data: await data! };
@@ -160,5 +176,5 @@ export async function requirePortalStep(
 
 /** A signed-in client without 2FA may set it up from their account page (default mode). */
 export function mayEnrolVoluntarily(auth: PortalAuth, access: PortalAccess): boolean {
-  return access.status === "granted" && auth.session.kind === "client_password" && auth.account !== null && !auth.account.totpEnabledAt;
+  return access.status === "granted" && auth.session.kind !== "client_link" && auth.account !== null && !auth.account.totpEnabledAt;
 }

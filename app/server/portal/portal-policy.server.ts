@@ -13,11 +13,7 @@ import { refuse, type Refusal } from "../result";
 // ---------------------------------------------------------------------------------------------
 // Factors
 
-/**
- * The ways a client proves who they are. Passkeys are not built yet (PRODUCT.md "Passkeys"): their row
- * says what a passkey will count as, so adding them means a session kind, a sign-in step and a line in
- * `SESSION_FACTOR`, not new rules.
- */
+/** The ways a client proves who they are (PRODUCT.md "Magic links", "Two-factor authentication", "Passkeys"). */
 export type FactorKind = "link" | "password" | "totp" | "passkey";
 
 type FactorRule = {
@@ -36,13 +32,14 @@ export const FACTORS: Record<FactorKind, FactorRule> = {
   link: { step: "first", secondMayFollow: false, countsAsSecond: "no", reach: "requests" },
   password: { step: "first", secondMayFollow: true, countsAsSecond: "no", reach: "account" },
   totp: { step: "second", secondMayFollow: false, countsAsSecond: "yes", reach: "account" },
-  // Not built yet. "In the 2FA mode a passkey with user verification satisfies the requirement on its own"
-  // (SECURITY.md rule 35): a passkey sign-in with the UV flag will mark its session as past 2FA.
+  // "In the 2FA mode a passkey with user verification satisfies the requirement on its own" (SECURITY.md
+  // rule 35): a passkey sign-in with the UV flag marks its session as past 2FA; without it, the session is
+  // at the 2FA step like a password's. It is also the second step after a password (with UV only).
   passkey: { step: "first", secondMayFollow: true, countsAsSecond: "with_user_verification", reach: "account" },
 };
 
-/** The factor each kind of client session was opened with. (A passkey session kind goes here when passkeys are built.) */
-export const SESSION_FACTOR = { client_link: "link", client_password: "password" } as const satisfies Partial<Record<SessionKind, FactorKind>>;
+/** The factor each kind of client session was opened with. */
+export const SESSION_FACTOR = { client_link: "link", client_password: "password", client_passkey: "passkey" } as const satisfies Partial<Record<SessionKind, FactorKind>>;
 export type ClientSessionKind = keyof typeof SESSION_FACTOR;
 export const CLIENT_SESSION_KINDS = Object.keys(SESSION_FACTOR) as ClientSessionKind[];
 
@@ -88,9 +85,9 @@ export const MODES: Record<SecurityMode, ModeRule> = {
     factors: ["link", "password", "totp", "passkey"],
     secondFactor: "always",
     plans: ["business", "enterprise"],
-    help: "Every client signs in with a password and an authenticator app code. Emailed links identify the client, then ask for both.",
+    help: "Every client signs in with a password and an authenticator app code, or with a passkey. Emailed links identify the client, then ask for both.",
     switchEffect:
-      "Every client session that has not passed two-factor authentication ends now. Clients without an authenticator app set one up at their next sign-in.",
+      "Every client session that has not passed two-factor authentication ends now. Clients without an authenticator app or a passkey set one up at their next sign-in.",
   },
 };
 
@@ -128,6 +125,14 @@ export function secondFactorApplies(firm: ModeOf, account: { totpEnabledAt: numb
   if (rule === "always") return true;
   if (rule === "never") return false;
   return Boolean(account?.totpEnabledAt);
+}
+
+/**
+ * Whether a client has a second factor to give: an authenticator app, or a passkey (every stored passkey
+ * was registered with user verification). A client with either is not sent to set up an app.
+ */
+export function secondFactorEnrolled(account: { totpEnabledAt: number | null }, passkeys: number): boolean {
+  return account.totpEnabledAt !== null || passkeys > 0;
 }
 
 /** Whether an emailed link opens requests for a client without 2FA (false where links only identify). */
@@ -183,6 +188,11 @@ export function passwordRefusal(firm: { name: string; securityMode: SecurityMode
   }
 }
 
+/** The refusal for a passkey sign-in where the firm's mode takes no passkeys (links only), or null. */
+export function passkeyRefusal(firm: { name: string; securityMode: SecurityMode }): string | null {
+  return factorAccepted(firm, "passkey") ? null : `${firm.name} uses email links only. Ask for a link below instead.`;
+}
+
 /** The refusal for turning 2FA off where the firm requires it, or null where the client may. */
 export function turnOffSecondFactorRefusal(firm: { name: string; securityMode: SecurityMode }): string | null {
   return secondFactorRequired(firm) ? `${firm.name} requires two-factor authentication, so it cannot be turned off.` : null;
@@ -198,9 +208,9 @@ export type PortalAccess =
   | { status: "needs_sign_in"; email: string }
   /** A link identified the client, 2FA is required and they have no login yet. */
   | { status: "needs_account" }
-  /** Password accepted; the account has no authenticator yet and the firm requires one. */
+  /** Password accepted; the account has no authenticator app nor passkey yet and the firm requires a second factor. */
   | { status: "needs_enrolment" }
-  /** Password accepted; the code is still to come. */
+  /** First factor accepted; the code (or a passkey with user verification) is still to come. */
   | { status: "needs_code" }
   /** A link session asked for the account page where the firm offers no logins: its requests are all it opens. */
   | { status: "requests_only" }
@@ -217,16 +227,21 @@ export type AccessFacts = {
   session: { kind: SessionKind; portalAccountId: string | null; twoFactorVerifiedAt: number | null };
   contact: { id: string; deletedAt: number | null };
   account: { id: string; email: string; passwordHash: string | null; totpEnabledAt: number | null; deactivatedAt: number | null } | null;
+  /** How many passkeys the account has. */
+  passkeys: number;
 };
 
-/** A session counts as past 2FA only if it passed it after the account's (latest) enrolment. */
+/**
+ * A session counts as past 2FA only if it passed it after the account's (latest) app enrolment. A passkey
+ * needs no such check: it can be added only by a session that already passed, or set up the first factor.
+ */
 function passedSecondFactor(session: AccessFacts["session"], account: { totpEnabledAt: number | null }): boolean {
-  return session.twoFactorVerifiedAt !== null && account.totpEnabledAt !== null && session.twoFactorVerifiedAt >= account.totpEnabledAt;
+  return session.twoFactorVerifiedAt !== null && (account.totpEnabledAt === null || session.twoFactorVerifiedAt >= account.totpEnabledAt);
 }
 
 /** The access decision: from the firm's current mode, the session's factor, the account's 2FA state and the contact's standing. */
 export function decideAccess(facts: AccessFacts, scope: PortalScope = "requests"): PortalAccess {
-  const { firm, session, contact, account } = facts;
+  const { firm, session, contact, account, passkeys } = facts;
   if (contact.deletedAt) return { status: "signed_out" };
   const factor = session.kind in SESSION_FACTOR ? SESSION_FACTOR[session.kind as ClientSessionKind] : null;
   // Refused at read time too, so a session created during a switch cannot slip through.
@@ -244,7 +259,7 @@ export function decideAccess(facts: AccessFacts, scope: PortalScope = "requests"
 
   if (!account || account.deactivatedAt || account.id !== session.portalAccountId) return { status: "signed_out" };
   if (!needsSecondFactor) return { status: "granted", contactId: contact.id };
-  if (!account.totpEnabledAt) return { status: "needs_enrolment" };
+  if (!secondFactorEnrolled(account, passkeys)) return { status: "needs_enrolment" };
   if (!passedSecondFactor(session, account)) return { status: "needs_code" };
   return { status: "granted", contactId: contact.id };
 }

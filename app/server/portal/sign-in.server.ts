@@ -12,6 +12,7 @@ import { KNOWN_PLACE_MS, countPasswordFailure, passwordThrottleState, samePlace,
 import { type Result } from "../result";
 import { ABSOLUTE_TIMEOUT_MS, issueSession } from "../auth/sessions.server";
 import type { Meta } from "./account-tokens.server";
+import { accountPasskeyCount } from "../auth/passkey-owners.server";
 
 // ---------------------------------------------------------------------------------------------
 // Sign-in
@@ -40,7 +41,7 @@ export async function signInClient(db: Database, firm: Firm, email: string, pass
   const throttle = await passwordThrottleState(db, attempt);
   if (throttle === "throttled") return { ok: false, status: 429, error: SIGN_IN_THROTTLED };
   const [row] = await db
-    .select({ account: portalAccounts, contact: contacts })
+    .select({ account: portalAccounts, contact: contacts, passkeys: accountPasskeyCount(portalAccounts.id) })
     .from(portalAccounts)
     .innerJoin(contacts, eq(contacts.id, portalAccounts.contactId))
     .where(and(eq(portalAccounts.firmId, firm.id), eq(portalAccounts.email, email)))
@@ -77,7 +78,7 @@ export async function signInClient(db: Database, firm: Firm, email: string, pass
     ip: meta.ip,
     userAgent: meta.userAgent,
   });
-  const auth: PortalAuth = { session: issued.session, firm, contact, account };
+  const auth: PortalAuth = { session: issued.session, firm, contact, account, passkeys: row.passkeys };
   // Where 2FA applies the password is only the first step; the code step records the sign-in.
   const statements: Statement[] = [
     issued.insert,

@@ -117,7 +117,7 @@ async function createAccount(
     onlyIf ? insertWhere(db, auditEvents, audit, onlyIf) : db.insert(auditEvents).values(audit),
   ]);
   if (onlyIf && !(await sessionWritten(db, issued.session.id))) return refuse(400, LINK_INVALID);
-  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact, account } };
+  return { ok: true, token: issued.token, auth: { session: issued.session, firm, contact, account, passkeys: 0 } };
 }
 
 async function sessionWritten(db: Database, sessionId: string): Promise<boolean> {

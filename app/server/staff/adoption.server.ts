@@ -7,7 +7,7 @@
 // link is a sign-in by link; `client.signed_in` carries the factor that completed it ("password" on
 // its own, "totp" or "recovery_code" after the password).
 import { sql, type SQL } from "drizzle-orm";
-import { auditEvents, contacts, portalAccounts } from "../../../db/schema";
+import { auditEvents, contacts, portalAccounts, webauthnCredentials } from "../../../db/schema";
 import type { Database } from "../db.server";
 import type { Ref } from "../types";
 import { direct, type Read } from "../read-batch.server";
@@ -36,7 +36,7 @@ export type PortalAdoption = {
   twoFactor: number;
   /** Live contacts without a login: they would create one (and enrol) under the 2FA mode. */
   withoutAccount: number;
-  /** Accounts without 2FA: they enrol at their next visit under the 2FA mode. */
+  /** Accounts without 2FA (no app, no passkey): they enrol at their next visit under the 2FA mode. */
   mustEnrol: number;
   /** Distinct clients who signed in within 30 days, in all and by method. */
   recent: { any: number } & Record<SignInMethod, number>;
@@ -46,7 +46,7 @@ export type PortalAdoption = {
 
 const methodSql = sql.raw(`(CASE WHEN "type" IN ('access_link.claimed', 'access_link.reopened') THEN 'link'
   WHEN json_extract("detail", '$.factor') = 'password' THEN 'password'
-  WHEN json_extract("detail", '$.factor') IN ('totp', 'recovery_code') THEN 'password_2fa'
+  WHEN json_extract("detail", '$.factor') IN ('totp', 'recovery_code', 'password+passkey') THEN 'password_2fa'
   ELSE 'other' END)`);
 
 /** The window of the chart: 12 whole weeks ending now. */
@@ -75,7 +75,8 @@ export function adoptionStatsSql(firmId: Ref, now: number): SQL<string> {
       WHERE ${portalAccounts.firmId} = ${firmId} AND ${portalAccounts.deactivatedAt} IS NULL AND ${contacts.deletedAt} IS NULL),
     'twoFactor', (SELECT count(*) FROM ${portalAccounts} INNER JOIN ${contacts} ON ${contacts.id} = ${portalAccounts.contactId}
       WHERE ${portalAccounts.firmId} = ${firmId} AND ${portalAccounts.deactivatedAt} IS NULL AND ${contacts.deletedAt} IS NULL
-      AND ${portalAccounts.totpEnabledAt} IS NOT NULL),
+      AND (${portalAccounts.totpEnabledAt} IS NOT NULL
+        OR EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.portalAccountId} = ${portalAccounts.id}))),
     'recent', (SELECT json_object('any', count(DISTINCT "contact_id"), 'link', ${countDistinct("link")},
       'password', ${countDistinct("password")}, 'password_2fa', ${countDistinct("password_2fa")}, 'other', ${countDistinct("other")})
       FROM (${signIns(since)})),

@@ -1,7 +1,7 @@
 // What staff see and change about a contact's portal access (PRODUCT.md "Contacts › Details").
 // Each change is one D1 batch: the change, the sessions it ends, the audit event and the emails.
 import { and, eq, isNull, ne, or, sql } from "drizzle-orm";
-import { accessLinks, auditEvents, contacts, outbox, portalAccounts, sessions } from "../../../db/schema";
+import { accessLinks, auditEvents, contacts, outbox, portalAccounts, sessions, webauthnCredentials } from "../../../db/schema";
 import { revokeContactLinks } from "../portal/access-links.server";
 import { auditEvent, auditRow } from "../audit.server";
 import { insertWhere, runBatch, type Database } from "../db.server";
@@ -10,6 +10,7 @@ import { lastSettledEmailSql } from "../outbox-delivery.server";
 import { outboxRow, queueEmail } from "../outbox.server";
 import { deleteRecoveryCodes } from "../auth/recovery-codes.server";
 import { disableTotp } from "../auth/second-factor.server";
+import { deleteAllPasskeys } from "../auth/passkey-owners.server";
 import { credentialsUnchanged, deleteContactSessions, revokeContactCredentials } from "../auth/sessions.server";
 import type { RequestMeta as Meta } from "../request-meta.server";
 import type { Result } from "../result";
@@ -43,9 +44,24 @@ export async function contactWithAccess(db: Database, firmId: Ref, contactId: st
         .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId)))
         .limit(1),
     ),
-    read(db.select().from(portalAccounts).where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, firmId))).limit(1)),
+    read(
+      db
+        .select({
+          account: portalAccounts,
+          // Passkeys of the account (PRODUCT.md "Passkeys"): how many, and when one was last used.
+          passkeys: sql<number>`(SELECT count(*) FROM ${webauthnCredentials} AS "w" WHERE "w"."portal_account_id" = "portal_accounts"."id")`
+            .mapWith(Number)
+            .as("passkeys"),
+          passkeyLastUsedAt: sql<number | null>`(SELECT max("w"."last_used_at") FROM ${webauthnCredentials} AS "w" WHERE "w"."portal_account_id" = "portal_accounts"."id")`.as(
+            "passkey_last_used_at",
+          ),
+        })
+        .from(portalAccounts)
+        .where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, firmId)))
+        .limit(1),
+    ),
   ]);
-  return row ? { ...row, account: account ?? null } : null;
+  return row ? { ...row, account: account?.account ?? null, passkeys: account?.passkeys ?? 0, passkeyLastUsedAt: account?.passkeyLastUsedAt ?? null } : null;
 }
 
 async function loadAccount(db: Database, firmId: string, contactId: string) {
@@ -184,6 +200,42 @@ export async function deactivateTwoFactor(db: Database, auth: Acting, contactId:
     ),
   ]);
   return { ok: true, message: "Two-factor authentication was deactivated. The client was signed out and emailed." };
+}
+
+/**
+ * Removes every passkey of the client, as deactivating 2FA does for the app (PRODUCT.md "Passkeys"): their
+ * sessions end, nothing mailed before works, they are emailed, the reason is logged. A client who lost the
+ * device then signs in with their password and sets up a second factor again where the firm requires one.
+ */
+export async function removeClientPasskeys(db: Database, auth: Acting, contactId: string, reason: string, meta: Meta): Promise<AdminResult> {
+  const row = await loadAccount(db, auth.firm.id, contactId);
+  if (!row) return { ok: false, status: 404, error: "Contact not found." };
+  if (!row.account) return { ok: false, status: 409, error: "This contact has no portal account yet." };
+  const { contact, account } = row;
+  const [count] = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(webauthnCredentials)
+    .where(and(eq(webauthnCredentials.portalAccountId, account.id), eq(webauthnCredentials.firmId, auth.firm.id)));
+  if (!count?.n) return { ok: false, status: 409, error: "This client has no passkeys." };
+  await runBatch(db, [
+    deleteAllPasskeys(db, { kind: "portal", id: account.id, firmId: auth.firm.id }),
+    ...revokeContactCredentials(db, contact.id),
+    auditEvent(db, { firmId: auth.firm.id, type: "client.passkeys_removed", actor: staffActor(auth), contactId: contact.id, detail: { reason, count: count.n }, ...meta }),
+    queueEmail(
+      db,
+      securityNoticeEmail({
+        firm: auth.firm,
+        to: account.email,
+        name: contact.name,
+        subject: "your passkeys were removed",
+        body: [
+          `${auth.firm.name} removed the passkeys of your portal login, and every device was signed out.`,
+          "Sign in with your password; you can add a passkey again from your account page.",
+        ],
+      }),
+    ),
+  ]);
+  return { ok: true, message: "The client's passkeys were removed. The client was signed out and emailed." };
 }
 
 export async function signOutEverywhere(db: Database, auth: Acting, contactId: string, meta: Meta): Promise<AdminResult> {

@@ -5,7 +5,7 @@
 // passes D1's 100 bound parameters and 10,000 clients are about 100 statements, not 10,000.
 import { and, eq, getTableColumns, is, isNull, or, sql, SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { contacts, outbox, portalAccounts } from "../../../db/schema";
+import { contacts, outbox, portalAccounts, webauthnCredentials } from "../../../db/schema";
 import { auditEvent } from "../audit.server";
 import { runBatch, type Database, type Statement } from "../db.server";
 import { outboxRow, type EmailMessage } from "../outbox.server";
@@ -66,7 +66,14 @@ export async function headsUpAudience(db: Database, firmId: string) {
     .select({ name: contacts.name, email: contacts.email, loginEmail: portalAccounts.email })
     .from(contacts)
     .leftJoin(portalAccounts, and(eq(portalAccounts.contactId, contacts.id), isNull(portalAccounts.deactivatedAt)))
-    .where(and(eq(contacts.firmId, firmId), isNull(contacts.deletedAt), or(isNull(portalAccounts.id), isNull(portalAccounts.totpEnabledAt))));
+    .where(
+      and(
+        eq(contacts.firmId, firmId),
+        isNull(contacts.deletedAt),
+        // A passkey is a second factor too (PRODUCT.md "Passkeys"): its owner is not stopped.
+        or(isNull(portalAccounts.id), and(isNull(portalAccounts.totpEnabledAt), sql`NOT EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.portalAccountId} = ${portalAccounts.id})`)),
+      ),
+    );
 }
 
 export async function sendTwoFactorHeadsUp(

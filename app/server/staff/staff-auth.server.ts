@@ -1,7 +1,7 @@
 // Staff sign-in, the staff session of a request, and the guards every staff route uses.
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { and, eq, gt, type SQL } from "drizzle-orm";
+import { and, eq, gt, sql, type SQL } from "drizzle-orm";
 import { auditEvents, firms, sessions, staffUsers } from "../../../db/schema";
 import { auditEvent } from "../audit.server";
 import { STAFF_SESSION_COOKIE, clearCookie, readCookie, setCookie } from "../cookies.server";
@@ -10,12 +10,14 @@ import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "../auth/passw
 import { KNOWN_PLACE_MS, countPasswordFailure, passwordThrottleState, samePlace, type PasswordAttempt } from "../rate-limit.server";
 import type { RequestMeta } from "../request-meta.server";
 import type { Result } from "../result";
+import { staffPasskeyCount } from "../auth/passkey-owners.server";
 import { ABSOLUTE_TIMEOUT_MS, checkSession, deleteSession, issueSession, ofSession, rotateSession, tokenParts, touchSession } from "../auth/sessions.server";
 import { createReader, type Read } from "../read-batch.server";
 import type { Session } from "../types";
 import type { Firm, StaffUser } from "../types";
 
-export type StaffAuth = { session: Session; staff: StaffUser; firm: Firm };
+/** `passkeys`: how many passkeys the staff member has (a passkey is a second factor where the firm requires one). */
+export type StaffAuth = { session: Session; staff: StaffUser; firm: Firm; passkeys: number };
 
 /** Sensitive staff actions need a password entered within this window. */
 export const REAUTH_WINDOW_MS = 10 * 60_000;
@@ -28,9 +30,15 @@ export const REAUTH_WINDOW_MS = 10 * 60_000;
 async function loadStaffSession(db: Database, read: Read, request: Request, now: number): Promise<StaffAuth | null> {
   const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
   if (!parts) return null;
-  const [[session], [staff], [firm]] = await Promise.all([
+  const [[session], [staffRow], [firm]] = await Promise.all([
     read(db.select().from(sessions).where(and(eq(sessions.id, parts.id), eq(sessions.kind, "staff"))).limit(1)),
-    read(db.select().from(staffUsers).where(eq(staffUsers.id, ofSession(parts.id, sessions.staffUserId))).limit(1)),
+    read(
+      db
+        .select({ staff: staffUsers, passkeys: staffPasskeyCount(sql`"staff_users"."id"`).as("passkeys") })
+        .from(staffUsers)
+        .where(eq(staffUsers.id, ofSession(parts.id, sessions.staffUserId)))
+        .limit(1),
+    ),
     read(db.select().from(firms).where(eq(firms.id, ofSession(parts.id, sessions.firmId))).limit(1)),
   ]);
   const state = await checkSession(session, parts.secret, now);
@@ -38,15 +46,16 @@ async function loadStaffSession(db: Database, read: Read, request: Request, now:
     if (session && state !== "invalid") await deleteSession(db, session.id);
     return null;
   }
+  const staff = staffRow?.staff;
   if (!staff || !firm || staff.firmId !== firm.id || staff.deactivatedAt) return null;
-  return { session, staff, firm };
+  return { session, staff, firm, passkeys: staffRow.passkeys };
 }
 
 export async function loadStaffAuth(db: Database, request: Request, now = Date.now(), read: Read = createReader(db)): Promise<StaffAuth | null> {
   const row = await loadStaffSession(db, read, request, now);
   if (!row) return null;
   // Staff who must use 2FA and have not passed it yet only reach /login/2fa.
-  if (needsStaffSecondFactor(row.staff) && !row.session.twoFactorVerifiedAt) return null;
+  if (needsStaffSecondFactor(row) && !row.session.twoFactorVerifiedAt) return null;
   await touchSession(db, row.session, now);
   return row;
 }
@@ -57,12 +66,17 @@ export async function loadStaffAuth(db: Database, request: Request, now = Date.n
  */
 export async function loadPendingStaffSession(db: Database, request: Request, now = Date.now()): Promise<StaffAuth | null> {
   const row = await loadStaffSession(db, createReader(db), request, now);
-  if (!row || !needsStaffSecondFactor(row.staff) || row.session.twoFactorVerifiedAt) return null;
+  if (!row || !needsStaffSecondFactor(row) || row.session.twoFactorVerifiedAt) return null;
   return row;
 }
 
-export function needsStaffSecondFactor(staff: StaffUser): boolean {
-  return staff.totpEnabledAt !== null;
+/**
+ * Whether a sign-in must pass a second factor: the staff member turned on an authenticator app, or the
+ * firm requires 2FA of all staff and their passkey is their second factor (a passkey with user
+ * verification passes it; without, or after a password, /login/2fa asks for the passkey).
+ */
+export function needsStaffSecondFactor(facts: { staff: Pick<StaffUser, "totpEnabledAt">; firm: Pick<Firm, "staffTwoFactorRequired">; passkeys: number }): boolean {
+  return facts.staff.totpEnabledAt !== null || (facts.firm.staffTwoFactorRequired && facts.passkeys > 0);
 }
 
 function signInRedirect(request: Request): never {
@@ -83,8 +97,8 @@ export async function requireStaff(request: Request, context: AppLoadContext): P
     }
     signInRedirect(request);
   }
-  // The firm requires 2FA for staff: someone without it sets it up before anything else.
-  if (auth.firm.staffTwoFactorRequired && !auth.staff.totpEnabledAt) {
+  // The firm requires 2FA for staff: someone without it (no app, no passkey) sets it up before anything else.
+  if (auth.firm.staffTwoFactorRequired && !auth.staff.totpEnabledAt && auth.passkeys === 0) {
     const path = new URL(request.url).pathname;
     if (!STAFF_ENROLMENT_PATHS.includes(path)) throw redirect("/app/account/two-factor");
   }
@@ -93,18 +107,18 @@ export async function requireStaff(request: Request, context: AppLoadContext): P
 
 /**
  * A staff page whose data comes in the same D1 round trip as its session (issue 14). `load` gets the firm
- * as SQL naming the session's firm (`ofSession`) and must start its reads through `context.read` before
+ * and the staff member as SQL naming the session's (`ofSession`) and must start its reads through `context.read` before
  * its first await. What it read is used only after `guard` has accepted the session: for a bad cookie the
  * rows are dropped with the request, and the guard's redirect or 403 is the answer.
  */
 export async function staffPage<T>(
   request: Request,
   context: AppLoadContext,
-  load: (firm: SQL) => Promise<T>,
+  load: (firm: SQL, staff: SQL) => Promise<T>,
   guard: (request: Request, context: AppLoadContext) => Promise<StaffAuth> = requireStaff,
 ): Promise<StaffAuth & { data: T }> {
   const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
-  const data = parts ? load(ofSession(parts.id, sessions.firmId)) : null;
+  const data = parts ? load(ofSession(parts.id, sessions.firmId), ofSession(parts.id, sessions.staffUserId)) : null;
   // The guard's answer comes first; a failed read is not left unhandled while it is awaited.
   data?.catch(() => undefined);
   const auth = await guard(request, context);
@@ -113,7 +127,7 @@ export async function staffPage<T>(
 }
 
 /** Where a staff member who must set up 2FA may go: the set-up page and what it needs. */
-const STAFF_ENROLMENT_PATHS = ["/app/account", "/app/account/two-factor", "/app/reauthenticate"];
+const STAFF_ENROLMENT_PATHS = ["/app/account", "/app/account/two-factor", "/app/account/passkey", "/app/reauthenticate"];
 
 export async function requireAdmin(request: Request, context: AppLoadContext): Promise<StaffAuth> {
   const auth = await requireStaff(request, context);
@@ -172,7 +186,13 @@ export async function signInStaff(
   const attempt = staffAttempt(email, input.ip);
   const throttle = await passwordThrottleState(db, attempt);
   if (throttle === "throttled") return { ok: false, status: 429, error: THROTTLED_ERROR };
-  const staff = await db.query.staffUsers.findFirst({ where: eq(staffUsers.email, email) });
+  const [found] = await db
+    .select({ staff: staffUsers, firm: firms, passkeys: staffPasskeyCount(staffUsers.id) })
+    .from(staffUsers)
+    .innerJoin(firms, eq(firms.id, staffUsers.firmId))
+    .where(eq(staffUsers.email, email))
+    .limit(1);
+  const staff = found?.staff;
   // At the account's ceiling only a place this staff member has signed in from before may still try.
   if (throttle === "account_ceiling" && !(staff && (await staffSignedInFrom(db, staff, input.ip)))) {
     return { ok: false, status: 429, error: CEILING_ERROR };
@@ -215,7 +235,7 @@ export async function signInStaff(
     statements.push(db.update(staffUsers).set({ passwordHash: await hashPassword(input.password) }).where(eq(staffUsers.id, staff.id)));
   }
   await runBatch(db, statements);
-  return { ok: true, token: issued.token, staff, needsSecondFactor: staff.totpEnabledAt !== null };
+  return { ok: true, token: issued.token, staff, needsSecondFactor: needsStaffSecondFactor(found) };
 }
 
 /** Confirms the password of a signed-in staff member and rotates the session token. */
