@@ -269,7 +269,9 @@ async function sendOneByOne(
       await transport.send(item.email);
     } catch (error) {
       await recordFailure(db, [item.row], group, error, errorText(error, [item.secretUrl]), now, report, false);
-      if (error instanceof EmailDeliveryError) {
+      // A refusal of this message (a 4xx about it) says nothing about the provider: it is given up alone
+      // and the next messages go on (a batch split after a refusal relies on this).
+      if (error instanceof EmailDeliveryError && !error.permanent) {
         // The provider is down, slow or limiting us: the rest would fail the same way and only add load.
         // They go back untouched (no attempt counted) for the next run.
         const rest = ready.slice(index + 1).map((r) => r.row.id);

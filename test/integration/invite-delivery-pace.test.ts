@@ -5,7 +5,7 @@
 // answer was lost is retried whole, with the same idempotency key), retries with backoff, permanent
 // failure visible. Against the local fake provider (vitest.config.ts), in workerd.
 import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditEvents, contacts, outbox } from "../../db/schema";
 import { CRON_SWEEP_MESSAGES, deliverOutbox, DELIVER_SOON_MESSAGES } from "~/server/outbox-delivery.server";
@@ -131,16 +131,31 @@ describe("invite delivery pace", () => {
     const good = Array.from({ length: 4 }, () => `${uid()}@pace.test`);
     const bad = `${uid()}-no-at-sign.pace.test`;
     const now = Date.now() + 1000;
-    await queueSealed(firm, [...good.slice(0, 2), bad, ...good.slice(2)], now);
+    // Due one after another (rows due at the same time go in random id order), so the split group is sent
+    // in this order and the bad message has good ones after it: its refusal must not stop the run.
+    const order = [...good.slice(0, 2), bad, ...good.slice(2)];
+    for (const [i, to] of order.entries()) await queueSealed(firm, [to], now - order.length + 1 + i);
     const report = await deliverOutbox(db, provider.env, resendTransport({ baseUrl: PROVIDER, apiKey: (provider.env as Env & { EMAIL_API_KEY: string }).EMAIL_API_KEY }), now, 100);
-    expect(report).toMatchObject({ sent: 4, gaveUp: 1 });
+    expect(report).toMatchObject({ sent: 4, gaveUp: 1, failed: 0 });
     const { requests, delivered } = await provider.log();
     expectEachOnce(delivered, good);
     expect(requests[0]).toMatchObject({ path: "/emails/batch", status: 422 });
-    expect(requests.slice(1).every((r) => r.path === "/emails")).toBe(true);
+    // Then each message alone, in the order due; only the bad one is refused.
+    const single = (r: FakeRequest) => (r.body as FakeBody).to[0];
+    expect(requests.slice(1).map((r) => [r.path, single(r), r.status])).toEqual([
+      ["/emails", good[0], 200],
+      ["/emails", good[1], 200],
+      ["/emails", bad, 422],
+      ["/emails", good[2], 200],
+      ["/emails", good[3], 200],
+    ]);
     const [row] = await db.select().from(outbox).where(eq(outbox.toAddress, bad));
     expect(row.failedAt).not.toBeNull();
     expect(row.sealedSecret).toBeNull();
+    // Nothing is left for a later run: every message is settled in this one, none still claimed.
+    const rows = await db.select().from(outbox).where(eq(outbox.firmId, firm.id));
+    expect(rows.filter((r) => r.sentAt !== null).map((r) => r.toAddress).sort()).toEqual([...good].sort());
+    expect(rows.every((r) => (r.sentAt !== null) !== (r.failedAt !== null) && r.claimedBy === null && r.claimedUntil === null)).toBe(true);
     const events = await db.select().from(auditEvents).where(and(eq(auditEvents.firmId, firm.id), eq(auditEvents.type, "email.failed")));
     expect(events.map((e) => JSON.parse(e.detail!).to)).toEqual([bad]);
   });
@@ -150,6 +165,9 @@ describe("invite delivery pace", () => {
     const firm = await createFirm();
     const addresses = Array.from({ length: 30 }, () => `${uid()}@pace.test`);
     const now = Date.now() + 1000;
+    // deliverOutbox is not firm-scoped: a row an earlier test left due would be swept by these runs and
+    // counted among this provider's requests. The earlier tests settle all of theirs; say so here.
+    expect(await db.select({ to: outbox.toAddress }).from(outbox).where(and(isNull(outbox.sentAt), isNull(outbox.failedAt)))).toEqual([]);
     await queueSealed(firm, addresses, now);
     // The provider takes the batch but the run never hears back (and never records anything).
     await provider.script(["lost"]);
@@ -164,7 +182,10 @@ describe("invite delivery pace", () => {
     const { requests, delivered } = await provider.log();
     expect(requests.map((r) => r.status)).toEqual([504, 200]);
     expect(requests[1].idempotencyKey).toBe(requests[0].idempotencyKey);
+    expect(requests[1].body).toEqual(requests[0].body);
     expectEachOnce(delivered, addresses);
+    const rows = await db.select().from(outbox).where(eq(outbox.firmId, firm.id));
+    expect(rows.every((r) => r.sentAt !== null && r.failedAt === null && r.claimedBy === null)).toBe(true);
   });
 
   it("10,000 invites: two sweeps, inside a paid invocation's limits and the provider's default rate", () => {

@@ -16,7 +16,7 @@ import {
   securityNoticeEmail,
   verifyEmailEmail,
 } from "~/server/emails.server";
-import { isPermanentStatus } from "~/server/email-provider.server";
+import { EmailDeliveryError, isPermanentStatus } from "~/server/email-provider.server";
 import { createFirm, db, uid } from "../support/factories";
 
 /** A local fake provider: records what it is asked to send, can be down, and can be slow. */
@@ -289,6 +289,28 @@ describe("which provider answers are final", () => {
 });
 
 describe("permanent failures", () => {
+  it("a message the provider refuses is given up alone: the run goes on with the messages after it", async () => {
+    const now = Date.UTC(2037, 0, 1);
+    const [before, refused, after] = [uid("ok_"), uid("refused_"), uid("ok_")].map((name) => `${name}@client.test`);
+    // Due one after another, so the refused one is sent second, with one message still after it.
+    for (const [i, to] of [before, refused, after].entries()) await queueEmail(db, { firmId: null, to, subject: "Hello", text: "Body" }, now + i);
+    const sent: string[] = [];
+    const refusing: EmailTransport = {
+      name: "refusing",
+      async send(message) {
+        if (message.to === refused) throw new EmailDeliveryError("Email provider answered 422", true);
+        sent.push(message.to);
+      },
+    };
+    const report = await deliverOutbox(db, env, refusing, now + 2, 1000);
+    expect(report).toMatchObject({ gaveUp: 1, failed: 0 });
+    expect(sent.filter((to) => to === before || to === after).sort()).toEqual([before, after].sort());
+    const rows = await rowsTo([before, refused, after]);
+    expect(rows.find((r) => r.toAddress === refused)).toMatchObject({ sentAt: null, attempts: 1, claimedBy: null });
+    expect(rows.find((r) => r.toAddress === refused)!.failedAt).not.toBeNull();
+    expect(rows.filter((r) => r.toAddress !== refused).every((r) => r.sentAt !== null && r.claimedUntil === null)).toBe(true);
+  });
+
   it("a message that cannot be opened fails each run but does not stop the others; after the attempt limit it is given up", async () => {
     const now = Date.UTC(2038, 0, 1);
     const to = `${uid("broken_")}@client.test`;
