@@ -1,5 +1,7 @@
-// Fixed-window counters in D1. Never in memory (requests land on many isolates) and never in KV
-// (eventually consistent, one write per key per second).
+// Window counters in D1. Never in memory (requests land on many isolates) and never in KV
+// (eventually consistent, one write per key per second). Each window is a row; a limit is checked against
+// a sliding estimate over the current and the previous window, so the limit holds across a window's edge
+// (with fixed windows alone, N failures just before the edge and N just after would all be let through).
 import { and, eq, lt, or, sql } from "drizzle-orm";
 import { rateLimits } from "../../db/schema";
 import { runBatch, type Database } from "./db.server";
@@ -33,24 +35,46 @@ function windowStart(rule: RateLimit, now: number): number {
   return Math.floor(now / rule.windowMs) * rule.windowMs;
 }
 
+/**
+ * The events of the last `windowMs`, estimated from two window rows: all of the current window's, and the
+ * previous window's weighted by how much of it still lies inside the sliding window (Cloudflare's own
+ * rate-limiting estimate). Right after an edge that is nearly all of the previous window's.
+ */
+export function slidingCount(rule: RateLimit, now: number, current: number, previous: number): number {
+  const elapsed = (now - windowStart(rule, now)) / rule.windowMs;
+  // Rounded up: the events just before the edge still count whole right after it.
+  return current + Math.ceil(previous * (1 - elapsed));
+}
+
 /** Counts one event; true while the count stays within the limit. */
 export async function consume(db: Database, rule: RateLimit, subject: string, now = Date.now()): Promise<boolean> {
   const key = keyOf(rule, subject);
-  const [row] = await db
-    .insert(rateLimits)
-    .values({ key, windowStart: windowStart(rule, now), count: 1 })
-    .onConflictDoUpdate({ target: [rateLimits.key, rateLimits.windowStart], set: { count: sql`${rateLimits.count} + 1` } })
-    .returning({ count: rateLimits.count });
-  return row.count <= rule.limit;
+  const start = windowStart(rule, now);
+  // One round trip: count this event, and read the previous window for the sliding estimate.
+  const [[row], [previous]] = await db.batch([
+    db
+      .insert(rateLimits)
+      .values({ key, windowStart: start, count: 1 })
+      .onConflictDoUpdate({ target: [rateLimits.key, rateLimits.windowStart], set: { count: sql`${rateLimits.count} + 1` } })
+      .returning({ count: rateLimits.count }),
+    db
+      .select({ count: rateLimits.count })
+      .from(rateLimits)
+      .where(and(eq(rateLimits.key, key), eq(rateLimits.windowStart, start - rule.windowMs))),
+  ]);
+  return slidingCount(rule, now, row.count, previous?.count ?? 0) <= rule.limit;
 }
 
 /** True when the limit is already used up, without counting. */
 export async function isExhausted(db: Database, rule: RateLimit, subject: string, now = Date.now()): Promise<boolean> {
   const key = keyOf(rule, subject);
-  const row = await db.query.rateLimits.findFirst({
-    where: and(eq(rateLimits.key, key), eq(rateLimits.windowStart, windowStart(rule, now))),
-  });
-  return (row?.count ?? 0) >= rule.limit;
+  const start = windowStart(rule, now);
+  const rows = await db
+    .select({ windowStart: rateLimits.windowStart, count: rateLimits.count })
+    .from(rateLimits)
+    .where(and(eq(rateLimits.key, key), or(eq(rateLimits.windowStart, start), eq(rateLimits.windowStart, start - rule.windowMs))));
+  const count = (at: number) => rows.find((r) => r.windowStart === at)?.count ?? 0;
+  return slidingCount(rule, now, count(start), count(start - rule.windowMs)) >= rule.limit;
 }
 
 /**
@@ -93,14 +117,24 @@ function passwordKeys(attempt: PasswordAttempt, now: number) {
   ];
 }
 
-/** Reads the three counters in one query; counts nothing. */
+/** Reads the three counters (this window and the one before) in one query; counts nothing. */
 export async function passwordThrottleState(db: Database, attempt: PasswordAttempt, now = Date.now()): Promise<PasswordThrottleState> {
   const keys = passwordKeys(attempt, now);
   const rows = await db
-    .select({ key: rateLimits.key, count: rateLimits.count })
+    .select({ key: rateLimits.key, windowStart: rateLimits.windowStart, count: rateLimits.count })
     .from(rateLimits)
-    .where(or(...keys.map((k) => and(eq(rateLimits.key, k.key), eq(rateLimits.windowStart, k.windowStart)))));
-  const used = (i: number) => (rows.find((row) => row.key === keys[i].key)?.count ?? 0) >= keys[i].rule.limit;
+    .where(
+      or(
+        ...keys.map((k) =>
+          and(eq(rateLimits.key, k.key), or(eq(rateLimits.windowStart, k.windowStart), eq(rateLimits.windowStart, k.windowStart - k.rule.windowMs))),
+        ),
+      ),
+    );
+  const count = (key: string, at: number) => rows.find((row) => row.key === key && row.windowStart === at)?.count ?? 0;
+  const used = (i: number) => {
+    const { rule, key, windowStart: start } = keys[i];
+    return slidingCount(rule, now, count(key, start), count(key, start - rule.windowMs)) >= rule.limit;
+  };
   if (used(0) || used(1)) return "throttled";
   if (used(2)) return "account_ceiling";
   return "open";
