@@ -39,6 +39,18 @@ function ceremonyError(error: unknown): string | null {
   return "Your browser could not use a passkey. Try again, or sign in another way.";
 }
 
+/** One ceremony at a time: its button is disabled while it runs, and what went wrong (if anything) is shown. */
+function useCeremony() {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function run(ceremony: () => Promise<string | null>) {
+    setBusy(true);
+    setError(await ceremony());
+    setBusy(false);
+  }
+  return { error, setError, busy, run };
+}
+
 function useWebAuthn(): boolean {
   const [supported, setSupported] = useState(false);
   useEffect(() => setSupported(browserSupportsWebAuthn()), []);
@@ -67,8 +79,7 @@ async function authenticate(action: string, intent: "sign-in" | "step", autofill
  */
 export function PasskeySignIn({ action, redirectTo }: { action: string; redirectTo?: string }) {
   const supported = useWebAuthn();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, setError, busy, run } = useCeremony();
   const autofillStarted = useRef(false);
   useEffect(() => {
     if (!supported || autofillStarted.current) return;
@@ -88,11 +99,7 @@ export function PasskeySignIn({ action, redirectTo }: { action: string; redirect
       <button
         type="button"
         disabled={busy}
-        onClick={async () => {
-          setBusy(true);
-          setError(await authenticate(action, "sign-in", false, redirectTo ? { redirectTo } : {}));
-          setBusy(false);
-        }}
+        onClick={() => run(() => authenticate(action, "sign-in", false, redirectTo ? { redirectTo } : {}))}
       >
         Sign in with a passkey
       </button>
@@ -103,8 +110,7 @@ export function PasskeySignIn({ action, redirectTo }: { action: string; redirect
 /** "Use your passkey": the second step after a password, or confirming who you are. */
 export function PasskeyStep({ action, label = "Use your passkey", redirectTo }: { action: string; label?: string; redirectTo?: string }) {
   const supported = useWebAuthn();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useCeremony();
   if (!supported) return null;
   return (
     <div className="passkey-step">
@@ -112,11 +118,7 @@ export function PasskeyStep({ action, label = "Use your passkey", redirectTo }: 
       <button
         type="button"
         disabled={busy}
-        onClick={async () => {
-          setBusy(true);
-          setError(await authenticate(action, "step", false, redirectTo ? { redirectTo } : {}));
-          setBusy(false);
-        }}
+        onClick={() => run(() => authenticate(action, "step", false, redirectTo ? { redirectTo } : {}))}
       >
         {label}
       </button>
@@ -127,8 +129,7 @@ export function PasskeyStep({ action, label = "Use your passkey", redirectTo }: 
 /** "Add a passkey", with a name the person chooses (e.g. the device's). */
 export function AddPasskey({ action, hint }: { action: string; hint?: string }) {
   const supported = useWebAuthn();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, run } = useCeremony();
   const [name, setName] = useState("");
   if (!supported) return null;
   return (
@@ -145,11 +146,7 @@ export function AddPasskey({ action, hint }: { action: string; hint?: string }) 
       <button
         type="button"
         disabled={busy}
-        onClick={async () => {
-          setBusy(true);
-          setError(await register(action, name));
-          setBusy(false);
-        }}
+        onClick={() => run(() => register(action, name))}
       >
         Add a passkey
       </button>

@@ -2,8 +2,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { readCeremonyBody, registrationResponseSchema } from "~/server/auth/webauthn.server";
-import type { Refusal } from "~/server/result";
+import { parseCeremony, ceremonyRefused, registrationResponseSchema } from "~/server/auth/webauthn.server";
 import { staffSessionCookie } from "~/server/staff/staff-auth.server";
 import { addStaffPasskey, staffRegistrationOptions } from "~/server/staff/staff-passkeys.server";
 
@@ -17,22 +16,16 @@ export function loader() {
   return new Response("Not found", { status: 404 });
 }
 
-function refused(refusal: Refusal<string>) {
-  return json({ ok: false as const, error: refusal.error }, { status: refusal.status });
-}
-
 export async function action({ request, context }: ActionFunctionArgs) {
   const auth = await context.auth.staff();
   if (!auth) return json({ ok: false as const, error: "Sign in first." }, { status: 401 });
-  const body = await readCeremonyBody(request);
-  if (!body.ok) return refused(body);
-  const parsed = schema.safeParse(body.body);
-  if (!parsed.success) return json({ ok: false as const, error: "The request could not be read." }, { status: 422 });
+  const parsed = await parseCeremony(request, schema);
+  if (!parsed.ok) return ceremonyRefused(parsed);
   if (parsed.data.intent === "register-options") {
     const result = await staffRegistrationOptions(context.db, context.env, auth);
-    return result.ok ? json({ ok: true as const, options: result.options }) : refused(result);
+    return result.ok ? json({ ok: true as const, options: result.options }) : ceremonyRefused(result);
   }
   const result = await addStaffPasskey(context.db, context.env, auth, parsed.data.credential, parsed.data.name, context.meta);
-  if (!result.ok) return refused(result);
+  if (!result.ok) return ceremonyRefused(result);
   return json({ ok: true as const, redirectTo: "/app/account?notice=passkey-added" }, { headers: { "Set-Cookie": staffSessionCookie(result.token) } });
 }

@@ -4,9 +4,8 @@ import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { deviceOf } from "~/server/auth/devices.server";
-import { assertionResponseSchema, readCeremonyBody } from "~/server/auth/webauthn.server";
+import { assertionResponseSchema, parseCeremony, ceremonyRefused } from "~/server/auth/webauthn.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
-import type { Refusal } from "~/server/result";
 import { loadPendingStaffSession, staffSessionCookie } from "~/server/staff/staff-auth.server";
 import { completeStaffPasskeyStep, signInStaffWithPasskey, staffPasskeySignInOptions, staffStepOptions } from "~/server/staff/staff-passkeys.server";
 
@@ -22,15 +21,9 @@ export function loader() {
   return new Response("Not found", { status: 404 });
 }
 
-function refused(refusal: Refusal<string>) {
-  return json({ ok: false as const, error: refusal.error }, { status: refusal.status });
-}
-
 export async function action({ request, context }: ActionFunctionArgs) {
-  const body = await readCeremonyBody(request);
-  if (!body.ok) return refused(body);
-  const parsed = schema.safeParse(body.body);
-  if (!parsed.success) return json({ ok: false as const, error: "The request could not be read." }, { status: 422 });
+  const parsed = await parseCeremony(request, schema);
+  if (!parsed.ok) return ceremonyRefused(parsed);
   const input = parsed.data;
   const { db, env, meta } = context;
   const device = deviceOf(request);
@@ -38,11 +31,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (device.cookie) headers.append("Set-Cookie", device.cookie);
   if (input.intent === "sign-in-options") {
     const result = await staffPasskeySignInOptions(db, env, device.id);
-    return result.ok ? json({ ok: true as const, options: result.options }, { headers }) : refused(result);
+    return result.ok ? json({ ok: true as const, options: result.options }, { headers }) : ceremonyRefused(result);
   }
   if (input.intent === "sign-in") {
     const result = await signInStaffWithPasskey(db, env, input.credential, { ...meta, deviceId: device.id });
-    if (!result.ok) return refused(result);
+    if (!result.ok) return ceremonyRefused(result);
     headers.append("Set-Cookie", staffSessionCookie(result.token));
     const next = safeRedirectPath(input.redirectTo, "/app/contacts");
     return json({ ok: true as const, redirectTo: result.needsSecondFactor ? `/login/2fa?redirectTo=${encodeURIComponent(next)}` : next }, { headers });
@@ -52,10 +45,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!auth) return json({ ok: false as const, error: "Sign in first." }, { status: 401 });
   if (input.intent === "step-options") {
     const result = await staffStepOptions(db, env, auth);
-    return result.ok ? json({ ok: true as const, options: result.options }) : refused(result);
+    return result.ok ? json({ ok: true as const, options: result.options }) : ceremonyRefused(result);
   }
   const result = await completeStaffPasskeyStep(db, env, auth, input.credential, meta);
-  if (!result.ok) return refused(result);
+  if (!result.ok) return ceremonyRefused(result);
   headers.append("Set-Cookie", staffSessionCookie(result.token));
   return json({ ok: true as const, redirectTo: safeRedirectPath(input.redirectTo, "/app/contacts") }, { headers });
 }

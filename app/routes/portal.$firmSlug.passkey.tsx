@@ -4,7 +4,7 @@ import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { deviceOf } from "~/server/auth/devices.server";
-import { assertionResponseSchema, readCeremonyBody, registrationResponseSchema } from "~/server/auth/webauthn.server";
+import { assertionResponseSchema, parseCeremony, ceremonyRefused, registrationResponseSchema } from "~/server/auth/webauthn.server";
 import {
   addClientPasskey,
   completePasskeyStep,
@@ -14,7 +14,6 @@ import {
   signInWithPasskey,
 } from "~/server/portal/client-passkeys.server";
 import { pathForAccess, portalAccess, portalPath, portalSessionCookie, requirePortalFirm } from "~/server/portal/portal-auth.server";
-import type { Refusal } from "~/server/result";
 
 const schema = z.discriminatedUnion("intent", [
   z.object({ intent: z.literal("sign-in-options") }),
@@ -30,16 +29,10 @@ export function loader() {
   return new Response("Not found", { status: 404 });
 }
 
-function refused(refusal: Refusal<string>) {
-  return json({ ok: false as const, error: refusal.error }, { status: refusal.status });
-}
-
 export async function action({ request, params, context }: ActionFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug);
-  const body = await readCeremonyBody(request);
-  if (!body.ok) return refused(body);
-  const parsed = schema.safeParse(body.body);
-  if (!parsed.success) return json({ ok: false as const, error: "The request could not be read." }, { status: 422 });
+  const parsed = await parseCeremony(request, schema);
+  if (!parsed.ok) return ceremonyRefused(parsed);
   const input = parsed.data;
   const { db, env, meta } = context;
   const device = deviceOf(request);
@@ -48,11 +41,11 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
   if (input.intent === "sign-in-options") {
     const result = await passkeySignInOptions(db, env, firm, device.id);
-    return result.ok ? json({ ok: true as const, options: result.options }, { headers }) : refused(result);
+    return result.ok ? json({ ok: true as const, options: result.options }, { headers }) : ceremonyRefused(result);
   }
   if (input.intent === "sign-in") {
     const result = await signInWithPasskey(db, env, firm, input.credential, { ...meta, deviceId: device.id });
-    if (!result.ok) return refused(result);
+    if (!result.ok) return ceremonyRefused(result);
     headers.append("Set-Cookie", portalSessionCookie(result.token, result.auth.session.expiresAt));
     return json({ ok: true as const, redirectTo: pathForAccess(firm.slug, portalAccess(result.auth, firm.slug)) }, { headers });
   }
@@ -62,13 +55,13 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (!auth || auth.firm.id !== firm.id) return json({ ok: false as const, error: "Sign in first." }, { status: 401 });
   if (input.intent === "step-options" || input.intent === "register-options") {
     const result = input.intent === "step-options" ? await passkeyStepOptions(db, env, auth) : await passkeyRegistrationOptions(db, env, auth);
-    return result.ok ? json({ ok: true as const, options: result.options }) : refused(result);
+    return result.ok ? json({ ok: true as const, options: result.options }) : ceremonyRefused(result);
   }
   const result =
     input.intent === "step"
       ? await completePasskeyStep(db, env, auth, input.credential, { ...meta, deviceId: device.id })
       : await addClientPasskey(db, env, auth, input.credential, input.name, meta);
-  if (!result.ok) return refused(result);
+  if (!result.ok) return ceremonyRefused(result);
   if (result.token) headers.append("Set-Cookie", portalSessionCookie(result.token, result.auth.session.expiresAt));
   const access = portalAccess(result.auth, firm.slug);
   // Confirming who you are, or adding a passkey from the account page, goes back to the account page.

@@ -5,9 +5,20 @@ import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import { portalAccounts, webauthnCredentials } from "../../../db/schema";
 import { generateId } from "../crypto.server";
-import type { Database, Statement } from "../db.server";
+import { runBatch, type Database, type Statement } from "../db.server";
+import { refuse, type Result } from "../result";
 import type { FactorOwner } from "./second-factor.server";
-import { newUserHandle, type NewCredential, type WebauthnCredential } from "./webauthn.server";
+import {
+  MAX_PASSKEYS_PER_OWNER,
+  createChallenge,
+  descriptorOf,
+  newUserHandle,
+  registrationOptions,
+  relyingParty,
+  sessionBinding,
+  type NewCredential,
+  type WebauthnCredential,
+} from "./webauthn.server";
 import { direct, type Read } from "../read-batch.server";
 import type { Ref } from "../types";
 
@@ -44,6 +55,39 @@ export async function listPasskeys(
 export function listContactPasskeys(db: Database, firmId: Ref, contactId: string, read: Read = direct): Promise<WebauthnCredential[]> {
   const accountId = sql`(SELECT "pa"."id" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${contactId})`;
   return listPasskeys(db, { kind: "portal", id: accountId, firmId }, read);
+}
+
+/**
+ * The options to register one more passkey for `owner` (signed-in session `sessionId`): at most
+ * MAX_PASSKEYS_PER_OWNER, the user handle their passkeys already use, a challenge bound to that session,
+ * and their passkeys excluded so one authenticator is not registered twice.
+ */
+export async function ownerRegistrationOptions(
+  db: Database,
+  env: { APP_URL: string },
+  owner: PasskeyOwner,
+  sessionId: string,
+  user: { name: string; displayName: string },
+  now = Date.now(),
+): Promise<Result<{ options: Record<string, unknown> }>> {
+  const existing = await listPasskeys(db, owner);
+  if (existing.length >= MAX_PASSKEYS_PER_OWNER) return refuse(409, `You can have up to ${MAX_PASSKEYS_PER_OWNER} passkeys. Remove one first.`);
+  const handle = userHandleOf(existing);
+  const boundTo = await sessionBinding(sessionId);
+  const { challenge, statements } = await createChallenge(db, { purpose: "register", boundTo, firmId: owner.firmId, userHandle: handle }, now);
+  await runBatch(db, statements);
+  return { ok: true, options: registrationOptions(relyingParty(env), challenge, { handle, ...user }, existing.map(descriptorOf)) };
+}
+
+/** Runs the batch that stores a new passkey. The same authenticator registered twice (its credential id is unique) writes nothing: 409. */
+export async function storePasskey(db: Database, statements: Statement[]): Promise<Result> {
+  try {
+    await runBatch(db, statements);
+    return { ok: true };
+  } catch (error) {
+    if (String(error).includes("UNIQUE")) return refuse(409, "This passkey is already registered.");
+    throw error;
+  }
 }
 
 /** What a list of passkeys shows: never the key, the credential id or the user handle. */

@@ -19,6 +19,7 @@ import {
   type AuthenticatorData,
 } from "@oslojs/webauthn";
 import { and, eq, gt, lt } from "drizzle-orm";
+import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { webauthnChallenges, webauthnCredentials, type WebauthnPurpose } from "../../../db/schema";
 import { randomBytes, sha256Hex } from "../crypto.server";
@@ -435,6 +436,22 @@ export function recordCredentialUse(db: Database, assertion: VerifiedAssertion, 
 /** A fresh random user handle: 32 bytes, never derived from an email (a passkey list must not reveal who). */
 export function newUserHandle(): string {
   return encodeBase64urlNoPadding(randomBytes(32));
+}
+
+/**
+ * A ceremony request's body, read (readCeremonyBody) and checked against the route's schema: 413 or 400 as
+ * read, 422 when it does not fit. Every passkey route starts here.
+ */
+export async function parseCeremony<T extends z.ZodTypeAny>(request: Request, schema: T): Promise<Result<{ data: z.infer<T> }>> {
+  const body = await readCeremonyBody(request);
+  if (!body.ok) return body;
+  const parsed = schema.safeParse(body.body);
+  return parsed.success ? { ok: true, data: parsed.data } : refuse(422, "The request could not be read.");
+}
+
+/** The JSON a passkey route answers a refusal with (the page's script shows `error`). */
+export function ceremonyRefused(refusal: Refusal<string>) {
+  return json({ ok: false as const, error: refusal.error }, { status: refusal.status });
 }
 
 /** Reads a ceremony's JSON body: 413 over the size limit, 400 when it is not JSON. */

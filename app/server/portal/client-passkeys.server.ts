@@ -11,20 +11,19 @@ import {
   deletePasskey,
   findOwnedPasskey,
   insertPasskey,
+  ownerRegistrationOptions,
+  storePasskey,
   listPasskeys,
   passkeyName,
-  userHandleOf,
   type PasskeyOwner,
 } from "../auth/passkey-owners.server";
 import { ABSOLUTE_TIMEOUT_MS, deleteContactSessions, issueSession, rotateSession, voidMailedCredentials } from "../auth/sessions.server";
 import {
-  MAX_PASSKEYS_PER_OWNER,
   authenticationOptions,
   createChallenge,
   descriptorOf,
   deviceBinding,
   recordCredentialUse,
-  registrationOptions,
   relyingParty,
   sessionBinding,
   verifyAssertion,
@@ -198,19 +197,10 @@ function registering(auth: PortalAuth, now: number): Result<{ via: Registering }
 export async function passkeyRegistrationOptions(db: Database, env: Env, auth: PortalAuth, now = Date.now()): Promise<Result<{ options: Options }>> {
   const allowed = registering(auth, now);
   if (!allowed.ok) return allowed;
-  const existing = await listPasskeys(db, owner(auth));
-  if (existing.length >= MAX_PASSKEYS_PER_OWNER) return refuse(409, `You can have up to ${MAX_PASSKEYS_PER_OWNER} passkeys. Remove one first.`);
-  const userHandle = userHandleOf(existing);
-  const { challenge, statements } = await createChallenge(
-    db,
-    { purpose: "register", boundTo: await sessionBinding(auth.session.id), firmId: auth.firm.id, userHandle },
-    now,
-  );
-  await runBatch(db, statements);
   const email = auth.account!.email;
   // The firm's name tells two passkeys of one person apart: every firm's portal shares one RP ID.
-  const user = { handle: userHandle, name: `${email} (${auth.firm.name})`, displayName: `${auth.contact.name} (${auth.firm.name})` };
-  return { ok: true, options: registrationOptions(relyingParty(env), challenge, user, existing.map(descriptorOf)) };
+  const user = { name: `${email} (${auth.firm.name})`, displayName: `${auth.contact.name} (${auth.firm.name})` };
+  return ownerRegistrationOptions(db, env, owner(auth), auth.session.id, user, now);
 }
 
 export type PasskeyAdded = Result<{ token: string | null; auth: PortalAuth }>;
@@ -248,13 +238,8 @@ export async function addClientPasskey(
     token = rotated.token;
     session = rotated.session;
   }
-  try {
-    await runBatch(db, statements);
-  } catch (error) {
-    // The same authenticator registered twice (a unique credential id): nothing was written.
-    if (String(error).includes("UNIQUE")) return refuse(409, "This passkey is already registered.");
-    throw error;
-  }
+  const stored = await storePasskey(db, statements);
+  if (!stored.ok) return stored;
   return { ok: true, token, auth: { ...auth, session, passkeys: auth.passkeys + 1 } };
 }
 

@@ -8,21 +8,20 @@ import {
   deletePasskey,
   findOwnedPasskey,
   insertPasskey,
+  ownerRegistrationOptions,
+  storePasskey,
   listPasskeys,
   passkeyName,
   staffPasskeyCount,
-  userHandleOf,
   type PasskeyOwner,
 } from "../auth/passkey-owners.server";
 import { ABSOLUTE_TIMEOUT_MS, deleteStaffSessions, issueSession, rotateSession } from "../auth/sessions.server";
 import {
-  MAX_PASSKEYS_PER_OWNER,
   authenticationOptions,
   createChallenge,
   descriptorOf,
   deviceBinding,
   recordCredentialUse,
-  registrationOptions,
   relyingParty,
   sessionBinding,
   verifyAssertion,
@@ -156,13 +155,8 @@ export async function completeStaffPasskeyStep(db: Database, env: Env, auth: Sta
 
 export async function staffRegistrationOptions(db: Database, env: Env, auth: StaffAuth, now = Date.now()): Promise<Result<{ options: Options }>> {
   if (!hasRecentAuth(auth.session, now)) return refuse(403, RECENT_AUTH);
-  const existing = await listPasskeys(db, owner(auth.staff));
-  if (existing.length >= MAX_PASSKEYS_PER_OWNER) return refuse(409, `You can have up to ${MAX_PASSKEYS_PER_OWNER} passkeys. Remove one first.`);
-  const userHandle = userHandleOf(existing);
-  const { challenge, statements } = await createChallenge(db, { purpose: "register", boundTo: await sessionBinding(auth.session.id), firmId: auth.firm.id, userHandle }, now);
-  await runBatch(db, statements);
-  const user = { handle: userHandle, name: `${auth.staff.email} (${auth.firm.name} staff)`, displayName: `${auth.staff.name} (${auth.firm.name} staff)` };
-  return { ok: true, options: registrationOptions(relyingParty(env), challenge, user, existing.map(descriptorOf)) };
+  const user = { name: `${auth.staff.email} (${auth.firm.name} staff)`, displayName: `${auth.staff.name} (${auth.firm.name} staff)` };
+  return ownerRegistrationOptions(db, env, owner(auth.staff), auth.session.id, user, now);
 }
 
 /** Stores a verified passkey; the session that added it has proved the factor, so it counts as past 2FA. */
@@ -181,17 +175,13 @@ export async function addStaffPasskey(
   if (!verified.ok) return verified;
   const label = passkeyName(name);
   const rotated = await rotateSession(db, auth.session, { twoFactorVerifiedAt: auth.session.twoFactorVerifiedAt ?? now }, now);
-  try {
-    await runBatch(db, [
-      insertPasskey(db, owner(auth.staff), verified.credential, label, now),
-      ...rotated.statements,
-      auditEvent(db, { firmId: auth.firm.id, type: "staff.passkey_added", actor: actor(auth.staff), detail: { passkey: label }, ...meta, at: now }),
-      notice(db, auth, "a passkey was added", [`A passkey named "${label}" was added to your staff login.`]),
-    ]);
-  } catch (error) {
-    if (String(error).includes("UNIQUE")) return refuse(409, "This passkey is already registered.");
-    throw error;
-  }
+  const stored = await storePasskey(db, [
+    insertPasskey(db, owner(auth.staff), verified.credential, label, now),
+    ...rotated.statements,
+    auditEvent(db, { firmId: auth.firm.id, type: "staff.passkey_added", actor: actor(auth.staff), detail: { passkey: label }, ...meta, at: now }),
+    notice(db, auth, "a passkey was added", [`A passkey named "${label}" was added to your staff login.`]),
+  ]);
+  if (!stored.ok) return stored;
   return { ok: true, token: rotated.token };
 }
 
