@@ -11,7 +11,6 @@ export default defineConfig({
         v3_fetcherPersist: true,
         v3_relativeSplatPath: true,
         v3_throwAbortReason: true,
-        v3_lazyRouteDiscovery: true,
       },
     }),
   ],
@@ -25,5 +24,5 @@ export default defineConfig({
   },
   // The manifest lets `npm run bench` size each route's client JS. Remix moves it to
   // build/.vite/client-manifest.json, outside the served assets directory.
-  build: { minify: true, manifest: true },
+  build: { minify: process.env.BENCH_NO_MINIFY ? false : true, manifest: true },
 });

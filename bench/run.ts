@@ -19,6 +19,7 @@ import { TARGETS, cookieFor, type Target } from "./targets";
 import { record, startFloor, statementCount, type Recording } from "./floor";
 import { cpuPerRequest } from "./profile";
 import { runDistance } from "./distance";
+import { runHot } from "./hot";
 import { importBudgets, importMarkdown, measureImport, type ImportMeasure } from "./import";
 
 // 8830-8839 (inspectors 9830-9839): off the dev server's and the browser tests' ports.
@@ -41,6 +42,9 @@ const STAFF_COOKIE = `__Host-staff_session=${sessionCookieValue(BENCH_TOKENS.sta
 
 // wrangler dev logs every request at info level; under load that costs CPU on a 2-core machine.
 process.env.WRANGLER_LOG ??= "warn";
+// What is deployed: `wrangler dev` bundles React's and react-router's development builds (prop
+// validation, warnings) unless NODE_ENV says production, as `wrangler deploy` does by default.
+process.env.NODE_ENV ??= "production";
 
 const BUDGETS = {
   /** Against the page's same-statements floor (issue 14). */
@@ -384,6 +388,11 @@ function versionOf(pkg: string): string {
 async function main(): Promise<number> {
   if (process.argv.includes("--distance")) {
     return runDistance({ port: PORT, floorPort: FLOOR_PORT, persistTo, floorState: floorState(persistTo), staffCookie: STAFF_COOKIE, seed, waitForHealthz, stopWorker, requestOptions });
+  }
+  const hot = process.argv.indexOf("--hot");
+  if (hot >= 0) {
+    build();
+    return runHot({ port: PORT, persistTo, floorState: floorState(persistTo), staffCookie: STAFF_COOKIE, seed, waitForHealthz, stopWorker, requestOptions, filter: process.argv[hot + 1] });
   }
   const total = performance.now();
   const loadBefore = loadavg()[0];

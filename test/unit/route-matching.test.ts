@@ -1,0 +1,67 @@
+// Route matching on the server (issue 14; patches/@remix-run+router, ADR 021): react-router flattened,
+// ranked and compiled every route on each match, three times a page view. The patch keeps a route tree's
+// ranked branches once the server has matched against it, and compiled paths by pattern.
+import { matchPath, matchRoutes, type AgnosticRouteObject as RouteObject } from "@remix-run/router";
+import { describe, expect, it } from "vitest";
+
+/** A route tree that counts how often matching walks its top level. */
+function countingTree(routes: RouteObject[]): { routes: RouteObject[]; walks: () => number } {
+  let walks = 0;
+  const proxy = new Proxy(routes, {
+    get(target, key, receiver) {
+      if (key === "forEach") walks++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  return { routes: proxy, walks: () => walks };
+}
+
+const tree = (): RouteObject[] => [
+  {
+    id: "portal",
+    path: "portal/:firmSlug",
+    children: [
+      { id: "requests", path: "requests" },
+      { id: "request", path: "requests/:requestId" },
+      { id: "login", path: "login" },
+    ],
+  },
+  { id: "app", path: "app", children: [{ id: "contacts", path: "contacts" }, { id: "contact", path: "contacts/:contactId" }] },
+  { id: "splat", path: "*" },
+];
+
+describe("route matching on the server", () => {
+  it("ranks a route tree once, then matches every path against the kept ranking", () => {
+    const { routes, walks } = countingTree(tree());
+    const first = matchRoutes(routes, "/portal/acme/requests/r1");
+    expect(walks()).toBe(1);
+    for (let i = 0; i < 5; i++) matchRoutes(routes, `/portal/acme/requests/r${i}`);
+    matchRoutes(routes, "/app/contacts");
+    expect(walks()).toBe(1);
+    expect(first?.map((m) => m.route.id)).toEqual(["portal", "request"]);
+  });
+
+  it("matches exactly as before: params, ranking, splats, no match", () => {
+    const routes = tree();
+    for (let round = 0; round < 2; round++) {
+      expect(matchRoutes(routes, "/portal/acme/requests/r1")?.at(-1)?.params).toEqual({ firmSlug: "acme", requestId: "r1" });
+      expect(matchRoutes(routes, "/portal/other/requests")?.map((m) => m.route.id)).toEqual(["portal", "requests"]);
+      expect(matchRoutes(routes, "/app/contacts/c9")?.at(-1)?.params).toEqual({ contactId: "c9" });
+      expect(matchRoutes(routes, "/nowhere/at/all")?.map((m) => m.route.id)).toEqual(["splat"]);
+      expect(matchRoutes(routes.slice(0, 2), "/nowhere")).toBeNull();
+      // Each request's own values, never a previous request's: the kept parts are the patterns.
+      const a = matchRoutes(routes, "/portal/a/requests/1")!;
+      const b = matchRoutes(routes, "/portal/b/requests/2")!;
+      expect(a.at(-1)!.params).toEqual({ firmSlug: "a", requestId: "1" });
+      expect(b.at(-1)!.params).toEqual({ firmSlug: "b", requestId: "2" });
+      expect(a.at(-1)!.params).not.toBe(b.at(-1)!.params);
+    }
+  });
+
+  it("a kept compiled path still honours case sensitivity and the end flag", () => {
+    expect(matchPath({ path: "/Files/:id", caseSensitive: true }, "/files/1")).toBeNull();
+    expect(matchPath({ path: "/Files/:id", caseSensitive: false }, "/files/1")?.params).toEqual({ id: "1" });
+    expect(matchPath({ path: "/files", end: false }, "/files/1/more")?.pathnameBase).toBe("/files");
+    expect(matchPath({ path: "/files", end: true }, "/files/1/more")).toBeNull();
+  });
+});
