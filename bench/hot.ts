@@ -68,19 +68,21 @@ export function hotFunctions(profile: Profile, requests: number, floor: boolean,
   const byPackage = new Map<string, number>();
   const packageOf = packageOfLine(floor);
   const total = new Map<string, number>();
+  const whereOf = (node: FullNode) => {
+    const { url, lineNumber, functionName } = node.callFrame;
+    return url.endsWith("worker.js") ? packageOf(lineNumber) : url ? url.split(":")[0] : functionName.startsWith("(") ? functionName : "(native)";
+  };
+  const labelled = (node: FullNode) => `${label(node)} [${whereOf(node)}]`;
   let worker = 0;
   for (const id of profile.samples) {
     const node = byId.get(id)!;
     if (NOT_THE_WORKER.has(node.callFrame.functionName)) continue;
     worker++;
-    const { url, lineNumber, functionName } = node.callFrame;
-    const where = url.endsWith("worker.js") ? packageOf(lineNumber) : url ? url.split(":")[0] : functionName.startsWith("(") ? functionName : "(native)";
-    const selfLabel = `${label(node)} [${where}]`;
-    self.set(selfLabel, (self.get(selfLabel) ?? 0) + 1);
-    byPackage.set(where, (byPackage.get(where) ?? 0) + 1);
+    self.set(labelled(node), (self.get(labelled(node)) ?? 0) + 1);
+    byPackage.set(whereOf(node), (byPackage.get(whereOf(node)) ?? 0) + 1);
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const l = label(byId.get(at)!);
+      const l = labelled(byId.get(at)!);
       if (seen.has(l)) continue;
       seen.add(l);
       total.set(l, (total.get(l) ?? 0) + 1);

@@ -48,7 +48,7 @@ export async function cpuPerRequest(inspectorPort: number, request: () => Promis
   try {
     await inspector.send("Profiler.enable");
     await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
-    await request(); // warm
+    for (let i = 0; i < 5; i++) await request(); // warm
     await inspector.send("Profiler.start");
     for (let i = 0; i < runs; i++) await request();
     const { profile } = (await inspector.send("Profiler.stop")) as { profile: Profile };

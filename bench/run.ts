@@ -27,7 +27,9 @@ const PORT = Number(process.env.BENCH_PORT ?? 8830);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const FLOOR_PORT = PORT + 1;
 const FLOOR_ORIGIN = `http://127.0.0.1:${FLOOR_PORT}`;
-const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 20);
+const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 30);
+/** Page and floor are profiled in turn this many times and each side's median kept: a busy machine drifts. */
+const CPU_ROUNDS = 3;
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 const WARMUP_S = 1;
 // Other ports get their own state, so two bench runs never share a D1 file.
@@ -86,6 +88,11 @@ type TargetResult = Measured | Skipped;
 
 function log(message: string): void {
   console.log(`[bench] ${message}`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 function elapsed(start: number): string {
@@ -462,9 +469,15 @@ async function main(): Promise<number> {
         const { url, method, headers } = requestOptions(target, staffCookie);
         const page = async () => void (await (await fetch(url, { method, headers, redirect: "manual" })).arrayBuffer());
         const floor = async () => void (await (await fetch(`${FLOOR_ORIGIN}/__floor/${id}`)).arrayBuffer());
-        log(`${target.name}: CPU per request, ${CPU_RUNS} requests one at a time, page then floor…`);
-        measured.cpuMs = await cpuPerRequest(PORT + 1000, page, CPU_RUNS);
-        measured.floorCpuMs = await cpuPerRequest(FLOOR_PORT + 1000, floor, CPU_RUNS);
+        log(`${target.name}: CPU per request, ${CPU_ROUNDS} rounds of ${CPU_RUNS} requests one at a time, page then floor…`);
+        const pageCpu: number[] = [];
+        const floorCpu: number[] = [];
+        for (let round = 0; round < CPU_ROUNDS; round++) {
+          pageCpu.push(await cpuPerRequest(PORT + 1000, page, CPU_RUNS));
+          floorCpu.push(await cpuPerRequest(FLOOR_PORT + 1000, floor, CPU_RUNS));
+        }
+        measured.cpuMs = median(pageCpu);
+        measured.floorCpuMs = median(floorCpu);
       }
       results.push(measured);
     }

@@ -3,13 +3,17 @@
 // Asked separately, that is one round trip each, and for a client far from the database every round trip
 // is the distance there and back. `read` gathers the queries asked for while the request's loaders start
 // and sends them to D1 as one batch (a batch is one round trip, and one consistent snapshot).
-import { Column, is, SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "./db.server";
+import { bindStatement, isStatement, repeatedColumn, type Prepared, type Statement } from "./statements.server";
 
-export type Read = <T extends BatchItem<"sqlite">>(query: T) => Promise<Awaited<T>>;
+/** A query or a statement (statements.server.ts), as one batch member. */
+export type Readable = BatchItem<"sqlite"> | Statement<unknown>;
+type ResultOf<T> = T extends Statement<infer R> ? R : Awaited<T>;
 
-type Pending = { query: BatchItem<"sqlite">; resolve: (value: unknown) => void; reject: (reason: unknown) => void };
+export type Read = <T extends Readable>(query: T) => Promise<ResultOf<T>>;
+
+type Pending = { query: Readable; resolve: (value: unknown) => void; reject: (reason: unknown) => void };
 
 /**
  * A reader for one request. Queries passed to `read` before the next macrotask go out together: Remix
@@ -32,9 +36,10 @@ export function createReader(db: Database): Read {
     }
   }
 
-  return <T extends BatchItem<"sqlite">>(query: T) =>
-    new Promise<Awaited<T>>((resolve, reject) => {
-      const clash = repeatedColumn(query);
+  return <T extends Readable>(query: T) =>
+    new Promise<ResultOf<T>>((resolve, reject) => {
+      // A statement was checked when it was built.
+      const clash = isStatement(query) ? null : repeatedColumn(query);
       if (clash) throw new Error(`A batched query returns two columns named "${clash}": alias one, or read the tables separately.`);
       // A macrotask, not a microtask: loaders start after several awaits inside Remix's router, and
       // all of those are microtasks that run before this timer fires.
@@ -43,10 +48,14 @@ export function createReader(db: Database): Read {
     });
 }
 
-/** Runs each query on its own: for callers outside a page load (actions, the API, scripts). */
-export const direct: Read = (query) => Promise.resolve(query) as never;
-
-type Prepared = { getQuery(): { sql: string; params: unknown[] }; mapResult(result: unknown, isFromBatch?: boolean): unknown };
+/**
+ * Runs each query on its own: for callers outside a page load (actions, the API, scripts). A statement
+ * has no database of its own to run on; it needs a request's reader.
+ */
+export const direct: Read = (query) => {
+  if (isStatement(query)) return Promise.reject(new Error("A statement is read through createReader(db), not direct."));
+  return Promise.resolve(query) as never;
+};
 
 /**
  * `db.batch(queries)` as drizzle does it, except that raw SQL queries (`db.all(sql)`) with parameters work:
@@ -54,41 +63,12 @@ type Prepared = { getQuery(): { sql: string; params: unknown[] }; mapResult(resu
  * with drizzle, sent as one D1 batch, and each result mapped back by its own query (`_prepare` and
  * `mapResult` are what drizzle's batch itself calls).
  */
-async function sendBatch(db: Database, queries: BatchItem<"sqlite">[]): Promise<unknown[]> {
-  const prepared = queries.map((q) => (q as unknown as { _prepare(): Prepared })._prepare());
-  const statements = prepared.map((p) => {
-    const { sql, params } = p.getQuery();
-    return db.$client.prepare(sql).bind(...params);
+async function sendBatch(db: Database, queries: Readable[]): Promise<unknown[]> {
+  const built = queries.map((q) => {
+    if (isStatement(q)) return bindStatement(q);
+    const prepared = (q as unknown as { _prepare(): Prepared })._prepare();
+    return { ...prepared.getQuery(), prepared };
   });
-  const results = await db.$client.batch(statements);
-  return prepared.map((p, i) => p.mapResult(results[i], true));
-}
-
-/**
- * D1 returns a batch's rows as objects, so a query selecting two columns of the same name (a join of two
- * tables with `id`) loses one and drizzle maps the rest to the wrong fields, silently. Such a query is
- * refused here, where a test sees it, instead of reading wrong data. Returns the repeated name, if any.
- */
-function repeatedColumn(query: unknown): string | null {
-  const fields = (query as { config?: { fields?: unknown } }).config?.fields;
-  if (!fields || typeof fields !== "object") return null;
-  const seen = new Set<string>();
-  const visit = (value: unknown): string | null => {
-    let name: string | null = null;
-    if (is(value, Column)) name = value.name;
-    else if (is(value, SQL.Aliased)) name = value.fieldAlias;
-    else if (is(value, SQL)) return null;
-    else if (value && typeof value === "object") {
-      for (const inner of Object.values(value)) {
-        const found = visit(inner);
-        if (found) return found;
-      }
-      return null;
-    }
-    if (name === null) return null;
-    if (seen.has(name)) return name;
-    seen.add(name);
-    return null;
-  };
-  return visit(fields);
+  const results = await db.$client.batch(built.map(({ sql, params }) => db.$client.prepare(sql).bind(...params)));
+  return built.map(({ prepared }, i) => prepared.mapResult(results[i], true));
 }

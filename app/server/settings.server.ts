@@ -36,12 +36,32 @@ function parseUrl(value: string | undefined): URL | null {
  * The email rules follow `transportFor` in outbox.server.ts: production needs the HTTP provider.
  */
 export function settingsProblems(env: Env, requestUrl?: URL): string[] {
+  const problems = problemsOf(env);
+  if (env.ENVIRONMENT === "development" && requestUrl && !isLoopbackHost(requestUrl.hostname)) {
+    return [...problems, "ENVIRONMENT is development, which serves only this machine (127.0.0.1, localhost)"];
+  }
+  return problems;
+}
+
+/**
+ * The settings' own problems, worked out once per `env` object: every request checks readiness, and
+ * parsing both keyrings and the URLs each time was work on every page view (issue 14). A changed
+ * setting comes with a new deployment, so a new isolate and a new `env`.
+ */
+const checked = new WeakMap<Env, string[]>();
+
+function problemsOf(env: Env): string[] {
+  const known = checked.get(env);
+  if (known) return known;
+  const problems = envProblems(env);
+  checked.set(env, problems);
+  return problems;
+}
+
+function envProblems(env: Env): string[] {
   const problems: string[] = [];
   const local = LOCAL_ENVIRONMENTS.has(env.ENVIRONMENT);
   if (!env.ENVIRONMENT) problems.push("ENVIRONMENT is not set (production deployments say \"production\")");
-  if (env.ENVIRONMENT === "development" && requestUrl && !isLoopbackHost(requestUrl.hostname)) {
-    problems.push("ENVIRONMENT is development, which serves only this machine (127.0.0.1, localhost)");
-  }
 
   // Each key with its id and the retired keys kept for reading (docs/decisions/017).
   for (const [names, current, retired] of [

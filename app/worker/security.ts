@@ -55,12 +55,25 @@ export function urlCarriesToken(url: URL): boolean {
   return false;
 }
 
+/**
+ * The response itself when its headers may be edited (a page Remix rendered), else a copy: a response
+ * from fetch() or Response.redirect() has immutable headers. Copying every response cost a Response a
+ * page view (issue 14).
+ */
+function editable(response: Response): Response {
+  try {
+    response.headers.set("X-Content-Type-Options", "nosniff");
+    return response;
+  } catch {
+    return new Response(response.body, response);
+  }
+}
+
 /** Headers every dynamic response carries. Authenticated or not, nothing here is cacheable. */
 export function securityHeaders(): MiddlewareHandler<{ Variables: { nonce: string } }> {
   return async (c, next) => {
     await next();
-    // Responses from fetch() or Remix may have immutable headers; copy before editing.
-    const res = new Response(c.res.body, c.res);
+    const res = editable(c.res);
     res.headers.set("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
     res.headers.set("Content-Security-Policy", contentSecurityPolicy(c.get("nonce")));
     res.headers.set("X-Content-Type-Options", "nosniff");
@@ -76,6 +89,7 @@ export function securityHeaders(): MiddlewareHandler<{ Variables: { nonce: strin
       if (!res.headers.has("Referrer-Policy")) res.headers.set("Referrer-Policy", "strict-origin-when-cross-origin");
       if (!res.headers.has("Cache-Control")) res.headers.set("Cache-Control", "no-store");
     }
-    c.res = res;
+    // hono's c.res setter copies the response again: only a copy needs to be handed back.
+    if (res !== c.res) c.res = res;
   };
 }

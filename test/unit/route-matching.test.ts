@@ -2,6 +2,8 @@
 // ranked and compiled every route on each match, three times a page view. The patch keeps a route tree's
 // ranked branches once the server has matched against it, and compiled paths by pattern.
 import { matchPath, matchRoutes, type AgnosticRouteObject as RouteObject } from "@remix-run/router";
+import { createStaticHandler } from "@remix-run/router";
+import { createStaticRouter } from "react-router-dom/server";
 import { describe, expect, it } from "vitest";
 
 /** A route tree that counts how often matching walks its top level. */
@@ -63,5 +65,25 @@ describe("route matching on the server", () => {
     expect(matchPath({ path: "/Files/:id", caseSensitive: false }, "/files/1")?.params).toEqual({ id: "1" });
     expect(matchPath({ path: "/files", end: false }, "/files/1/more")?.pathnameBase).toBe("/files");
     expect(matchPath({ path: "/files", end: true }, "/files/1/more")).toBeNull();
+  });
+});
+
+describe("the server render's router", () => {
+  it("gives the same data routes for the same route tree, so the render's match keeps its ranking too", async () => {
+    const routes = tree();
+    const handler = createStaticHandler(routes);
+    const context = await handler.query(new Request("http://portal.test/portal/acme/requests"));
+    if (context instanceof Response) throw new Error("expected a context");
+    const first = createStaticRouter(routes, context);
+    const second = createStaticRouter(routes, context);
+    expect(second.routes).toBe(first.routes);
+    // Each render still gets its own state: the request's matches and location.
+    const other = await handler.query(new Request("http://portal.test/app/contacts/c1"));
+    if (other instanceof Response) throw new Error("expected a context");
+    const third = createStaticRouter(routes, other);
+    expect(third.routes).toBe(first.routes);
+    expect(third.state.location.pathname).toBe("/app/contacts/c1");
+    expect(first.state.location.pathname).toBe("/portal/acme/requests");
+    expect(third.state.matches.at(-1)?.route.id).toBe("contact");
   });
 });

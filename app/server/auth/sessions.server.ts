@@ -1,6 +1,6 @@
 // Sessions for staff and clients. The cookie holds "<id>.<secret>"; D1 holds only SHA-256(secret),
 // so a leaked sessions row cannot be replayed as a cookie.
-import { and, eq, inArray, ne, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, ne, sql, type Placeholder, type SQL } from "drizzle-orm";
 import { contacts, sessions, type SessionKind } from "../../../db/schema";
 import { constantTimeEqual, generateToken, sha256Hex } from "../crypto.server";
 import type { Database, Statement } from "../db.server";
@@ -111,7 +111,7 @@ export function tokenParts(token: string | null | undefined) {
  * (issue 14: one round trip per page view). Rows read this way are only used once the session itself has
  * been checked (see `staffPage`, `portalPage`); with an unknown id the subquery is NULL and matches nothing.
  */
-export function ofSession(sessionId: string, column: typeof sessions.firmId | typeof sessions.contactId | typeof sessions.staffUserId): SQL {
+export function ofSession(sessionId: string | Placeholder, column: typeof sessions.firmId | typeof sessions.contactId | typeof sessions.staffUserId): SQL {
   return sql`(SELECT "s"."${sql.raw(column.name)}" FROM "sessions" AS "s" WHERE "s"."id" = ${sessionId})`;
 }
 

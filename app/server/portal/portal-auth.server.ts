@@ -11,7 +11,8 @@ import type { Database } from "../db.server";
 import { CLIENT_SESSION_KINDS, decideAccess, type PortalAccess, type PortalScope } from "./portal-policy.server";
 import { checkSession, deleteSession, ofSession, tokenParts, touchSession } from "../auth/sessions.server";
 import { accountPasskeyCount } from "../auth/passkey-owners.server";
-import { createReader, direct, type Read } from "../read-batch.server";
+import { createReader, type Read } from "../read-batch.server";
+import { statement } from "../statements.server";
 import type { Session } from "../types";
 import type { Contact, Firm, PortalAccount } from "../types";
 
@@ -23,21 +24,37 @@ export type PortalAuth = { session: Session; firm: Firm; contact: Contact; accou
  * that go out in the request's batch with the page's own queries (read-batch.server.ts; a join would return
  * same-named columns a D1 batch cannot tell apart).
  */
+/** Built once per isolate (statements.server.ts): every portal page view reads them. */
+const clientSession = {
+  session: statement(["sessionId"], (db, p) =>
+    db.select().from(sessions).where(and(eq(sessions.id, p.sessionId), inArray(sessions.kind, CLIENT_SESSION_KINDS))).limit(1),
+  ),
+  firm: statement(["sessionId"], (db, p) => db.select().from(firms).where(eq(firms.id, ofSession(p.sessionId, sessions.firmId))).limit(1)),
+  contact: statement(["sessionId"], (db, p) =>
+    db
+      .select()
+      .from(contacts)
+      .where(and(eq(contacts.id, ofSession(p.sessionId, sessions.contactId)), eq(contacts.firmId, ofSession(p.sessionId, sessions.firmId))))
+      .limit(1),
+  ),
+  account: statement(["sessionId"], (db, p) =>
+    db
+      .select({ account: portalAccounts, passkeys: accountPasskeyCount(sql`"portal_accounts"."id"`).as("passkeys") })
+      .from(portalAccounts)
+      .where(eq(portalAccounts.contactId, ofSession(p.sessionId, sessions.contactId)))
+      .limit(1),
+  ),
+};
+
 export async function loadPortalAuth(db: Database, request: Request, now = Date.now(), read: Read = createReader(db)): Promise<PortalAuth | null> {
   const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
   if (!parts) return null;
-  const contactId = ofSession(parts.id, sessions.contactId);
+  const ids = { sessionId: parts.id };
   const [[session], [firm], [contact], [accountRow]] = await Promise.all([
-    read(db.select().from(sessions).where(and(eq(sessions.id, parts.id), inArray(sessions.kind, CLIENT_SESSION_KINDS))).limit(1)),
-    read(db.select().from(firms).where(eq(firms.id, ofSession(parts.id, sessions.firmId))).limit(1)),
-    read(db.select().from(contacts).where(and(eq(contacts.id, contactId), eq(contacts.firmId, ofSession(parts.id, sessions.firmId)))).limit(1)),
-    read(
-      db
-        .select({ account: portalAccounts, passkeys: accountPasskeyCount(sql`"portal_accounts"."id"`).as("passkeys") })
-        .from(portalAccounts)
-        .where(eq(portalAccounts.contactId, contactId))
-        .limit(1),
-    ),
+    read(clientSession.session(ids)),
+    read(clientSession.firm(ids)),
+    read(clientSession.contact(ids)),
+    read(clientSession.account(ids)),
   ]);
   const state = await checkSession(session, parts.secret, now);
   if (state !== "valid") {
@@ -138,15 +155,17 @@ export async function signOutClient(db: Database, request: Request): Promise<str
   return clearCookie(PORTAL_SESSION_COOKIE);
 }
 
+const firmBySlug = statement(["slug"], (db, p) => db.select().from(firms).where(eq(firms.slug, p.slug)).limit(1));
+
 /** With the request's `read`, the lookup joins the loaders' batch (the layout and the page both ask). */
-export async function findFirmBySlug(db: Database, slug: string | undefined, read: Read = direct): Promise<Firm | null> {
+export async function findFirmBySlug(db: Database, slug: string | undefined, read: Read = createReader(db)): Promise<Firm | null> {
   if (!slug || slug.length > 64) return null;
-  const [firm] = await read(db.select().from(firms).where(eq(firms.slug, slug)).limit(1));
+  const [firm] = await read(firmBySlug({ slug }));
   return firm ?? null;
 }
 
 /** Loads the firm of a portal URL, or answers 404. */
-export async function requirePortalFirm(db: Database, slug: string | undefined, read: Read = direct): Promise<Firm> {
+export async function requirePortalFirm(db: Database, slug: string | undefined, read: Read = createReader(db)): Promise<Firm> {
   const firm = await findFirmBySlug(db, slug, read);
   if (!firm) throw new Response("Portal not found", { status: 404 });
   return firm;

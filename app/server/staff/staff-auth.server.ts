@@ -13,6 +13,7 @@ import type { Result } from "../result";
 import { staffPasskeyCount } from "../auth/passkey-owners.server";
 import { ABSOLUTE_TIMEOUT_MS, checkSession, deleteSession, issueSession, ofSession, rotateSession, tokenParts, touchSession } from "../auth/sessions.server";
 import { createReader, type Read } from "../read-batch.server";
+import { statement } from "../statements.server";
 import type { Session } from "../types";
 import type { Firm, StaffUser } from "../types";
 
@@ -22,6 +23,19 @@ export type StaffAuth = { session: Session; staff: StaffUser; firm: Firm; passke
 /** Sensitive staff actions need a password entered within this window. */
 export const REAUTH_WINDOW_MS = 10 * 60_000;
 
+/** Built once per isolate (statements.server.ts): every staff page view reads them. */
+const staffSession = {
+  session: statement(["sessionId"], (db, p) => db.select().from(sessions).where(and(eq(sessions.id, p.sessionId), eq(sessions.kind, "staff"))).limit(1)),
+  staff: statement(["sessionId"], (db, p) =>
+    db
+      .select({ staff: staffUsers, passkeys: staffPasskeyCount(sql`"staff_users"."id"`).as("passkeys") })
+      .from(staffUsers)
+      .where(eq(staffUsers.id, ofSession(p.sessionId, sessions.staffUserId)))
+      .limit(1),
+  ),
+  firm: statement(["sessionId"], (db, p) => db.select().from(firms).where(eq(firms.id, ofSession(p.sessionId, sessions.firmId))).limit(1)),
+};
+
 /**
  * The session of the cookie with its staff member and firm, as three single-table reads that go out in
  * the request's batch (read-batch.server.ts) together with the page's own queries. (One join would return
@@ -30,17 +44,8 @@ export const REAUTH_WINDOW_MS = 10 * 60_000;
 async function loadStaffSession(db: Database, read: Read, request: Request, now: number): Promise<StaffAuth | null> {
   const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
   if (!parts) return null;
-  const [[session], [staffRow], [firm]] = await Promise.all([
-    read(db.select().from(sessions).where(and(eq(sessions.id, parts.id), eq(sessions.kind, "staff"))).limit(1)),
-    read(
-      db
-        .select({ staff: staffUsers, passkeys: staffPasskeyCount(sql`"staff_users"."id"`).as("passkeys") })
-        .from(staffUsers)
-        .where(eq(staffUsers.id, ofSession(parts.id, sessions.staffUserId)))
-        .limit(1),
-    ),
-    read(db.select().from(firms).where(eq(firms.id, ofSession(parts.id, sessions.firmId))).limit(1)),
-  ]);
+  const ids = { sessionId: parts.id };
+  const [[session], [staffRow], [firm]] = await Promise.all([read(staffSession.session(ids)), read(staffSession.staff(ids)), read(staffSession.firm(ids))]);
   const state = await checkSession(session, parts.secret, now);
   if (state !== "valid") {
     if (session && state !== "invalid") await deleteSession(db, session.id);
