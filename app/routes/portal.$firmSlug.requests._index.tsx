@@ -2,14 +2,14 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { Link, useLoaderData } from "@remix-run/react";
 import { portalPage } from "~/server/portal/portal-auth.server";
-import { groupByDueDate, listContactRequests, type RequestSummary } from "~/server/requests/portal-requests.server";
+import { groupByDueDate, listSessionContactRequests, type RequestSummary } from "~/server/requests/portal-requests.server";
 
 export const meta: MetaFunction = () => [{ title: "Your requests · Client portal" }];
 
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   // The list comes in the session's round trip (issue 14).
   const { auth, data: list } = await portalPage(request, context, params.firmSlug ?? "", (session) =>
-    listContactRequests(context.db, session.firm, session.contact, context.read),
+    listSessionContactRequests(context.read, session.id),
   );
   return json({ name: auth.contact.name, groups: groupByDueDate(list, new Date().toISOString().slice(0, 10)), slug: auth.firm.slug });
 }

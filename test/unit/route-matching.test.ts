@@ -60,6 +60,45 @@ describe("route matching on the server", () => {
     }
   });
 
+  it("only tries branches whose first segment can match, and still finds what the full ranking finds", () => {
+    const routes: RouteObject[] = [
+      {
+        id: "root",
+        path: "",
+        children: [
+          { id: "home", index: true },
+          { id: "portal", path: "portal/:firmSlug", children: [{ id: "portal-home", index: true }, { id: "files", path: "files/:fileId?" }] },
+          { id: "app", path: "app", children: [{ id: "settings", path: "Settings" }, { id: "contact", path: "contacts/:id", caseSensitive: true }] },
+          { id: "login", path: "login/*" },
+          { id: "security-txt", path: ".well-known/security.txt" },
+          { id: "not-found", path: "*" },
+        ],
+      },
+    ];
+    const leaf = (path: string) => matchRoutes(routes, path)?.at(-1);
+    const cases: Array<[string, string, Record<string, string>?]> = [
+      ["/", "home"],
+      ["/PORTAL/acme", "portal-home", { firmSlug: "acme" }],
+      ["/portal/acme/files", "files", { firmSlug: "acme" }],
+      ["/portal/acme/files/f1", "files", { firmSlug: "acme", fileId: "f1" }],
+      ["/App/settings", "settings"],
+      ["/app/contacts/c1", "contact", { id: "c1" }],
+      ["/app/Contacts/c1", "not-found"],
+      ["/login/anything/at/all", "login", { "*": "anything/at/all" }],
+      ["/.well-known/security.txt", "security-txt"],
+      ["//portal/acme", "not-found"],
+      ["/portal", "not-found"],
+      ["/nowhere", "not-found"],
+      ["/%70ortal/acme", "portal-home", { firmSlug: "acme" }],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [path, id, params] of cases) {
+        expect(leaf(path)?.route.id, path).toBe(id);
+        if (params) expect(leaf(path)?.params, path).toEqual(params);
+      }
+    }
+  });
+
   it("a kept compiled path still honours case sensitivity and the end flag", () => {
     expect(matchPath({ path: "/Files/:id", caseSensitive: true }, "/files/1")).toBeNull();
     expect(matchPath({ path: "/Files/:id", caseSensitive: false }, "/files/1")?.params).toEqual({ id: "1" });

@@ -68,7 +68,8 @@ export async function loadPortalAuth(db: Database, request: Request, now = Date.
 
 /**
  * A portal page whose data comes in the same D1 round trip as the client's session (issue 14). `load`
- * gets the firm and contact as SQL naming the session's (`ofSession`) and must start its reads through
+ * gets the session's id, and the firm and contact as SQL naming the session's (`ofSession`; a statement
+ * names them itself from the id), and must start its reads through
  * `context.read` before its first await. What it read is used only once `portalAccess` has granted this
  * firm's portal at `scope`; otherwise the client is sent where they belong and the rows are dropped.
  */
@@ -76,7 +77,7 @@ export async function portalPage<T>(
   request: Request,
   context: AppLoadContext,
   firmSlug: string,
-  load: (session: { firm: SQL; contact: SQL; account: SQL }) => Promise<T>,
+  load: (session: { id: string; firm: SQL; contact: SQL; account: SQL }) => Promise<T>,
   scope: PortalScope = "requests",
 ): Promise<{ auth: PortalAuth; contactId: string; data: T }> {
   const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
@@ -84,6 +85,7 @@ export async function portalPage<T>(
   const data =
     parts && contact
       ? load({
+          id: parts.id,
           firm: ofSession(parts.id, sessions.firmId),
           contact,
           account: sql`(SELECT "pa"."id" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${contact})`,

@@ -1,6 +1,8 @@
 // The client's view of their requests: the list with progress, grouped by due date, and one request.
 import { and, asc, eq, sql } from "drizzle-orm";
-import { requestItems, requests } from "../../../db/schema";
+import { requestItems, requests, sessions } from "../../../db/schema";
+import { ofSession } from "../auth/sessions.server";
+import { statement } from "../statements.server";
 import type { RequestStatus } from "./staff-requests.server";
 import { type Database } from "../db.server";
 import { direct, type Read } from "../read-batch.server";
@@ -17,9 +19,13 @@ export type RequestSummary = {
   done: number;
 };
 
-/** A contact's requests with their progress, in one query. */
-export async function listContactRequests(db: Database, firmId: Ref, contactId: Ref, read: Read = direct): Promise<RequestSummary[]> {
-  const query = db
+/**
+ * The requests of the session's contact with their progress, in one query. Built once per isolate
+ * (statements.server.ts): it is the page every client lands on. Read through the request's reader,
+ * its rows are used only once the session has been checked (`portalPage`).
+ */
+const requestsOfSessionContact = statement(["sessionId"], (db, p) =>
+  db
     .select({
       id: requests.id,
       title: requests.title,
@@ -31,10 +37,13 @@ export async function listContactRequests(db: Database, firmId: Ref, contactId: 
     })
     .from(requests)
     .leftJoin(requestItems, eq(requestItems.requestId, requests.id))
-    .where(and(eq(requests.firmId, firmId), eq(requests.contactId, contactId)))
+    .where(and(eq(requests.firmId, ofSession(p.sessionId, sessions.firmId)), eq(requests.contactId, ofSession(p.sessionId, sessions.contactId))))
     .groupBy(requests.id)
-    .orderBy(sql`${requests.dueDate} IS NULL`, asc(requests.dueDate), asc(requests.title));
-  return read(query);
+    .orderBy(sql`${requests.dueDate} IS NULL`, asc(requests.dueDate), asc(requests.title)),
+);
+
+export function listSessionContactRequests(read: Read, sessionId: string): Promise<RequestSummary[]> {
+  return read(requestsOfSessionContact({ sessionId }));
 }
 
 /** Groups by due date for the portal: overdue, this week, later, no date; completed last. */
