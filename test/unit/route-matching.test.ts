@@ -99,6 +99,22 @@ describe("route matching on the server", () => {
     }
   });
 
+  it("keeps a path's matches, but each call gets its own: what one request changes never reaches the next", () => {
+    const routes = tree();
+    const first = matchRoutes(routes, "/portal/acme/requests/r1")!;
+    first[1].params.firmSlug = "someone-else";
+    (first[1].params as Record<string, string>).injected = "yes";
+    first[1].pathname = "/elsewhere";
+    first.pop();
+    const second = matchRoutes(routes, "/portal/acme/requests/r1")!;
+    expect(second.map((m) => m.route.id)).toEqual(["portal", "request"]);
+    expect(second[1].params).toEqual({ firmSlug: "acme", requestId: "r1" });
+    expect(second[1].pathname).toBe("/portal/acme/requests/r1");
+    // Within one call every match shares one params object, as react-router gives it.
+    expect(second[0].params).toBe(second[1].params);
+    expect(second[0].params).not.toBe(first[0].params);
+  });
+
   it("a kept compiled path still honours case sensitivity and the end flag", () => {
     expect(matchPath({ path: "/Files/:id", caseSensitive: true }, "/files/1")).toBeNull();
     expect(matchPath({ path: "/Files/:id", caseSensitive: false }, "/files/1")?.params).toEqual({ id: "1" });
