@@ -102,8 +102,10 @@ describe("route matching on the server", () => {
   it("keeps a path's matches, but each call gets its own: what one request changes never reaches the next", () => {
     const routes = tree();
     const first = matchRoutes(routes, "/portal/acme/requests/r1")!;
-    first[1].params.firmSlug = "someone-else";
-    (first[1].params as Record<string, string>).injected = "yes";
+    // Params are typed read-only, but nothing stops a loader from writing to them.
+    const params = first[1].params as Record<string, string>;
+    params.firmSlug = "someone-else";
+    params.injected = "yes";
     first[1].pathname = "/elsewhere";
     first.pop();
     const second = matchRoutes(routes, "/portal/acme/requests/r1")!;
