@@ -13,6 +13,7 @@ import { contactWithAccess, deactivateTwoFactor, signOutEverywhere } from "~/ser
 import { contactFormSchema, createContact, updateContact } from "~/server/staff/contact-editing.server";
 import { getContact, listContacts } from "~/server/staff/contacts.server";
 import { idParam } from "~/server/fields";
+import { createReader } from "~/server/read-batch.server";
 import { deliverSoon } from "~/server/outbox-delivery.server";
 import { LIMITS, consume, windowRemainingMs } from "~/server/rate-limit.server";
 import { changeSecurityMode } from "~/server/portal/security-mode.server";
@@ -222,7 +223,7 @@ v1.openapi(listContactsRoute, async (c) => {
 /** One contact as the API shows it, or null when the id is not one of this firm's contacts. */
 async function contactBody(c: Context<ApiEnv>, contactId: string) {
   const id = idParam.safeParse(contactId);
-  const row = id.success ? await contactWithAccess(c.get("db"), c.get("apiKey").firm.id, id.data) : null;
+  const row = id.success ? await contactWithAccess(createReader(c.get("db")), { firmId: c.get("apiKey").firm.id }, id.data) : null;
   if (!row) return null;
   const { contact, account } = row;
   const live = account && account.deactivatedAt === null ? account : null;

@@ -18,8 +18,8 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const id = idParam.safeParse(params.contactId);
   // The contact comes in the session's round trip (issue 14).
-  const { firm, staff, data: details } = await staffPage(request, context, async (firmRef) =>
-    id.success ? contactWithAccess(context.db, firmRef, id.data, Date.now(), context.read) : null,
+  const { firm, staff, data: details } = await staffPage(request, context, async (_firm, _staff, sessionId) =>
+    id.success ? contactWithAccess(context.read, { sessionId }, id.data) : null,
   );
   if (!details) throw new Response("Contact not found", { status: 404 });
   const { contact, account, activeSessions, activeLinks, invitedAt, passkeys, passkeyLastUsedAt } = details;

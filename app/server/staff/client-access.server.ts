@@ -1,6 +1,6 @@
 // What staff see and change about a contact's portal access (PRODUCT.md "Contacts › Details").
 // Each change is one D1 batch: the change, the sessions it ends, the audit event and the emails.
-import { and, eq, isNull, ne, or, sql } from "drizzle-orm";
+import { and, eq, isNull, ne, or, sql, type Placeholder, type SQL } from "drizzle-orm";
 import { accessLinks, auditEvents, contacts, outbox, portalAccounts, sessions, webauthnCredentials } from "../../../db/schema";
 import { revokeContactLinks } from "../portal/access-links.server";
 import { auditEvent, auditRow } from "../audit.server";
@@ -11,56 +11,77 @@ import { outboxRow, queueEmail } from "../outbox.server";
 import { deleteRecoveryCodes } from "../auth/recovery-codes.server";
 import { disableTotp } from "../auth/second-factor.server";
 import { deleteAllPasskeys } from "../auth/passkey-owners.server";
-import { credentialsUnchanged, deleteContactSessions, revokeContactCredentials } from "../auth/sessions.server";
+import { credentialsUnchanged, deleteContactSessions, ofSession, revokeContactCredentials } from "../auth/sessions.server";
 import type { RequestMeta as Meta } from "../request-meta.server";
 import type { Result } from "../result";
 import { auditActorOf, type Acting } from "../acting.server";
 import type { StaffAuth } from "./staff-auth.server";
-import { direct, type Read } from "../read-batch.server";
-import type { Ref } from "../types";
+import { type Read } from "../read-batch.server";
+import { statement } from "../statements.server";
+
+// drizzle leaves a single-table query's columns unqualified, so the correlated subqueries name them in full.
+const contactId_ = sql`"contacts"."id"`;
+const accountEmail = sql`(SELECT "pa"."email" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${contactId_})`;
+
+/** The contact with counts of live sessions and links, the last invite and the last settled email. */
+function contactQuery(db: Database, firm: SQL | Placeholder, contactId: Placeholder, now: Placeholder) {
+  return db
+    .select({
+      contact: contacts,
+      activeSessions: sql<number>`(SELECT count(*) FROM ${sessions} AS "s" WHERE "s"."contact_id" = ${contactId_} AND "s"."expires_at" > ${now})`.as("active_sessions"),
+      activeLinks: sql<number>`(SELECT count(*) FROM ${accessLinks} AS "l" WHERE "l"."contact_id" = ${contactId_}
+        AND "l"."revoked_at" IS NULL AND "l"."claimed_at" IS NULL AND "l"."expires_at" > ${now})`.as("active_links"),
+      // "Invited <date>": the latest portal invite, single or bulk.
+      invitedAt: sql<number | null>`(SELECT max("l"."created_at") FROM ${accessLinks} AS "l" WHERE "l"."contact_id" = ${contactId_} AND "l"."purpose" = 'invite')`.as("invited_at"),
+      lastSettledEmail: lastSettledEmailSql(sql`"contacts"."firm_id"`, [sql`"contacts"."email"`, accountEmail]).as("last_settled_email"),
+    })
+    .from(contacts)
+    .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firm)))
+    .limit(1);
+}
+
+/** The contact's portal account with its passkeys (PRODUCT.md "Passkeys"): how many, and when one was last used. */
+function accountQuery(db: Database, firm: SQL | Placeholder, contactId: Placeholder) {
+  return db
+    .select({
+      account: portalAccounts,
+      passkeys: sql<number>`(SELECT count(*) FROM ${webauthnCredentials} AS "w" WHERE "w"."portal_account_id" = "portal_accounts"."id")`
+        .mapWith(Number)
+        .as("passkeys"),
+      passkeyLastUsedAt: sql<number | null>`(SELECT max("w"."last_used_at") FROM ${webauthnCredentials} AS "w" WHERE "w"."portal_account_id" = "portal_accounts"."id")`.as(
+        "passkey_last_used_at",
+      ),
+    })
+    .from(portalAccounts)
+    .where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, firm)))
+    .limit(1);
+}
 
 /**
- * A contact (deleted ones too, so they can be restored) with their portal account and live sessions and
- * unused links, in one query: the Details tab stays within the page budget of three D1 queries.
+ * Built once per isolate (statements.server.ts): the Details tab is the staff's most used page. The firm
+ * is the staff session's (`ofSession`, so the reads travel with the session lookup) or, for the API, the
+ * key's firm.
  */
-export async function contactWithAccess(db: Database, firmId: Ref, contactId: string, now = Date.now(), read: Read = direct) {
-  // Two single-table reads in one batch (a join's same-named columns cannot be told apart in a D1 batch).
-  // drizzle leaves a single-table query's columns unqualified, so the correlated subqueries name them in full.
-  const contactId_ = sql`"contacts"."id"`;
-  const accountEmail = sql`(SELECT "pa"."email" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${contactId_})`;
-  const [[row], [account]] = await Promise.all([
-    read(
-      db
-        .select({
-          contact: contacts,
-          activeSessions: sql<number>`(SELECT count(*) FROM ${sessions} AS "s" WHERE "s"."contact_id" = ${contactId_} AND "s"."expires_at" > ${now})`.as("active_sessions"),
-          activeLinks: sql<number>`(SELECT count(*) FROM ${accessLinks} AS "l" WHERE "l"."contact_id" = ${contactId_}
-            AND "l"."revoked_at" IS NULL AND "l"."claimed_at" IS NULL AND "l"."expires_at" > ${now})`.as("active_links"),
-          // "Invited <date>": the latest portal invite, single or bulk.
-          invitedAt: sql<number | null>`(SELECT max("l"."created_at") FROM ${accessLinks} AS "l" WHERE "l"."contact_id" = ${contactId_} AND "l"."purpose" = 'invite')`.as("invited_at"),
-          lastSettledEmail: lastSettledEmailSql(sql`"contacts"."firm_id"`, [sql`"contacts"."email"`, accountEmail]).as("last_settled_email"),
-        })
-        .from(contacts)
-        .where(and(eq(contacts.id, contactId), eq(contacts.firmId, firmId)))
-        .limit(1),
-    ),
-    read(
-      db
-        .select({
-          account: portalAccounts,
-          // Passkeys of the account (PRODUCT.md "Passkeys"): how many, and when one was last used.
-          passkeys: sql<number>`(SELECT count(*) FROM ${webauthnCredentials} AS "w" WHERE "w"."portal_account_id" = "portal_accounts"."id")`
-            .mapWith(Number)
-            .as("passkeys"),
-          passkeyLastUsedAt: sql<number | null>`(SELECT max("w"."last_used_at") FROM ${webauthnCredentials} AS "w" WHERE "w"."portal_account_id" = "portal_accounts"."id")`.as(
-            "passkey_last_used_at",
-          ),
-        })
-        .from(portalAccounts)
-        .where(and(eq(portalAccounts.contactId, contactId), eq(portalAccounts.firmId, firmId)))
-        .limit(1),
-    ),
-  ]);
+const accessOfSessionFirm = {
+  contact: statement(["sessionId", "contactId", "now"], (db, p) => contactQuery(db, ofSession(p.sessionId, sessions.firmId), p.contactId, p.now)),
+  account: statement(["sessionId", "contactId"], (db, p) => accountQuery(db, ofSession(p.sessionId, sessions.firmId), p.contactId)),
+};
+const accessOfFirm = {
+  contact: statement(["firmId", "contactId", "now"], (db, p) => contactQuery(db, p.firmId, p.contactId, p.now)),
+  account: statement(["firmId", "contactId"], (db, p) => accountQuery(db, p.firmId, p.contactId)),
+};
+
+/**
+ * A contact (deleted ones too, so they can be restored) with their portal account, live sessions and
+ * unused links: two single-table reads in the request's batch (a join's same-named columns cannot be told
+ * apart in a D1 batch). `firm` is the staff session's (by its id) or a firm's id.
+ */
+export async function contactWithAccess(read: Read, firm: { sessionId: string } | { firmId: string }, contactId: string, now = Date.now()) {
+  const [[row], [account]] = await Promise.all(
+    "sessionId" in firm
+      ? [read(accessOfSessionFirm.contact({ ...firm, contactId, now })), read(accessOfSessionFirm.account({ ...firm, contactId }))]
+      : [read(accessOfFirm.contact({ ...firm, contactId, now })), read(accessOfFirm.account({ ...firm, contactId }))],
+  );
   return row ? { ...row, account: account?.account ?? null, passkeys: account?.passkeys ?? 0, passkeyLastUsedAt: account?.passkeyLastUsedAt ?? null } : null;
 }
 

@@ -112,18 +112,19 @@ export async function requireStaff(request: Request, context: AppLoadContext): P
 
 /**
  * A staff page whose data comes in the same D1 round trip as its session (issue 14). `load` gets the firm
- * and the staff member as SQL naming the session's (`ofSession`) and must start its reads through `context.read` before
+ * and the staff member as SQL naming the session's (`ofSession`), and the session's id (a statement names
+ * them itself from it), and must start its reads through `context.read` before
  * its first await. What it read is used only after `guard` has accepted the session: for a bad cookie the
  * rows are dropped with the request, and the guard's redirect or 403 is the answer.
  */
 export async function staffPage<T>(
   request: Request,
   context: AppLoadContext,
-  load: (firm: SQL, staff: SQL) => Promise<T>,
+  load: (firm: SQL, staff: SQL, sessionId: string) => Promise<T>,
   guard: (request: Request, context: AppLoadContext) => Promise<StaffAuth> = requireStaff,
 ): Promise<StaffAuth & { data: T }> {
   const parts = tokenParts(readCookie(request, STAFF_SESSION_COOKIE));
-  const data = parts ? load(ofSession(parts.id, sessions.firmId), ofSession(parts.id, sessions.staffUserId)) : null;
+  const data = parts ? load(ofSession(parts.id, sessions.firmId), ofSession(parts.id, sessions.staffUserId), parts.id) : null;
   // The guard's answer comes first; a failed read is not left unhandled while it is awaited.
   data?.catch(() => undefined);
   const auth = await guard(request, context);
