@@ -13,7 +13,8 @@ import { createDb, type Database } from "./db.server";
 /** What drizzle's D1 batch itself calls on a query: its SQL and parameters, and how to map its rows. */
 export type Prepared = { getQuery(): { sql: string; params: unknown[] }; mapResult(result: unknown, isFromBatch?: boolean): unknown };
 
-type Compiled = { sql: string; params: unknown[]; prepared: Prepared };
+/** `alone`: a statement that must run outside a batch (`runAlone`), such as a join with same-named columns. */
+type Compiled = { sql: string; params: unknown[]; prepared: Prepared; alone: boolean };
 
 // Symbol.for: a module loaded twice (a test importing it by another path) must still know its statements.
 const COMPILED = Symbol.for("client-portal.compiled-statement");
@@ -28,6 +29,7 @@ export function isStatement(query: unknown): query is Statement<unknown> {
 /** The SQL, parameters and row mapper for one use of a statement. Throws when a value is missing. */
 export function bindStatement(statement: Statement<unknown>): { sql: string; params: unknown[]; prepared: Prepared } {
   const compiled = statement[COMPILED];
+  if (compiled.alone) throw new Error("This statement returns same-named columns: run it with runAlone, not in a batch.");
   return { sql: compiled.sql, params: fillPlaceholders(compiled.params, statement.values), prepared: compiled.prepared };
 }
 
@@ -55,19 +57,34 @@ let shapes: Database | undefined;
 export function statement<V extends string, Q extends BatchItem<"sqlite">>(
   names: readonly V[],
   build: (db: Database, p: Record<V, Placeholder>) => Q,
+  options: { alone?: boolean } = {},
 ): (values: Record<V, unknown>) => Statement<Awaited<Q>> {
   let compiled: Compiled | undefined;
   return (values) => {
     if (!compiled) {
       shapes ??= shapeDatabase();
       const query = build(shapes, Object.fromEntries(names.map((name) => [name, sql.placeholder(name)])) as unknown as Record<V, Placeholder>);
-      const clash = repeatedColumn(query);
+      const clash = options.alone ? null : repeatedColumn(query);
       if (clash) throw new Error(`A batched query returns two columns named "${clash}": alias one, or read the tables separately.`);
       const prepared = (query as unknown as { _prepare(): Prepared })._prepare();
-      compiled = { ...prepared.getQuery(), prepared };
+      compiled = { ...prepared.getQuery(), prepared, alone: options.alone ?? false };
     }
     return { [COMPILED]: compiled, values };
   };
+}
+
+/**
+ * A statement made with `{ alone: true }`, run on its own: D1 returns its rows as arrays, so a join whose
+ * tables share column names (`id`) maps each column to its own field, as drizzle's own `.all()` does.
+ */
+export async function runAlone<R>(db: Database, statement: Statement<R>): Promise<R> {
+  const compiled = statement[COMPILED];
+  if (!compiled.alone) throw new Error("runAlone is for statements made with { alone: true }; read the others in the request's batch.");
+  const rows = await db.$client
+    .prepare(compiled.sql)
+    .bind(...fillPlaceholders(compiled.params, statement.values))
+    .raw();
+  return compiled.prepared.mapResult(rows, false) as R;
 }
 
 /**

@@ -17,6 +17,7 @@ import type { PortalAuth } from "./portal-auth.server";
 import { issueSession, LINK_SESSION_MS } from "../auth/sessions.server";
 import type { RequestMeta } from "../request-meta.server";
 import { accountPasskeyCount } from "../auth/passkey-owners.server";
+import { runAlone, statement } from "../statements.server";
 
 export const STAFF_LINK_VALIDITY_MS = 14 * 24 * 60 * 60_000;
 export const SELF_SERVICE_LINK_VALIDITY_MS = 15 * 60_000;
@@ -130,17 +131,28 @@ export async function publishLink(kv: KVNamespace, token: string, record: LinkRe
 
 type LinkRow = { link: AccessLink; firm: Firm; contact: Contact; account: PortalAccount | null; passkeys: number };
 
-/** The authoritative row of a link with its firm, contact and account, by token. */
+/**
+ * The authoritative row of a link with its firm, contact and account, by the hash of its token. Built once per isolate
+ * (statements.server.ts): it is the first page every invited client opens. It runs on its own, outside
+ * a batch, because the joined tables share column names.
+ */
+const linkByTokenHash = statement(
+  ["tokenHash"],
+  (db, p) =>
+    db
+      .select({ link: accessLinks, firm: firms, contact: contacts, account: portalAccounts, passkeys: accountPasskeyCount(portalAccounts.id) })
+      .from(accessLinks)
+      .innerJoin(firms, eq(firms.id, accessLinks.firmId))
+      .innerJoin(contacts, and(eq(contacts.id, accessLinks.contactId), eq(contacts.firmId, accessLinks.firmId)))
+      .leftJoin(portalAccounts, eq(portalAccounts.contactId, accessLinks.contactId))
+      .where(eq(accessLinks.tokenHash, p.tokenHash))
+      .limit(1),
+  { alone: true },
+);
+
 async function loadLink(db: Database, token: string): Promise<LinkRow | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const [row] = await db
-    .select({ link: accessLinks, firm: firms, contact: contacts, account: portalAccounts, passkeys: accountPasskeyCount(portalAccounts.id) })
-    .from(accessLinks)
-    .innerJoin(firms, eq(firms.id, accessLinks.firmId))
-    .innerJoin(contacts, and(eq(contacts.id, accessLinks.contactId), eq(contacts.firmId, accessLinks.firmId)))
-    .leftJoin(portalAccounts, eq(portalAccounts.contactId, accessLinks.contactId))
-    .where(eq(accessLinks.tokenHash, await sha256Hex(token)))
-    .limit(1);
+  const [row] = await runAlone(db, linkByTokenHash({ tokenHash: await sha256Hex(token) }));
   return row ?? null;
 }
 
