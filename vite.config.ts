@@ -24,5 +24,6 @@ export default defineConfig({
   },
   // The manifest lets `npm run bench` size each route's client JS. Remix moves it to
   // build/.vite/client-manifest.json, outside the served assets directory.
+  // BENCH_NO_MINIFY=1 keeps the app's function names for `npm run bench -- --hot` profiles.
   build: { minify: process.env.BENCH_NO_MINIFY ? false : true, manifest: true },
 });
