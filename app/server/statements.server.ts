@@ -1,11 +1,11 @@
-// Statements built once per isolate (issue 14). drizzle turns a query into SQL text each time it runs
-// one: it walks the query, checks every part's kind and joins the text. For the reads every page view
-// makes (the session lookup and the firm of a portal URL) that was about a fifth of the Worker's own CPU
-// per page in the bench's profile (`npm run bench -- --hot`). A statement is written as the same drizzle
-// query with placeholders where the request's values go. Its SQL text and its result mapping are built
-// on first use and kept for the isolate's life; a request only fills in its values. `read`
-// (read-batch.server.ts) sends statements in the request's batch like any query and maps their rows as
-// drizzle would.
+// Statements built once per isolate (issue 14, ADR 021). drizzle turns a query into SQL text each time it
+// runs one: it walks the query, checks every part's kind and joins the text. For the reads every page view
+// makes (the session lookups, the firm of a portal URL) and the busiest pages' own reads, that was about a
+// fifth of the Worker's own CPU per page in the bench's profile (`npm run bench -- --hot`). A statement is
+// written as the same drizzle query with placeholders where the request's values go. Its SQL text and its
+// result mapping are built on first use and kept for the isolate's life; a request only fills in its
+// values. `read` (read-batch.server.ts) sends statements in the request's batch like any query and maps
+// their rows as drizzle would; `runAlone` runs one that cannot be batched.
 import { Column, fillPlaceholders, is, SQL, sql, type Placeholder } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { createDb, type Database } from "./db.server";
