@@ -26,6 +26,8 @@ type SetupKey = (typeof SETUPS)[number]["key"];
 const PUBLIC_PAGE = "client sign-in page";
 
 type Helpers = {
+  /** The worker was just built by the main run: no need to build again. */
+  built?: boolean;
   port: number;
   floorPort: number;
   persistTo: string;
@@ -72,8 +74,8 @@ type Row = {
 export async function runDistance(h: Helpers): Promise<number> {
   const origin = `http://127.0.0.1:${h.port}`;
   const floorOrigin = `http://127.0.0.1:${h.floorPort}`;
-  console.log("[bench] distance mode: building and seeding…");
-  build();
+  console.log("[bench] distance mode: seeding…");
+  if (!h.built) build();
   await h.seed();
   const floor = startFloor(h.floorState, h.floorPort, origin);
   const rows = new Map<string, Row>();
