@@ -5,7 +5,7 @@
 // and sends them to D1 as one batch (a batch is one round trip, and one consistent snapshot).
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "./db.server";
-import { bindStatement, isStatement, repeatedColumn, type Prepared, type Statement } from "./statements.server";
+import { assertBatchable, bindStatement, isStatement, type Prepared, type Statement } from "./statements.server";
 
 /** A query or a statement (statements.server.ts), as one batch member. */
 export type Readable = BatchItem<"sqlite"> | Statement<unknown>;
@@ -39,8 +39,7 @@ export function createReader(db: Database): Read {
   return <T extends Readable>(query: T) =>
     new Promise<ResultOf<T>>((resolve, reject) => {
       // A statement was checked when it was built.
-      const clash = isStatement(query) ? null : repeatedColumn(query);
-      if (clash) throw new Error(`A batched query returns two columns named "${clash}": alias one, or read the tables separately.`);
+      if (!isStatement(query)) assertBatchable(query);
       // A macrotask, not a microtask: loaders start after several awaits inside Remix's router, and
       // all of those are microtasks that run before this timer fires.
       if (pending.length === 0) setTimeout(flush, 0);

@@ -64,8 +64,7 @@ export function statement<V extends string, Q extends BatchItem<"sqlite">>(
     if (!compiled) {
       shapes ??= shapeDatabase();
       const query = build(shapes, Object.fromEntries(names.map((name) => [name, sql.placeholder(name)])) as unknown as Record<V, Placeholder>);
-      const clash = options.alone ? null : repeatedColumn(query);
-      if (clash) throw new Error(`A batched query returns two columns named "${clash}": alias one, or read the tables separately.`);
+      if (!options.alone) assertBatchable(query);
       const prepared = (query as unknown as { _prepare(): Prepared })._prepare();
       compiled = { ...prepared.getQuery(), prepared, alone: options.alone ?? false };
     }
@@ -92,7 +91,13 @@ export async function runAlone<R>(db: Database, statement: Statement<R>): Promis
  * tables with `id`) loses one and drizzle maps the rest to the wrong fields, silently. Such a query is
  * refused here, where a test sees it, instead of reading wrong data. Returns the repeated name, if any.
  */
-export function repeatedColumn(query: unknown): string | null {
+/** Throws for a query `read` could not map (see `repeatedColumn`). */
+export function assertBatchable(query: unknown): void {
+  const clash = repeatedColumn(query);
+  if (clash) throw new Error(`A batched query returns two columns named "${clash}": alias one, or read the tables separately.`);
+}
+
+function repeatedColumn(query: unknown): string | null {
   const fields = (query as { config?: { fields?: unknown } }).config?.fields;
   if (!fields || typeof fields !== "object") return null;
   const seen = new Set<string>();

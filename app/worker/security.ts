@@ -61,6 +61,7 @@ export function urlCarriesToken(url: URL): boolean {
  * page view (issue 14).
  */
 function editable(response: Response): Response {
+  // Setting a header is how to learn whether they are immutable; it is one of the headers set below anyway.
   try {
     response.headers.set("X-Content-Type-Options", "nosniff");
     return response;

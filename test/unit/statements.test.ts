@@ -50,6 +50,13 @@ describe("statements", () => {
     await expect(read(contactOfFirm({ firmId: firm.id } as never))).rejects.toThrow(/contactId/);
     await expect(read(contactWithFirm({ contactId: "x" }))).rejects.toThrow(/runAlone/);
     await expect(runAlone(db, contactOfFirm({ firmId: firm.id, contactId: "x" }))).rejects.toThrow(/request's batch/);
+    // A join with same-named columns, in a batch: refused, as a query or as a statement, not mis-mapped.
+    const join = db.select({ contact: contacts, firm: firms }).from(contacts).innerJoin(firms, eq(firms.id, contacts.firmId));
+    await expect(read(join)).rejects.toThrow(/two columns named "id"/);
+    const batchedJoin = statement(["contactId"], (d, p) =>
+      d.select({ contact: contacts, firm: firms }).from(contacts).innerJoin(firms, eq(firms.id, contacts.firmId)).where(eq(contacts.id, p.contactId)),
+    );
+    expect(() => batchedJoin({ contactId: "x" })).toThrow(/two columns named "id"/);
     const { direct } = await import("../../app/server/read-batch.server");
     await expect(direct(contactOfFirm({ firmId: firm.id, contactId: "x" }))).rejects.toThrow(/createReader/);
   });
