@@ -89,7 +89,7 @@ export function PasskeySignIn({ action, redirectTo }: { action: string; redirect
       void authenticate(action, "sign-in", true, redirectTo ? { redirectTo } : {}).then((message) => message && setError(message));
     });
     return () => WebAuthnAbortService.cancelCeremony();
-  }, [supported, action, redirectTo]);
+  }, [supported, action, redirectTo, setError]);
   if (!supported) return null;
   return (
     <section className="card" aria-labelledby="passkey-heading">

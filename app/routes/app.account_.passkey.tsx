@@ -2,7 +2,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { parseCeremony, ceremonyRefused, registrationResponseSchema } from "~/server/auth/webauthn.server";
+import { ceremonyOptions, parseCeremony, ceremonyRefused, registrationResponseSchema } from "~/server/auth/webauthn.server";
 import { staffSessionCookie } from "~/server/staff/staff-auth.server";
 import { addStaffPasskey, staffRegistrationOptions } from "~/server/staff/staff-passkeys.server";
 
@@ -23,7 +23,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!parsed.ok) return ceremonyRefused(parsed);
   if (parsed.data.intent === "register-options") {
     const result = await staffRegistrationOptions(context.db, context.env, auth);
-    return result.ok ? json({ ok: true as const, options: result.options }) : ceremonyRefused(result);
+    return ceremonyOptions(result);
   }
   const result = await addStaffPasskey(context.db, context.env, auth, parsed.data.credential, parsed.data.name, context.meta);
   if (!result.ok) return ceremonyRefused(result);

@@ -4,7 +4,7 @@ import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { deviceOf } from "~/server/auth/devices.server";
-import { assertionResponseSchema, parseCeremony, ceremonyRefused } from "~/server/auth/webauthn.server";
+import { assertionResponseSchema, ceremonyOptions, parseCeremony, ceremonyRefused } from "~/server/auth/webauthn.server";
 import { safeRedirectPath } from "~/server/request-meta.server";
 import { loadPendingStaffSession, staffSessionCookie } from "~/server/staff/staff-auth.server";
 import { completeStaffPasskeyStep, signInStaffWithPasskey, staffPasskeySignInOptions, staffStepOptions } from "~/server/staff/staff-passkeys.server";
@@ -31,7 +31,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (device.cookie) headers.append("Set-Cookie", device.cookie);
   if (input.intent === "sign-in-options") {
     const result = await staffPasskeySignInOptions(db, env, device.id);
-    return result.ok ? json({ ok: true as const, options: result.options }, { headers }) : ceremonyRefused(result);
+    return ceremonyOptions(result, headers);
   }
   if (input.intent === "sign-in") {
     const result = await signInStaffWithPasskey(db, env, input.credential, { ...meta, deviceId: device.id });
@@ -45,7 +45,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!auth) return json({ ok: false as const, error: "Sign in first." }, { status: 401 });
   if (input.intent === "step-options") {
     const result = await staffStepOptions(db, env, auth);
-    return result.ok ? json({ ok: true as const, options: result.options }) : ceremonyRefused(result);
+    return ceremonyOptions(result);
   }
   const result = await completeStaffPasskeyStep(db, env, auth, input.credential, meta);
   if (!result.ok) return ceremonyRefused(result);

@@ -4,7 +4,7 @@ import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { deviceOf } from "~/server/auth/devices.server";
-import { assertionResponseSchema, parseCeremony, ceremonyRefused, registrationResponseSchema } from "~/server/auth/webauthn.server";
+import { assertionResponseSchema, ceremonyOptions, parseCeremony, ceremonyRefused, registrationResponseSchema } from "~/server/auth/webauthn.server";
 import {
   addClientPasskey,
   completePasskeyStep,
@@ -41,7 +41,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
   if (input.intent === "sign-in-options") {
     const result = await passkeySignInOptions(db, env, firm, device.id);
-    return result.ok ? json({ ok: true as const, options: result.options }, { headers }) : ceremonyRefused(result);
+    return ceremonyOptions(result, headers);
   }
   if (input.intent === "sign-in") {
     const result = await signInWithPasskey(db, env, firm, input.credential, { ...meta, deviceId: device.id });
@@ -55,7 +55,7 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   if (!auth || auth.firm.id !== firm.id) return json({ ok: false as const, error: "Sign in first." }, { status: 401 });
   if (input.intent === "step-options" || input.intent === "register-options") {
     const result = input.intent === "step-options" ? await passkeyStepOptions(db, env, auth) : await passkeyRegistrationOptions(db, env, auth);
-    return result.ok ? json({ ok: true as const, options: result.options }) : ceremonyRefused(result);
+    return ceremonyOptions(result);
   }
   const result =
     input.intent === "step"

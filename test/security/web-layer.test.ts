@@ -73,6 +73,35 @@ describe("rule 29: security headers", () => {
 
 // Rule 30 (open redirects) has its own file: open-redirect.test.ts.
 
+describe("rule 29: headers on any kind of response", () => {
+  it("a response whose headers are immutable (a redirect made with Response.redirect) still gets every header, and one that is editable keeps its own", async () => {
+    const { Hono } = await import("hono");
+    const { securityHeaders } = await import("../../app/worker/security");
+    const app = new Hono<{ Variables: { nonce: string } }>();
+    app.use("*", async (c, next) => {
+      c.set("nonce", "test-nonce");
+      await next();
+    });
+    app.use("*", securityHeaders());
+    app.get("/immutable", () => Response.redirect("https://portal.example/elsewhere", 302));
+    app.get("/editable", () => new Response("ok", { headers: { "Cache-Control": "private, max-age=60", "Set-Cookie": "a=1" } }));
+    for (const path of ["/immutable", "/editable"]) {
+      const response = await app.request(`https://portal.example${path}`);
+      expect(response.headers.get("content-security-policy"), path).toContain("'nonce-test-nonce'");
+      expect(response.headers.get("strict-transport-security"), path).toContain("max-age=");
+      expect(response.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(response.headers.get("x-frame-options"), path).toBe("DENY");
+    }
+    const immutable = await app.request("https://portal.example/immutable");
+    expect(immutable.status).toBe(302);
+    expect(immutable.headers.get("location")).toBe("https://portal.example/elsewhere");
+    const editable = await app.request("https://portal.example/editable");
+    expect(editable.headers.get("cache-control")).toBe("private, max-age=60");
+    expect(editable.headers.get("set-cookie")).toBe("a=1");
+    expect(await editable.text()).toBe("ok");
+  });
+});
+
 describe("rule 6: every page that carries a token in its URL sends no-referrer and no-store", () => {
   const NEW_PASSWORD = "a brand new passphrase 2024";
 

@@ -10,8 +10,10 @@ import { refuse, type Result } from "../result";
 import type { FactorOwner } from "./second-factor.server";
 import {
   MAX_PASSKEYS_PER_OWNER,
+  authenticationOptions,
   createChallenge,
   descriptorOf,
+  deviceBinding,
   newUserHandle,
   registrationOptions,
   relyingParty,
@@ -77,6 +79,40 @@ export async function ownerRegistrationOptions(
   const { challenge, statements } = await createChallenge(db, { purpose: "register", boundTo, firmId: owner.firmId, userHandle: handle }, now);
   await runBatch(db, statements);
   return { ok: true, options: registrationOptions(relyingParty(env), challenge, { handle, ...user }, existing.map(descriptorOf)) };
+}
+
+/**
+ * Options for signing in with no email typed: any discoverable passkey, the challenge bound to this
+ * browser. `firmId` is the portal's firm; null for staff, whose sign-in is not per firm.
+ */
+export async function discoverableSignInOptions(
+  db: Database,
+  env: { APP_URL: string },
+  deviceId: string,
+  firmId: string | null,
+  now = Date.now(),
+): Promise<Result<{ options: Record<string, unknown> }>> {
+  const { challenge, statements } = await createChallenge(db, { purpose: "authenticate", boundTo: await deviceBinding(deviceId), firmId }, now);
+  await runBatch(db, statements);
+  return { ok: true, options: authenticationOptions(relyingParty(env), challenge, [], "preferred") };
+}
+
+/**
+ * Options for a step with one of the owner's own passkeys (the second step after a password, or confirming
+ * who you are), with user verification, the challenge bound to the asking session.
+ */
+export async function ownerStepOptions(
+  db: Database,
+  env: { APP_URL: string },
+  owner: PasskeyOwner,
+  sessionId: string,
+  now = Date.now(),
+): Promise<Result<{ options: Record<string, unknown> }>> {
+  const credentials = await listPasskeys(db, owner);
+  if (credentials.length === 0) return refuse(409, "You have no passkey yet.");
+  const { challenge, statements } = await createChallenge(db, { purpose: "authenticate", boundTo: await sessionBinding(sessionId), firmId: owner.firmId }, now);
+  await runBatch(db, statements);
+  return { ok: true, options: authenticationOptions(relyingParty(env), challenge, credentials.map(descriptorOf), "required") };
 }
 
 /** Runs the batch that stores a new passkey. The same authenticator registered twice (its credential id is unique) writes nothing: 409. */

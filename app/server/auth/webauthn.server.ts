@@ -454,6 +454,11 @@ export function ceremonyRefused(refusal: Refusal<string>) {
   return json({ ok: false as const, error: refusal.error }, { status: refusal.status });
 }
 
+/** The answer to an options step: the options for the browser's ceremony, or the refusal. */
+export function ceremonyOptions(result: Result<{ options: Record<string, unknown> }>, headers?: Headers) {
+  return result.ok ? json({ ok: true as const, options: result.options }, { headers }) : ceremonyRefused(result);
+}
+
 /** Reads a ceremony's JSON body: 413 over the size limit, 400 when it is not JSON. */
 export async function readCeremonyBody(request: Request): Promise<Result<{ body: unknown }>> {
   const declared = Number(request.headers.get("content-length") ?? "0");

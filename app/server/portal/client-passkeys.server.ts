@@ -11,17 +11,15 @@ import {
   deletePasskey,
   findOwnedPasskey,
   insertPasskey,
+  discoverableSignInOptions,
   ownerRegistrationOptions,
+  ownerStepOptions,
   storePasskey,
-  listPasskeys,
   passkeyName,
   type PasskeyOwner,
 } from "../auth/passkey-owners.server";
 import { ABSOLUTE_TIMEOUT_MS, deleteContactSessions, issueSession, rotateSession, voidMailedCredentials } from "../auth/sessions.server";
 import {
-  authenticationOptions,
-  createChallenge,
-  descriptorOf,
   deviceBinding,
   recordCredentialUse,
   relyingParty,
@@ -63,9 +61,7 @@ function notice(db: Database, auth: PortalAuth, subject: string, body: string[])
 export async function passkeySignInOptions(db: Database, env: Env, firm: Firm, deviceId: string, now = Date.now()): Promise<Result<{ options: Options }>> {
   const refused = passkeyRefusal(firm);
   if (refused) return refuse(403, refused);
-  const { challenge, statements } = await createChallenge(db, { purpose: "authenticate", boundTo: await deviceBinding(deviceId), firmId: firm.id }, now);
-  await runBatch(db, statements);
-  return { ok: true, options: authenticationOptions(relyingParty(env), challenge, [], "preferred") };
+  return discoverableSignInOptions(db, env, deviceId, firm.id, now);
 }
 
 type CredentialOwnerRow = { credential: WebauthnCredential; account: typeof portalAccounts.$inferSelect; contact: typeof contacts.$inferSelect; passkeys: number };
@@ -143,11 +139,7 @@ function stepOf(auth: PortalAuth): "second_factor" | "reauthenticate" | null {
 
 export async function passkeyStepOptions(db: Database, env: Env, auth: PortalAuth, now = Date.now()): Promise<Result<{ options: Options }>> {
   if (!auth.account || !stepOf(auth)) return refuse(403, "Sign in first.");
-  const credentials = await listPasskeys(db, owner(auth));
-  if (credentials.length === 0) return refuse(409, "You have no passkey yet.");
-  const { challenge, statements } = await createChallenge(db, { purpose: "authenticate", boundTo: await sessionBinding(auth.session.id), firmId: auth.firm.id }, now);
-  await runBatch(db, statements);
-  return { ok: true, options: authenticationOptions(relyingParty(env), challenge, credentials.map(descriptorOf), "required") };
+  return ownerStepOptions(db, env, owner(auth), auth.session.id, now);
 }
 
 /** A passkey with user verification, from this account, passes the 2FA step or confirms who the client is. */

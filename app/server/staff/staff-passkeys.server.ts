@@ -8,18 +8,16 @@ import {
   deletePasskey,
   findOwnedPasskey,
   insertPasskey,
+  discoverableSignInOptions,
   ownerRegistrationOptions,
+  ownerStepOptions,
   storePasskey,
-  listPasskeys,
   passkeyName,
   staffPasskeyCount,
   type PasskeyOwner,
 } from "../auth/passkey-owners.server";
 import { ABSOLUTE_TIMEOUT_MS, deleteStaffSessions, issueSession, rotateSession } from "../auth/sessions.server";
 import {
-  authenticationOptions,
-  createChallenge,
-  descriptorOf,
   deviceBinding,
   recordCredentialUse,
   relyingParty,
@@ -57,9 +55,7 @@ function notice(db: Database, auth: { staff: StaffUser; firm: Firm }, subject: s
 // Sign-in at /login (no email: staff sign-in is not per firm, the credential names the staff member)
 
 export async function staffPasskeySignInOptions(db: Database, env: Env, deviceId: string, now = Date.now()): Promise<Result<{ options: Options }>> {
-  const { challenge, statements } = await createChallenge(db, { purpose: "authenticate", boundTo: await deviceBinding(deviceId), firmId: null }, now);
-  await runBatch(db, statements);
-  return { ok: true, options: authenticationOptions(relyingParty(env), challenge, [], "preferred") };
+  return discoverableSignInOptions(db, env, deviceId, null, now);
 }
 
 type StaffCredentialRow = { credential: WebauthnCredential; staff: StaffUser; firm: Firm; passkeys: number };
@@ -124,11 +120,7 @@ export async function signInStaffWithPasskey(
 // The second step at /login/2fa, or confirming who you are (re-authentication)
 
 export async function staffStepOptions(db: Database, env: Env, auth: StaffAuth, now = Date.now()): Promise<Result<{ options: Options }>> {
-  const credentials = await listPasskeys(db, owner(auth.staff));
-  if (credentials.length === 0) return refuse(409, "You have no passkey yet.");
-  const { challenge, statements } = await createChallenge(db, { purpose: "authenticate", boundTo: await sessionBinding(auth.session.id), firmId: auth.firm.id }, now);
-  await runBatch(db, statements);
-  return { ok: true, options: authenticationOptions(relyingParty(env), challenge, credentials.map(descriptorOf), "required") };
+  return ownerStepOptions(db, env, owner(auth.staff), auth.session.id, now);
 }
 
 /** With user verification: passes the second factor of a pending session, or re-authenticates a signed-in one. */
