@@ -1,5 +1,6 @@
 // Passkeys through the worker (SECURITY.md rules 33-35, PRODUCT.md "Passkeys"): registration and sign-in
 // with a software authenticator that signs real assertions, and the attacker's variations of each.
+import { encodeBase64 } from "@oslojs/encoding";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditEvents, contacts, firms, portalAccounts, sessions, webauthnChallenges, webauthnCredentials, type SecurityMode } from "../../db/schema";
@@ -124,6 +125,44 @@ describe("passkeys: registration and sign-in", () => {
     // A clone that still has the old counter.
     const cloned = await signInWithPasskey(newBrowser(), base, authenticator, { counter: 1 });
     expect(cloned.status).toBe(401);
+  });
+});
+
+describe("passkeys whose public key has a coordinate with leading zero bytes (about one in 128 keys)", () => {
+  // @oslojs/crypto 1.0.1 stored such a y shifted left; those clients could register but never sign in.
+  for (const coordinate of ["x", "y"] as const) {
+    it(`a key with a short ${coordinate} registers, is stored 65 bytes with ${coordinate} left-padded, and signs in`, async () => {
+      const c = await client();
+      const authenticator = await SoftAuthenticator.create({ shortCoordinate: coordinate });
+      const registered = await registerPasskey(await clientBrowser(c.account, { twoFactor: true }), c.base, authenticator);
+      expect(registered.status, await registered.clone().text()).toBe(200);
+      const [stored] = await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, c.account.id));
+      const raw = new Uint8Array(await crypto.subtle.exportKey("raw", authenticator.keys.publicKey));
+      expect(stored.publicKey).toBe(encodeBase64(raw));
+      const browser = newBrowser();
+      expect((await signInWithPasskey(browser, c.base, authenticator)).status).toBe(200);
+      expect((await browser.fetch(`${c.base}/requests`)).status).toBe(200);
+    });
+  }
+
+  it("a key stored before the fix (y shifted left over its leading zero) still signs in, and a damaged key does not", async () => {
+    const c = await client();
+    const authenticator = await SoftAuthenticator.create({ shortCoordinate: "y" });
+    expect((await registerPasskey(await clientBrowser(c.account, { twoFactor: true }), c.base, authenticator)).status).toBe(200);
+    const raw = new Uint8Array(await crypto.subtle.exportKey("raw", authenticator.keys.publicKey));
+    const zeros = raw.slice(33).findIndex((b) => b !== 0);
+    // The old layout: y's significant bytes right after x, zeros at the end.
+    const slipped = new Uint8Array(65);
+    slipped.set(raw.slice(0, 33));
+    slipped.set(raw.slice(33 + zeros), 33);
+    const setKey = (bytes: Uint8Array) => db.update(webauthnCredentials).set({ publicKey: encodeBase64(bytes) }).where(eq(webauthnCredentials.portalAccountId, c.account.id));
+    await setKey(slipped);
+    expect((await signInWithPasskey(newBrowser(), c.base, authenticator)).status).toBe(200);
+    // Another point off the curve is not "repaired" into anything that verifies.
+    const damaged = raw.slice();
+    damaged[64] ^= 1;
+    await setKey(damaged);
+    expect((await signInWithPasskey(newBrowser(), c.base, authenticator)).status).toBe(401);
   });
 });
 

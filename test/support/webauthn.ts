@@ -100,9 +100,17 @@ export class SoftAuthenticator {
     public readonly credentialId: Uint8Array,
   ) {}
 
-  static async create(): Promise<SoftAuthenticator> {
-    const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
-    return new SoftAuthenticator(keys, crypto.getRandomValues(new Uint8Array(32)));
+  /**
+   * A fresh P-256 key. `shortCoordinate` keeps generating until that coordinate of the public key starts
+   * with a zero byte (about one key in 256 does, so real users have them; a random key in a test rarely).
+   */
+  static async create(options: { shortCoordinate?: "x" | "y" } = {}): Promise<SoftAuthenticator> {
+    for (;;) {
+      const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+      const jwk = await crypto.subtle.exportKey("jwk", keys.publicKey);
+      const coordinate = options.shortCoordinate && decodeBase64urlIgnorePadding(jwk[options.shortCoordinate]!);
+      if (!coordinate || coordinate[0] === 0) return new SoftAuthenticator(keys, crypto.getRandomValues(new Uint8Array(32)));
+    }
   }
 
   get id(): string {

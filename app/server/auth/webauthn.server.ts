@@ -241,6 +241,35 @@ export type NewCredential = {
   transports: string | null;
 };
 
+const P256_SIZE = 32;
+
+/**
+ * A P-256 public key as SEC1 uncompressed bytes: 0x04, then x and y, each left-padded to 32 bytes. Not
+ * `ECDSAPublicKey.encodeSEC1Uncompressed()`: @oslojs/crypto 1.0.1 does not pad y, so a key whose y is
+ * shorter than 32 bytes (about one in 256) was stored with y shifted left and could never sign in.
+ */
+export function sec1Uncompressed(x: bigint, y: bigint): Uint8Array {
+  const bytes = new Uint8Array(1 + 2 * P256_SIZE);
+  bytes[0] = 0x04;
+  for (const [offset, value] of [[1, x], [1 + P256_SIZE, y]] as const) {
+    let rest = value;
+    for (let i = offset + P256_SIZE - 1; i >= offset; i--, rest >>= 8n) bytes[i] = Number(rest & 0xffn);
+  }
+  return bytes;
+}
+
+/**
+ * The stored ES256 key as a point. A key stored before `sec1Uncompressed` (y shifted left by its missing
+ * leading zero bytes, so off the curve) is read back as the key that was registered: shifting y right until
+ * the point is on the curve undoes exactly that slip, and a key that was stored right is already on it.
+ */
+function storedECDSAKey(publicKey: Uint8Array): ECDSAPublicKey {
+  const key = decodeSEC1PublicKey(p256, publicKey);
+  let y = key.y;
+  for (let shift = 0; shift < P256_SIZE && !p256.isOnCurve({ x: key.x, y }) && (y & 0xffn) === 0n; shift++) y >>= 8n;
+  return p256.isOnCurve({ x: key.x, y }) ? new ECDSAPublicKey(p256, key.x, y) : key;
+}
+
 /** The credential's public key as we store it, or null for an algorithm we do not accept. */
 function storedPublicKey(authenticatorData: AuthenticatorData): { publicKey: string; algorithm: number } | null {
   const key = authenticatorData.credential?.publicKey;
@@ -250,7 +279,7 @@ function storedPublicKey(authenticatorData: AuthenticatorData): { publicKey: str
     if (algorithm === coseAlgorithmES256 && key.type() === COSEKeyType.EC2) {
       const ec2 = key.ec2();
       if (ec2.curve !== coseEllipticCurveP256) return null;
-      return { publicKey: encodeBase64(new ECDSAPublicKey(p256, ec2.x, ec2.y).encodeSEC1Uncompressed()), algorithm };
+      return { publicKey: encodeBase64(sec1Uncompressed(ec2.x, ec2.y)), algorithm };
     }
     if (algorithm === coseAlgorithmRS256 && key.type() === COSEKeyType.RSA) {
       const rsa = key.rsa();
@@ -414,7 +443,7 @@ function signatureValid(credential: WebauthnCredential, message: Uint8Array, sig
     const publicKey = decodeBase64(credential.publicKey);
     const hash = sha256(message);
     if (credential.algorithm === coseAlgorithmES256) {
-      return verifyECDSASignature(decodeSEC1PublicKey(p256, publicKey), hash, decodePKIXECDSASignature(signature));
+      return verifyECDSASignature(storedECDSAKey(publicKey), hash, decodePKIXECDSASignature(signature));
     }
     if (credential.algorithm === coseAlgorithmRS256) {
       return verifyRSASSAPKCS1v15Signature(decodePKCS1RSAPublicKey(publicKey), sha256ObjectIdentifier, hash, signature);
