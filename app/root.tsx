@@ -9,6 +9,7 @@ import {
   useRouteError,
 } from "@remix-run/react";
 import type { ReactNode } from "react";
+import { useAppLinkNavigation } from "./components/app-link";
 import { useNonce } from "./nonce";
 import stylesheet from "./styles.css?url";
 
@@ -42,6 +43,7 @@ export function Layout({ children }: { children: ReactNode }) {
 }
 
 export default function App() {
+  useAppLinkNavigation();
   return <Outlet />;
 }
 

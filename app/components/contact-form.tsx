@@ -1,5 +1,6 @@
 // The add and edit contact form: one set of fields, labelled, with errors announced beside them.
-import { Form, Link } from "@remix-run/react";
+import { Form } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import type { ReactNode } from "react";
 import { Field, fieldErrorOf, FormError, formErrorOf } from "~/components/form";
 
@@ -70,7 +71,7 @@ export function ContactForm({
       </div>
       <div className="row">
         <button type="submit">{submitLabel}</button>
-        <Link to={cancelTo}>Cancel</Link>
+        <AppLink to={cancelTo}>Cancel</AppLink>
       </div>
     </Form>
   );

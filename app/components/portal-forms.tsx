@@ -1,4 +1,5 @@
-import { Form, Link } from "@remix-run/react";
+import { Form } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { Field } from "./form";
 
 /** "Email me a link": the one way in that works in every mode. */
@@ -35,8 +36,8 @@ export function ClientSignInForm({
       <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errors.password} />
       <div className="row">
         <button type="submit">Sign in</button>
-        <Link to={`${base}/forgot-password`}>Forgot password?</Link>
-        <Link to={`${base}/signup`}>Create a login</Link>
+        <AppLink to={`${base}/forgot-password`}>Forgot password?</AppLink>
+        <AppLink to={`${base}/signup`}>Create a login</AppLink>
       </div>
     </Form>
   );

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, Notice, CodeField } from "~/components/form";
 import { AddPasskey } from "~/components/passkeys";
@@ -93,9 +94,9 @@ export default function StaffAccount() {
               <span className="badge">Off</span> Protect your account with a code from an authenticator app (Google
               Authenticator, Microsoft Authenticator, 1Password, Authy…) in addition to your password.
             </p>
-            <Link className="button" to="/app/account/two-factor">
+            <AppLink className="button" to="/app/account/two-factor">
               Set up two-factor authentication
-            </Link>
+            </AppLink>
           </>
         )}
       </section>
@@ -125,7 +126,7 @@ export default function StaffAccount() {
           <AddPasskey action="/app/account/passkey" />
         ) : (
           <p>
-            <Link to="/app/reauthenticate?redirectTo=%2Fapp%2Faccount">Confirm your password</Link> to add a passkey.
+            <AppLink to="/app/reauthenticate?redirectTo=%2Fapp%2Faccount">Confirm your password</AppLink> to add a passkey.
           </p>
         )}
       </section>

@@ -1,7 +1,8 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction, TypedResponse } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
 import type { ShouldRevalidateFunction } from "@remix-run/react";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { totpCodeField } from "~/server/fields";
@@ -97,7 +98,7 @@ export default function StaffTwoFactorSetup() {
               <button type="submit" disabled={busy}>
                 Turn on two-factor authentication
               </button>
-              <Link to="/app/account">Cancel</Link>
+              <AppLink to="/app/account">Cancel</AppLink>
             </div>
           </Form>
         </li>

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { sendStaffLink } from "~/server/portal/access-links.server";
@@ -100,7 +101,7 @@ export default function ContactDetails() {
   return (
     <>
       <p className="small">
-        <Link to="/app/contacts">← Contacts</Link>
+        <AppLink to="/app/contacts">← Contacts</AppLink>
       </p>
       <h1>{contact.name}</h1>
       <Notice message={messageOf(result) ?? (result ? null : saved)} />
@@ -131,9 +132,9 @@ export default function ContactDetails() {
         </dl>
         {contact.deletedAt ? null : (
           <p>
-            <Link className="button secondary" to={`/app/contacts/${contact.id}/edit`}>
+            <AppLink className="button secondary" to={`/app/contacts/${contact.id}/edit`}>
               Edit contact
-            </Link>
+            </AppLink>
           </p>
         )}
       </section>
@@ -197,9 +198,9 @@ export default function ContactDetails() {
             </>
           )}
           {isAdmin ? (
-            <Link className="button secondary" to={`/app/contacts/${contact.id}/login-details`}>
+            <AppLink className="button secondary" to={`/app/contacts/${contact.id}/login-details`}>
               Edit login details
-            </Link>
+            </AppLink>
           ) : null}
         </Form>
         )}

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Link, useActionData, useLoaderData } from "@remix-run/react";
+import { useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { ContactForm, echoContact } from "~/components/contact-form";
 import { contactFormSchema, loadEditableContact, updateContact } from "~/server/staff/contact-editing.server";
 import { idParam } from "~/server/fields";
@@ -53,7 +54,7 @@ export default function EditContact() {
   return (
     <div className="narrow-wide">
       <p className="small">
-        <Link to={`/app/contacts/${contact.id}`}>← {contact.name}</Link>
+        <AppLink to={`/app/contacts/${contact.id}`}>← {contact.name}</AppLink>
       </p>
       <h1>Edit contact</h1>
       <ContactForm
@@ -69,7 +70,7 @@ export default function EditContact() {
               This is the client&apos;s portal login email.{" "}
               {isAdmin ? (
                 <>
-                  Change it with <Link to={`/app/contacts/${contact.id}/login-details`}>Edit login details</Link>, which tells both addresses.
+                  Change it with <AppLink to={`/app/contacts/${contact.id}/login-details`}>Edit login details</AppLink>, which tells both addresses.
                 </>
               ) : (
                 "Ask a firm admin to change it with Edit login details."

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import type { ReactNode } from "react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
@@ -109,7 +110,7 @@ export default function EditLoginDetails() {
   return (
     <div className="narrow-wide">
       <p className="small">
-        <Link to={`/app/contacts/${contact.id}`}>← {contact.name}</Link>
+        <AppLink to={`/app/contacts/${contact.id}`}>← {contact.name}</AppLink>
       </p>
       <h1>Edit login details</h1>
       <Notice message={messageOf(result)} />

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useLoaderData } from "@remix-run/react";
+import { Form, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { AdoptionSummary } from "~/components/adoption";
 import { NextPage } from "~/components/pager";
@@ -37,11 +38,11 @@ function SortHeader({ column, sort, dir, base }: { column: ContactSort; sort: Co
   const params = new URLSearchParams({ ...base, sort: column, dir: nextDir });
   return (
     <th scope="col" aria-sort={active ? (dir === "asc" ? "ascending" : "descending") : undefined}>
-      <Link to={`?${params.toString()}`}>
+      <AppLink to={`?${params.toString()}`}>
         {SORT_LABELS[column]}
         {active ? (dir === "asc" ? " ▲" : " ▼") : ""}
         <span className="visually-hidden">{active ? ", sorted" : ", sort"}</span>
-      </Link>
+      </AppLink>
     </th>
   );
 }
@@ -54,15 +55,15 @@ export default function Contacts() {
     <>
       <h1>{deleted ? "Deleted contacts" : "Contacts"}</h1>
       <p className="row small">
-        {deleted ? <Link to="/app/contacts">← All contacts</Link> : <Link to="/app/contacts?show=deleted">Deleted contacts</Link>}
+        {deleted ? <AppLink to="/app/contacts">← All contacts</AppLink> : <AppLink to="/app/contacts?show=deleted">Deleted contacts</AppLink>}
         {deleted ? null : (
           <>
-            <Link className="button" to="/app/contacts/new">
+            <AppLink className="button" to="/app/contacts/new">
               Add contact
-            </Link>
-            <Link className="button secondary" to="/app/contacts/import">
+            </AppLink>
+            <AppLink className="button secondary" to="/app/contacts/import">
               Import contacts
-            </Link>
+            </AppLink>
           </>
         )}
       </p>
@@ -121,7 +122,7 @@ export default function Contacts() {
                   </td>
                 )}
                 <td>
-                  <Link to={`/app/contacts/${row.id}`}>{row.name}</Link>
+                  <AppLink to={`/app/contacts/${row.id}`}>{row.name}</AppLink>
                   {row.company ? <div className="small muted">{row.company}</div> : null}
                 </td>
                 <td>{row.email}</td>

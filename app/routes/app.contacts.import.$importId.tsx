@@ -3,7 +3,8 @@
 // without it, each "Continue" imports one chunk and the page shows where it stands. ADR 013.
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useFetcher, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useFetcher, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { useEffect, useState } from "react";
 import { z } from "zod";
 import { FormError } from "~/components/form";
@@ -103,7 +104,7 @@ export default function ImportPage() {
   return (
     <>
       <p className="small">
-        <Link to="/app/contacts/import">← Import contacts</Link>
+        <AppLink to="/app/contacts/import">← Import contacts</AppLink>
       </p>
       <h1>{`Import ${record.fileName}`}</h1>
       <FormError message={result && !result.ok ? result.formError : null} />
@@ -317,7 +318,7 @@ function Outcome({ record }: { record: Summary }) {
         </p>
       ) : null}
       <p>
-        <Link to="/app/contacts">Go to contacts</Link>
+        <AppLink to="/app/contacts">Go to contacts</AppLink>
       </p>
     </section>
   );

@@ -1,7 +1,8 @@
 // CSV import, step 1: upload a file (and the firm's recent imports). ADR 013.
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { useState } from "react";
 import { FormError } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
@@ -69,7 +70,7 @@ export default function ImportContacts() {
   return (
     <>
       <p className="small">
-        <Link to="/app/contacts">← Contacts</Link>
+        <AppLink to="/app/contacts">← Contacts</AppLink>
       </p>
       <h1>Import contacts</h1>
       <FormError message={tooLarge ?? result?.formError} />
@@ -124,7 +125,7 @@ export default function ImportContacts() {
                 {imports.map((i) => (
                   <tr key={i.id}>
                     <td>
-                      <Link to={`/app/contacts/import/${i.id}`}>{i.fileName}</Link>
+                      <AppLink to={`/app/contacts/import/${i.id}`}>{i.fileName}</AppLink>
                     </td>
                     <td>{formatDateTime(i.createdAt)}</td>
                     <td>{i.createdBy}</td>

@@ -3,7 +3,8 @@
 // JavaScript every step is a plain form; with it, the progress page continues by itself.
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useSubmit } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useNavigation, useSubmit } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { useEffect, useRef } from "react";
 import { z } from "zod";
 import { formErrorOf, FormError } from "~/components/form";
@@ -88,7 +89,7 @@ export default function SendInvites() {
   return (
     <div className="narrow-wide">
       <p className="small">
-        <Link to="/app/contacts">← Contacts</Link>
+        <AppLink to="/app/contacts">← Contacts</AppLink>
       </p>
       <h1>Send portal invite</h1>
       <FormError message={formErrorOf(result)} />
@@ -115,11 +116,11 @@ function Review({ selection, review }: { selection: InviteSelection; review: { t
           <input type="hidden" name="scope" value={selection.scope} />
           {selection.scope === "selected" ? selection.contactIds.map((id) => <input key={id} type="hidden" name="contact" value={id} />) : null}
           <button type="submit">Send portal invite</button>
-          <Link to="/app/contacts">Cancel</Link>
+          <AppLink to="/app/contacts">Cancel</AppLink>
         </Form>
       ) : (
         <p>
-          <Link to="/app/contacts">Back to contacts</Link>
+          <AppLink to="/app/contacts">Back to contacts</AppLink>
         </p>
       )}
     </section>
@@ -155,7 +156,7 @@ function Progress({ run }: { run: { id: string; total: number; sent: number; ski
         </Form>
       ) : (
         <p>
-          <Link to="/app/contacts?sort=portal_status">Back to contacts</Link>
+          <AppLink to="/app/contacts?sort=portal_status">Back to contacts</AppLink>
         </p>
       )}
     </section>

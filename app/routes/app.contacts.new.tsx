@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Link, useActionData } from "@remix-run/react";
+import { useActionData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { ContactForm, echoContact } from "~/components/contact-form";
 import { contactFormSchema, createContact } from "~/server/staff/contact-editing.server";
 import { failure, readForm, validateForm } from "~/server/forms.server";
@@ -30,7 +31,7 @@ export default function NewContact() {
   return (
     <div className="narrow-wide">
       <p className="small">
-        <Link to="/app/contacts">← Contacts</Link>
+        <AppLink to="/app/contacts">← Contacts</AppLink>
       </p>
       <h1>Add contact</h1>
       <ContactForm

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { Form, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
@@ -71,7 +72,7 @@ export default function StaffRequest() {
   return (
     <>
       <p className="small">
-        <Link to="/app/requests">← Requests</Link>
+        <AppLink to="/app/requests">← Requests</AppLink>
       </p>
       <h1>{request.title}</h1>
       <Notice message={messageOf(result) ?? (search.get("sent") ? `Request sent to ${contact.email}.` : null)} />
@@ -81,7 +82,7 @@ export default function StaffRequest() {
         <dl className="details">
           <dt>Contact</dt>
           <dd>
-            <Link to={`/app/contacts/${contact.id}`}>{contact.name}</Link> ({contact.email})
+            <AppLink to={`/app/contacts/${contact.id}`}>{contact.name}</AppLink> ({contact.email})
           </dd>
           <dt>Status</dt>
           <dd>

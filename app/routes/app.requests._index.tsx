@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useLoaderData } from "@remix-run/react";
+import { Form, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { STATUS_LABELS } from "~/lib/requests";
 import { idParam } from "~/server/fields";
@@ -45,9 +46,9 @@ export default function Requests() {
     <>
       <div className="row page-head">
         <h1>Requests</h1>
-        <Link className="button" to="/app/requests/new">
+        <AppLink className="button" to="/app/requests/new">
           New request
-        </Link>
+        </AppLink>
       </div>
       <Form method="get" className="filters" role="search" aria-label="Filter requests">
         <div>
@@ -104,10 +105,10 @@ export default function Requests() {
             {rows.map((row) => (
               <tr key={row.id}>
                 <td>
-                  <Link to={`/app/requests/${row.id}`}>{row.title}</Link>
+                  <AppLink to={`/app/requests/${row.id}`}>{row.title}</AppLink>
                 </td>
                 <td>
-                  <Link to={`/app/contacts/${row.contactId}`}>{row.contactName}</Link>
+                  <AppLink to={`/app/contacts/${row.contactId}`}>{row.contactName}</AppLink>
                 </td>
                 <td>{row.dueDate ?? "—"}</td>
                 <td>

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { fieldErrorOf, FormError } from "~/components/form";
 import { ITEM_KIND_LABELS, SCHEDULE_LABELS } from "~/lib/requests";
@@ -123,7 +124,7 @@ export default function NewRequest() {
   return (
     <>
       <p className="small">
-        <Link to="/app/requests">← Requests</Link>
+        <AppLink to="/app/requests">← Requests</AppLink>
       </p>
       <h1>New request</h1>
       <FormError message={result?.formError} />
@@ -255,7 +256,7 @@ export default function NewRequest() {
           </ol>
           {rows < MAX_ROWS ? (
             <p className="small">
-              <Link to={`?rows=${Math.min(MAX_ROWS, rows + 5)}`}>Show more rows</Link> (what you typed here is not kept)
+              <AppLink to={`?rows=${Math.min(MAX_ROWS, rows + 5)}`}>Show more rows</AppLink> (what you typed here is not kept)
             </p>
           ) : null}
         </fieldset>

@@ -2,7 +2,8 @@
 // API. A new key is in the action's answer only, shown once; the page never has it again.
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
@@ -48,8 +49,8 @@ export default function ApiKeys() {
   return (
     <>
       <p className="small">
-        Settings › <Link to="/app/settings/client-portal/security">Client Portal › Security and Two-Factor</Link> ·{" "}
-        <Link to="/app/settings/audit-log">Audit log</Link> · <strong>API keys</strong>
+        Settings › <AppLink to="/app/settings/client-portal/security">Client Portal › Security and Two-Factor</AppLink> ·{" "}
+        <AppLink to="/app/settings/audit-log">Audit log</AppLink> · <strong>API keys</strong>
       </p>
       <h1>API keys</h1>
       <p>

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useLoaderData } from "@remix-run/react";
+import { Form, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { formatDateTime } from "~/lib/format";
 import { auditEventTypes, auditQuery, listAuditEvents } from "~/server/audit.server";
 import { requireAdmin, staffPage } from "~/server/staff/staff-auth.server";
@@ -35,7 +36,7 @@ export default function AuditLog() {
   return (
     <>
       <p className="small">
-        Settings › <Link to="/app/settings/client-portal/security">Client Portal › Security and Two-Factor</Link> · <strong>Audit log</strong>
+        Settings › <AppLink to="/app/settings/client-portal/security">Client Portal › Security and Two-Factor</AppLink> · <strong>Audit log</strong>
       </p>
       <h1>Audit log</h1>
       <Form method="get" className="row" aria-label="Filter the audit log">
@@ -92,7 +93,7 @@ export default function AuditLog() {
                   {e.detail ? <div className="small muted mono">{e.detail}</div> : null}
                 </td>
                 <td>{e.actorLabel}</td>
-                <td>{e.contactId ? <Link to={`/app/contacts/${e.contactId}`}>{e.contactId}</Link> : "—"}</td>
+                <td>{e.contactId ? <AppLink to={`/app/contacts/${e.contactId}`}>{e.contactId}</AppLink> : "—"}</td>
                 <td>{e.ip ?? "—"}</td>
                 <td className="small">{e.userAgent?.slice(0, 60) ?? "—"}</td>
               </tr>

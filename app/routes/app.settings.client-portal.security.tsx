@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { DEFAULT_SECURITY_MODE, MODE_LABELS, SECURITY_MODES, type SecurityMode } from "~/lib/domain";
@@ -117,7 +118,7 @@ export default function PortalSecuritySettings() {
   return (
     <div className="narrow-wide">
       <p className="small">
-        Settings › Client Portal › <strong>Security and Two-Factor</strong> · <Link to="/app/settings/audit-log">Audit log</Link>
+        Settings › Client Portal › <strong>Security and Two-Factor</strong> · <AppLink to="/app/settings/audit-log">Audit log</AppLink>
       </p>
       <h1>Security and Two-Factor</h1>
       <p>
@@ -162,7 +163,7 @@ export default function PortalSecuritySettings() {
             <input type="hidden" name="intent" value="confirm" />
             <input type="hidden" name="from" value={review.from} />
             <button type="submit">Confirm and save</button>
-            <Link to={PATH}>Cancel</Link>
+            <AppLink to={PATH}>Cancel</AppLink>
           </Form>
         </div>
       ) : (

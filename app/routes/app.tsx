@@ -1,12 +1,22 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, NavLink, Outlet, useLoaderData } from "@remix-run/react";
+import { Form, Outlet, useLoaderData } from "@remix-run/react";
+import { NavLinks } from "~/components/app-link";
 import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { staff, firm } = await requireStaff(request, context);
   return json({ staff: { name: staff.name, email: staff.email, role: staff.role }, firm: { name: firm.name, slug: firm.slug } });
 }
+
+const MEMBER_LINKS = [
+  { to: "/app/contacts", label: "Contacts" },
+  { to: "/app/requests", label: "Requests" },
+  { to: "/app/settings/client-portal/security", label: "Settings" },
+  { to: "/app/account", label: "Account" },
+];
+/** Admins also manage the firm's API keys. */
+const ADMIN_LINKS = [...MEMBER_LINKS.slice(0, 3), { to: "/app/settings/api-keys", label: "API keys" }, MEMBER_LINKS[3]];
 
 export default function StaffApp() {
   const { staff, firm } = useLoaderData<typeof loader>();
@@ -15,11 +25,7 @@ export default function StaffApp() {
       <header className="topbar">
         <nav className="topbar-inner" aria-label="Main">
           <span className="brand">{firm.name}</span>
-          <NavLink to="/app/contacts">Contacts</NavLink>
-          <NavLink to="/app/requests">Requests</NavLink>
-          <NavLink to="/app/settings/client-portal/security">Settings</NavLink>
-          {staff.role === "admin" ? <NavLink to="/app/settings/api-keys">API keys</NavLink> : null}
-          <NavLink to="/app/account">Account</NavLink>
+          <NavLinks links={staff.role === "admin" ? ADMIN_LINKS : MEMBER_LINKS} />
           <span className="small" title={staff.email}>
             {staff.name}
             {staff.role === "admin" ? " (admin)" : ""}

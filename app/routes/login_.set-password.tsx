@@ -2,7 +2,8 @@
 // token travels in `?token=`, so the worker sends this page with no-store and no-referrer (rule 6).
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { minimumPasswordLength, passwordSchema } from "~/server/auth/password-policy.server";
@@ -40,7 +41,7 @@ export default function SetPassword() {
       <FormError message={formErrorOf(result)} />
       {done ? (
         <p>
-          <Link to="/login">Sign in</Link>
+          <AppLink to="/login">Sign in</AppLink>
         </p>
       ) : token ? (
         <div className="card">

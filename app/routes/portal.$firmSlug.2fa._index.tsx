@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { PasskeyStep } from "~/components/passkeys";
@@ -52,12 +53,12 @@ export default function TwoFactorStep() {
       <p>
         {totp ? (
           <>
-            <Link to={`/portal/${slug}/recovery`}>Use a recovery code</Link> ·{" "}
+            <AppLink to={`/portal/${slug}/recovery`}>Use a recovery code</AppLink> ·{" "}
           </>
         ) : (
           <>Lost your passkey? Ask your firm to remove it; you then set up two-factor authentication again. </>
         )}
-        <Link to={`/portal/${slug}/help/two-factor`}>Help with two-factor authentication</Link>
+        <AppLink to={`/portal/${slug}/help/two-factor`}>Help with two-factor authentication</AppLink>
       </p>
     </div>
   );

@@ -1,7 +1,8 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import type { ShouldRevalidateFunction } from "@remix-run/react";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
 import { AddPasskey } from "~/components/passkeys";
@@ -62,9 +63,9 @@ export default function TwoFactorSetup() {
         <h1>Two-factor authentication is on</h1>
         <RecoveryCodes codes={result.recoveryCodes} firmName={data.firmName} />
         <p>
-          <Link className="button" to={`/portal/${data.slug}/requests`}>
+          <AppLink className="button" to={`/portal/${data.slug}/requests`}>
             Continue to your requests
-          </Link>
+          </AppLink>
         </p>
       </div>
     );
@@ -90,7 +91,7 @@ export default function TwoFactorSetup() {
       <ol className="stack">
         <li>
           Install an authenticator app on your phone, such as Google Authenticator, Microsoft Authenticator, Okta Verify, Authy or
-          1Password. <Link to={`/portal/${data.slug}/help/two-factor`}>More about two-factor authentication</Link>
+          1Password. <AppLink to={`/portal/${data.slug}/help/two-factor`}>More about two-factor authentication</AppLink>
         </li>
         <li>
           <p>Scan this QR code with the app:</p>

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice, CodeField } from "~/components/form";
 import { AddPasskey, PasskeyStep } from "~/components/passkeys";
@@ -125,7 +126,7 @@ export default function ClientAccount() {
             </>
           ) : sessionKind !== "client_link" ? (
             <p>
-              Off. <Link to={`${base}/2fa/setup`}>Set up two-factor authentication</Link> to protect your account with a code from your
+              Off. <AppLink to={`${base}/2fa/setup`}>Set up two-factor authentication</AppLink> to protect your account with a code from your
               phone.
             </p>
           ) : (

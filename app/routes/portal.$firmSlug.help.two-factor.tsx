@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Link, useLoaderData } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { requirePortalFirm } from "~/server/portal/portal-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Two-factor authentication · Client portal" }];
@@ -41,7 +42,7 @@ export default function TwoFactorHelp() {
         left, contact {firm.name}: they can reset two-factor authentication for you.
       </p>
       <p>
-        <Link to={`/portal/${firm.slug}`}>Back to the portal</Link>
+        <AppLink to={`/portal/${firm.slug}`}>Back to the portal</AppLink>
       </p>
     </article>
   );

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
 import { redeemRecoveryCode } from "~/server/portal/client-two-factor.server";
@@ -54,7 +55,7 @@ export default function Recovery() {
         </Form>
       </div>
       <p>
-        <Link to={`/portal/${slug}/2fa`}>Back to the code from my app</Link>
+        <AppLink to={`/portal/${slug}/2fa`}>Back to the code from my app</AppLink>
       </p>
     </div>
   );

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Link, useActionData, useLoaderData } from "@remix-run/react";
+import { useActionData, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { z } from "zod";
 import { FormError, messageOf, Notice } from "~/components/form";
 import { ItemForms, type ItemResult } from "~/components/request-items";
@@ -113,7 +114,7 @@ export default function ClientRequest() {
   return (
     <>
       <p className="small">
-        <Link to={`/portal/${slug}/requests`}>← Your requests</Link>
+        <AppLink to={`/portal/${slug}/requests`}>← Your requests</AppLink>
       </p>
       <h1>{request.title}</h1>
       <p className="muted">

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { json } from "@remix-run/cloudflare";
-import { Link, useLoaderData } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { portalPage } from "~/server/portal/portal-auth.server";
 import { groupByDueDate, listSessionContactRequests, type RequestSummary } from "~/server/requests/portal-requests.server";
 
@@ -27,7 +28,7 @@ function RequestList({ items, slug }: { items: RequestSummary[]; slug: string })
     <ul className="request-list">
       {items.map((r) => (
         <li key={r.id} className="card">
-          <Link to={`/portal/${slug}/requests/${r.id}`}>{r.title}</Link>
+          <AppLink to={`/portal/${slug}/requests/${r.id}`}>{r.title}</AppLink>
           <p className="small muted">
             {r.dueDate ? `Due ${r.dueDate}` : "No due date"} · {r.done} of {r.items} done
           </p>

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { json, redirect } from "@remix-run/cloudflare";
-import { Form, Link, Outlet, useLoaderData } from "@remix-run/react";
+import { Form, Outlet, useLoaderData } from "@remix-run/react";
+import { AppLink } from "~/components/app-link";
 import { pathForAccess, portalAccess, requirePortalFirm } from "~/server/portal/portal-auth.server";
 
 /** Pages a client half-way through the second factor may see; every other portal page sends them back. */
@@ -31,13 +32,13 @@ export default function PortalLayout() {
     <>
       <header className="topbar">
         <nav className="topbar-inner" aria-label="Portal">
-          <Link className="brand" to={base}>
+          <AppLink className="brand" to={base}>
             {firm.name} client portal
-          </Link>
+          </AppLink>
           {signedIn ? (
             <>
-              <Link to={`${base}/requests`}>Requests</Link>
-              {accountPage ? <Link to={`${base}/account`}>Account</Link> : null}
+              <AppLink to={`${base}/requests`}>Requests</AppLink>
+              {accountPage ? <AppLink to={`${base}/account`}>Account</AppLink> : null}
             </>
           ) : null}
           {hasSession ? (
