@@ -28,7 +28,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const dir = params.dir ?? DEFAULT_DIRECTION[sort];
   const options = { search: params.q, filter: params.filter, sort, dir, after: params.after, deleted };
   // The page's rows come in the session's round trip (issue 14).
-  const { data: page } = await staffPage(request, context, (firm) => listContactsWithAdoption(context.db, firm, options, Date.now(), context.read));
+  const { data: page } = await staffPage(request, context, (_firm, _staff, sessionId) => listContactsWithAdoption(context.read, { sessionId }, options));
   return json({ ...page, q: params.q ?? "", filter: params.filter ?? "all", sort, dir, deleted });
 }
 

@@ -17,6 +17,7 @@ import {
 } from "~/server/portal/portal-policy.server";
 import { hasRecentAuth, requireAdmin, requireRecentAuth, staffPage } from "~/server/staff/staff-auth.server";
 import { AdoptionSummary } from "~/components/adoption";
+import { createReader } from "~/server/read-batch.server";
 import { portalAdoption } from "~/server/staff/adoption.server";
 import { sendTwoFactorHeadsUp } from "~/server/staff/heads-up.server";
 import { deliverSoon } from "~/server/outbox-delivery.server";
@@ -27,7 +28,7 @@ const PATH = "/app/settings/client-portal/security";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   // The adoption figures come in the session's round trip (issue 14).
-  const { firm, staff, session, data: adoption } = await staffPage(request, context, (firmRef) => portalAdoption(context.db, firmRef, Date.now(), context.read));
+  const { firm, staff, session, data: adoption } = await staffPage(request, context, (_firm, _staff, sessionId) => portalAdoption(context.read, { sessionId }));
   return json({
     adoption,
     mode: firm.securityMode,
@@ -106,7 +107,7 @@ async function reviewOf(db: LoaderFunctionArgs["context"]["db"], firm: { id: str
   const endedSessions = await countSessionsEndedBySwitch(db, firm.id, mode);
   // `from`: the mode the admin saw; the confirmation applies only while it still holds.
   if (!secondFactorRequired(mode)) return { mode, endedSessions, from: firm.securityMode, audience: null };
-  const adoption = await portalAdoption(db, firm.id);
+  const adoption = await portalAdoption(createReader(db), { firmId: firm.id });
   return { mode, endedSessions, from: firm.securityMode, audience: { withoutAccount: adoption.withoutAccount, mustEnrol: adoption.mustEnrol } };
 }
 

@@ -3,6 +3,7 @@
 // admin reviews a switch to "Magic link + Login 2FA".
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createReader } from "../../app/server/read-batch.server";
 import { env } from "cloudflare:workers";
 import { auditEvents, contacts, outbox, portalAccounts, sessions, staffUsers } from "../../db/schema";
 import { createDb } from "../../app/server/db.server";
@@ -66,7 +67,7 @@ async function craftedFirm() {
 describe("portal adoption figures", () => {
   it("counts live clients, accounts, 2FA and distinct recent sign-ins by method, from this firm only", async () => {
     const { firm, now } = await craftedFirm();
-    const adoption = await portalAdoption(db, firm.id, now);
+    const adoption = await portalAdoption(createReader(db), { firmId: firm.id }, now);
     expect(adoption).toMatchObject({ contacts: 5, accounts: 3, twoFactor: 1, withoutAccount: 2, mustEnrol: 2 });
     expect(adoption.recent).toEqual({ any: 3, link: 1, password: 1, password_2fa: 1, other: 0 });
     expect(adoption.weeks).toHaveLength(CHART_WEEKS);
@@ -83,7 +84,7 @@ describe("portal adoption figures", () => {
 
   it("an empty firm is all zeros", async () => {
     const firm = await createFirm();
-    const adoption = await portalAdoption(db, firm.id);
+    const adoption = await portalAdoption(createReader(db), { firmId: firm.id });
     expect(adoption).toMatchObject({ contacts: 0, accounts: 0, twoFactor: 0, withoutAccount: 0, mustEnrol: 0, recent: { any: 0 } });
     expect(adoption.weeks.every((w) => w.link + w.password + w.password_2fa + w.other === 0)).toBe(true);
   });

@@ -367,6 +367,27 @@ describe("contacts list: sort by name, last sign-in and portal status, across pa
     expect(filtered.ids).toEqual(expectedFiltered);
   });
 
+  it("search matches its text literally: % and _ match only themselves, on the page (a statement) and in the export", async () => {
+    const firm = await createFirm();
+    await createContact(firm, { name: "Ann 100% Ltd", email: "ann_lee@example.test" });
+    await createContact(firm, { name: "Bob 1000 Ltd", email: "annxlee@example.test" });
+    const { browser } = await staffOf(firm);
+    for (const [q, shown, hidden] of [
+      ["100%", "Ann 100% Ltd", "Bob 1000 Ltd"],
+      ["ann_lee", "Ann 100% Ltd", "Bob 1000 Ltd"],
+      ["1000", "Bob 1000 Ltd", "Ann 100% Ltd"],
+    ]) {
+      for (const sort of ["name", "last_sign_in"]) {
+        const html = await (await browser.fetch(`/app/contacts?sort=${sort}&q=${encodeURIComponent(q)}`)).text();
+        expect(html, `${q} ${sort}`).toContain(shown);
+        expect(html, `${q} ${sort}`).not.toContain(hidden);
+      }
+      const csv = await (await browser.fetch(`/app/contacts/export.csv?q=${encodeURIComponent(q)}`)).text();
+      expect(csv, q).toContain(shown);
+      expect(csv, q).not.toContain(hidden);
+    }
+  });
+
   it("a malformed cursor or sort starts at the first page instead of failing", async () => {
     const firm = await createFirm();
     await createContact(firm, { name: "Only One" });

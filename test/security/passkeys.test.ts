@@ -3,6 +3,7 @@
 import { encodeBase64 } from "@oslojs/encoding";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createReader } from "../../app/server/read-batch.server";
 import { auditEvents, contacts, firms, portalAccounts, sessions, webauthnChallenges, webauthnCredentials, type SecurityMode } from "../../db/schema";
 import { clientBrowser, createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
 import { Browser, signInStaff } from "../support/http";
@@ -527,7 +528,7 @@ describe("passkeys in the firm's figures", () => {
     const { firm, contact } = await clientWithPasskey();
     const without = await createContact(firm);
     await createPortalAccount(firm, without);
-    const adoption = await portalAdoption(db, firm.id);
+    const adoption = await portalAdoption(createReader(db), { firmId: firm.id });
     expect(adoption).toMatchObject({ accounts: 2, twoFactor: 1, mustEnrol: 1 });
     const audience = (await headsUpAudience(db, firm.id)).map((r) => r.email);
     expect(audience).toEqual([without.email]);

@@ -6,11 +6,12 @@
 // Sign-ins are read from the audit log, where every one is recorded: a claimed (or reopened) access
 // link is a sign-in by link; `client.signed_in` carries the factor that completed it ("password" on
 // its own, "totp" or "recovery_code" after the password).
-import { sql, type SQL } from "drizzle-orm";
-import { auditEvents, contacts, portalAccounts, webauthnCredentials } from "../../../db/schema";
-import type { Database } from "../db.server";
+import { sql, type Placeholder, type SQL } from "drizzle-orm";
+import { auditEvents, contacts, portalAccounts, sessions, webauthnCredentials } from "../../../db/schema";
+import { ofSession } from "../auth/sessions.server";
+import { statement } from "../statements.server";
 import type { Ref } from "../types";
-import { direct, type Read } from "../read-batch.server";
+import type { Read } from "../read-batch.server";
 
 export const SIGN_IN_METHODS = ["link", "password", "password_2fa", "other"] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
@@ -54,18 +55,23 @@ export function chartStart(now: number): number {
   return now - CHART_WEEKS * WEEK_MS;
 }
 
+/** The times the figures are counted from: the chart's first week, and the start of "recent". */
+export function adoptionWindow(now: number): { start: number; since: number } {
+  return { start: chartStart(now), since: now - RECENT_MS };
+}
+
 /**
  * One scalar: a JSON object with every figure. Each subquery is an index search (contacts and
  * portal_accounts by firm, audit_events by firm, type and time), never a full pass over a table.
+ * The firm and the window may be placeholders, so the SQL can be a statement built once (issue 14).
  */
-export function adoptionStatsSql(firmId: Ref, now: number): SQL<string> {
-  const start = chartStart(now);
-  const since = now - RECENT_MS;
+export function adoptionStatsSql(firmId: Ref | Placeholder, window: { start: number | Placeholder; since: number | Placeholder }): SQL<string> {
+  const { start, since } = window;
   const types = sql.join(
     SIGN_IN_TYPES.map((t) => sql`${t}`),
     sql`, `,
   );
-  const signIns = (from: number) =>
+  const signIns = (from: number | Placeholder) =>
     sql`SELECT ${auditEvents.contactId} AS "contact_id", ${auditEvents.at} AS "at", ${methodSql} AS "method" FROM ${auditEvents}
       WHERE ${auditEvents.firmId} = ${firmId} AND ${auditEvents.type} IN (${types}) AND ${auditEvents.at} >= ${from}`;
   const countDistinct = (method: SignInMethod) => sql`count(DISTINCT CASE WHEN "method" = ${method} THEN "contact_id" END)`;
@@ -127,8 +133,19 @@ export function parseAdoption(json: string | null, now: number): PortalAdoption 
   };
 }
 
-/** The figures on their own (the Security and Two-Factor page): one D1 query. */
-export async function portalAdoption(db: Database, firmId: Ref, now = Date.now(), read: Read = direct): Promise<PortalAdoption> {
-  const row = await read(db.get<{ adoption: string }>(sql`SELECT ${adoptionStatsSql(firmId, now)} AS "adoption"`));
+const adoptionOf = {
+  sessionFirm: statement(["sessionId", "start", "since"], (db, p) =>
+    db.get<{ adoption: string }>(sql`SELECT ${adoptionStatsSql(ofSession(p.sessionId, sessions.firmId), p)} AS "adoption"`),
+  ),
+  firm: statement(["firmId", "start", "since"], (db, p) => db.get<{ adoption: string }>(sql`SELECT ${adoptionStatsSql(p.firmId, p)} AS "adoption"`)),
+};
+
+/**
+ * The figures on their own (the Security and Two-Factor page): one D1 query. `firm` is a staff session's
+ * (by its id, in that page's round trip) or a firm's id.
+ */
+export async function portalAdoption(read: Read, firm: { sessionId: string } | { firmId: string }, now = Date.now()): Promise<PortalAdoption> {
+  const window = adoptionWindow(now);
+  const row = await read("sessionId" in firm ? adoptionOf.sessionFirm({ ...firm, ...window }) : adoptionOf.firm({ ...firm, ...window }));
   return parseAdoption(row?.adoption ?? null, now);
 }

@@ -1,18 +1,19 @@
 // Contacts of one firm. Every query takes the firm id: a contact id from another firm finds nothing.
-import { and, asc, desc, eq, gt, isNotNull, isNull, or, sql, type SQL } from "drizzle-orm";
-import { accessLinks, contacts, portalAccounts } from "../../../db/schema";
+import { and, asc, desc, eq, isNotNull, isNull, or, sql, type Placeholder, type SQL } from "drizzle-orm";
+import { accessLinks, contacts, portalAccounts, sessions } from "../../../db/schema";
 import { revokeContactLinks } from "../portal/access-links.server";
 import { auditEvent } from "../audit.server";
 import { runBatch, type Database } from "../db.server";
 import type { RequestMeta } from "../request-meta.server";
 import { refuse, type Result } from "../result";
-import { revokeContactCredentials } from "../auth/sessions.server";
+import { ofSession, revokeContactCredentials } from "../auth/sessions.server";
+import { statement } from "../statements.server";
 
 export const CONTACTS_PAGE_SIZE = 50;
 
 import type { ContactFilter } from "~/lib/contact-filters";
 import { CONTACT_SORTS, DEFAULT_DIRECTION, type ContactSort, type SortDirection } from "~/lib/contact-filters";
-import { adoptionStatsSql, parseAdoption, type PortalAdoption } from "./adoption.server";
+import { adoptionStatsSql, adoptionWindow, parseAdoption, type PortalAdoption } from "./adoption.server";
 import type { Contact, PortalAccount, Ref } from "../types";
 import { direct, type Read } from "../read-batch.server";
 
@@ -83,53 +84,66 @@ function parseCursor(after: string | null | undefined, sort: ContactSort): Curso
   return { key: Number(parts[0]), name: parts[1], id: parts[2] };
 }
 
-function pageQuery(db: Database, firmId: Ref, options: ListOptions, limit: number) {
+/** What decides a list query's SQL text: the page keeps one statement per shape (a few hundred at most). */
+type ListShape = { sort: ContactSort; dir: SortDirection; deleted: boolean; search: boolean; filter: ContactFilter; cursor: boolean };
+
+/** A list request's values: taken from `options`, or placeholders when the query is built as a statement. */
+type ListValues<V> = { pattern: V; cursor: { key: V; name: V; id: V }; limit: V };
+
+function listRequest(options: ListOptions): { shape: ListShape; values: ListValues<string | number | null>; limit: number } {
   const sort = options.sort && CONTACT_SORTS.includes(options.sort) ? options.sort : "name";
-  const dir = options.dir ?? DEFAULT_DIRECTION[sort];
   const search = options.search?.trim();
   const cursor = parseCursor(options.after, sort);
+  const limit = options.limit ?? CONTACTS_PAGE_SIZE;
+  return {
+    shape: { sort, dir: options.dir ?? DEFAULT_DIRECTION[sort], deleted: options.deleted ?? false, search: !!search, filter: options.filter ?? "all", cursor: cursor !== null },
+    // drizzle's like() has no ESCAPE clause, so the pattern escapes "_" and "%" (common in emails) itself.
+    values: { pattern: search ? `%${search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%` : null, cursor: cursor ?? { key: null, name: null, id: null }, limit: limit + 1 },
+    limit,
+  };
+}
+
+function pageQuery(db: Database, firmId: Ref | Placeholder, shape: ListShape, values: ListValues<unknown>) {
+  const { sort, dir } = shape;
   const key = sort === "name" ? null : SORT_KEYS[sort];
-  const beyond = (column: SQL | typeof contacts.name, value: string | number) =>
-    dir === "asc" ? sql`${column} > ${value}` : sql`${column} < ${value}`;
+  const { cursor } = values;
+  const beyond = (column: SQL | typeof contacts.name, value: unknown) => (dir === "asc" ? sql`${column} > ${value}` : sql`${column} < ${value}`);
+  // Ties are broken by name then id, always ascending.
+  const sameName = and(sql`${contacts.name} = ${cursor.name}`, sql`${contacts.id} > ${cursor.id}`);
   let after: SQL | undefined;
-  if (cursor && key === null) {
-    after = or(beyond(contacts.name, cursor.name), and(eq(contacts.name, cursor.name), gt(contacts.id, cursor.id)));
-  } else if (cursor && key !== null) {
-    after = or(
-      beyond(key, cursor.key!),
-      and(sql`${key} = ${cursor.key}`, or(gt(contacts.name, cursor.name), and(eq(contacts.name, cursor.name), gt(contacts.id, cursor.id)))),
-    );
+  if (shape.cursor && key === null) {
+    after = or(beyond(contacts.name, cursor.name), sameName);
+  } else if (shape.cursor && key !== null) {
+    after = or(beyond(key, cursor.key), and(sql`${key} = ${cursor.key}`, or(sql`${contacts.name} > ${cursor.name}`, sameName)));
   }
   const order = (column: SQL | typeof contacts.name) => (dir === "asc" ? asc(column) : desc(column));
-  return {
-    sort,
-    query: db
-      .select({
-        id: sql<string>`${contacts.id}`.as("id"),
-        name: sql<string>`${contacts.name}`.as("name"),
-        email: sql<string>`${contacts.email}`.as("email"),
-        company: sql<string | null>`${contacts.company}`.as("company"),
-        accountEmail: sql<string | null>`${portalAccounts.email}`.as("accountEmail"),
-        totpEnabledAt: sql<number | null>`${portalAccounts.totpEnabledAt}`.as("totpEnabledAt"),
-        lastSignInAt: sql<number | null>`${portalAccounts.lastSignInAt}`.as("lastSignInAt"),
-        invitedAt: invitedAtSql.as("invitedAt"),
-        sortKey: (key ?? sql<number>`0`).as("sortKey"),
-      })
-      .from(contacts)
-      .leftJoin(portalAccounts, and(eq(portalAccounts.contactId, contacts.id), isNull(portalAccounts.deactivatedAt)))
-      .where(
-        and(
-          eq(contacts.firmId, firmId),
-          // Deleted contacts are listed only on their own view, where they can be restored.
-          options.deleted ? isNotNull(contacts.deletedAt) : isNull(contacts.deletedAt),
-          search ? or(containsText(contacts.name, search), containsText(contacts.email, search)) : undefined,
-          filterCondition(options.filter ?? "all"),
-          after,
-        ),
-      )
-      .orderBy(...(key === null ? [order(contacts.name)] : [order(key), asc(contacts.name)]), asc(contacts.id))
-      .limit(limit + 1),
-  };
+  const contains = (column: typeof contacts.name | typeof contacts.email) => sql`${column} LIKE ${values.pattern} ESCAPE '\\'`;
+  return db
+    .select({
+      id: sql<string>`${contacts.id}`.as("id"),
+      name: sql<string>`${contacts.name}`.as("name"),
+      email: sql<string>`${contacts.email}`.as("email"),
+      company: sql<string | null>`${contacts.company}`.as("company"),
+      accountEmail: sql<string | null>`${portalAccounts.email}`.as("accountEmail"),
+      totpEnabledAt: sql<number | null>`${portalAccounts.totpEnabledAt}`.as("totpEnabledAt"),
+      lastSignInAt: sql<number | null>`${portalAccounts.lastSignInAt}`.as("lastSignInAt"),
+      invitedAt: invitedAtSql.as("invitedAt"),
+      sortKey: (key ?? sql<number>`0`).as("sortKey"),
+    })
+    .from(contacts)
+    .leftJoin(portalAccounts, and(eq(portalAccounts.contactId, contacts.id), isNull(portalAccounts.deactivatedAt)))
+    .where(
+      and(
+        sql`${contacts.firmId} = ${firmId}`,
+        // Deleted contacts are listed only on their own view, where they can be restored.
+        shape.deleted ? isNotNull(contacts.deletedAt) : isNull(contacts.deletedAt),
+        shape.search ? or(contains(contacts.name), contains(contacts.email)) : undefined,
+        filterCondition(shape.filter),
+        after,
+      ),
+    )
+    .orderBy(...(key === null ? [order(contacts.name)] : [order(key), asc(contacts.name)]), asc(contacts.id))
+    .limit(values.limit as number);
 }
 
 type RawRow = Omit<ContactRow, "portalStatus"> & { sortKey: number };
@@ -149,44 +163,61 @@ function toPage(rows: RawRow[], sort: ContactSort, limit: number): { rows: Conta
  * page 200 of 10,000 contacts costs what page 1 costs, in every sort order.
  */
 export async function listContacts(db: Database, firmId: string, options: ListOptions = {}): Promise<{ rows: ContactRow[]; next: string | null }> {
-  const limit = options.limit ?? CONTACTS_PAGE_SIZE;
-  const { sort, query } = pageQuery(db, firmId, options, limit);
-  return toPage((await query) as RawRow[], sort, limit);
+  const { shape, values, limit } = listRequest(options);
+  return toPage((await pageQuery(db, firmId, shape, values)) as RawRow[], shape.sort, limit);
+}
+
+const PLACEHOLDERS = ["firm", "start", "since", "pattern", "cursorKey", "cursorName", "cursorId", "limit"] as const;
+type ListStatement = ReturnType<typeof listStatement>;
+const listStatements = new Map<string, ListStatement>();
+
+/**
+ * The list page's statement for one shape: the page of contacts and the firm's portal adoption together.
+ * The adoption row is on the left of the join so it comes back even when no contact matches. `bySession`:
+ * the firm is the staff session's, named by the session id, so it reads in the session's round trip.
+ */
+function listStatement(shape: ListShape, bySession: boolean) {
+  return statement(PLACEHOLDERS, (db, p) => {
+    const firm = bySession ? ofSession(p.firm, sessions.firmId) : p.firm;
+    const query = pageQuery(db, firm, shape, { pattern: p.pattern, cursor: { key: p.cursorKey, name: p.cursorName, id: p.cursorId }, limit: p.limit });
+    const direction = sql.raw(shape.dir === "asc" ? "ASC" : "DESC");
+    const order = shape.sort === "name" ? sql`"page"."name" ${direction}` : sql`"page"."sortKey" ${direction}, "page"."name" ASC`;
+    return db.all<RawRow & { adoption: string }>(sql`SELECT "stats"."adoption" AS "adoption", "page".* FROM
+    (SELECT ${adoptionStatsSql(firm, p)} AS "adoption") AS "stats"
+    LEFT JOIN (${query}) AS "page" ON 1
+    ORDER BY ${order}, "page"."id" ASC`);
+  });
 }
 
 /**
- * The list page's one statement: the page of contacts and the firm's portal adoption together. The
- * adoption row is on the left of the join so it comes back even when no contact matches; the page
- * budget (issue 7) is three D1 queries per page load, the session lookup and its touch included.
+ * The contacts page's one statement: a page of contacts and the firm's portal adoption. `firm` is the
+ * staff session's (by its id) or a firm's id.
  */
 export async function listContactsWithAdoption(
-  db: Database,
-  firmId: Ref,
+  read: Read,
+  firm: { sessionId: string } | { firmId: string },
   options: ListOptions = {},
   now = Date.now(),
-  read: Read = direct,
 ): Promise<{ rows: ContactRow[]; next: string | null; adoption: PortalAdoption }> {
-  const limit = options.limit ?? CONTACTS_PAGE_SIZE;
-  const { sort, query } = pageQuery(db, firmId, options, limit);
-  const dir = options.dir ?? DEFAULT_DIRECTION[sort];
-  const direction = sql.raw(dir === "asc" ? "ASC" : "DESC");
-  const order = sort === "name" ? sql`"page"."name" ${direction}` : sql`"page"."sortKey" ${direction}, "page"."name" ASC`;
+  const { shape, values, limit } = listRequest(options);
+  const bySession = "sessionId" in firm;
+  const key = JSON.stringify([shape, bySession]);
+  let made = listStatements.get(key);
+  if (!made) listStatements.set(key, (made = listStatement(shape, bySession)));
   const raw = await read(
-    db.all<RawRow & { adoption: string }>(sql`SELECT "stats"."adoption" AS "adoption", "page".* FROM
-    (SELECT ${adoptionStatsSql(firmId, now)} AS "adoption") AS "stats"
-    LEFT JOIN (${query}) AS "page" ON 1
-    ORDER BY ${order}, "page"."id" ASC`),
+    made({
+      firm: bySession ? firm.sessionId : firm.firmId,
+      ...adoptionWindow(now),
+      pattern: values.pattern,
+      cursorKey: values.cursor.key,
+      cursorName: values.cursor.name,
+      cursorId: values.cursor.id,
+      limit: values.limit,
+    }),
   );
   const adoption = parseAdoption(raw[0]?.adoption ?? null, now);
   const rows = raw.filter((r) => r.id !== null);
-  return { ...toPage(rows, sort, limit), adoption };
-}
-
-/** `column LIKE '%text%'` with the text matched literally: "_" and "%" are common in emails. */
-function containsText(column: typeof contacts.name | typeof contacts.email, text: string) {
-  // drizzle's like() has no ESCAPE clause, so the clause is written out.
-  const pattern = `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-  return sql`${column} LIKE ${pattern} ESCAPE '\\'`;
+  return { ...toPage(rows, shape.sort, limit), adoption };
 }
 
 export type ContactDetails = {
