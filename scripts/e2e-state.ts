@@ -10,3 +10,5 @@ export const E2E_PERSIST_TO = join(root, ".state/e2e");
 export const E2E_ENTRY = "test/e2e/worker.ts";
 /** Holds the token of the fixture route for this server start; the state folder is never committed. */
 export const E2E_FIXTURE_TOKEN_FILE = join(E2E_PERSIST_TO, "fixture-token");
+/** The UTC day the demo data was seeded on: its reminders are due relative to that day. */
+export const E2E_SEEDED_DAY_FILE = join(E2E_PERSIST_TO, "seeded-day");

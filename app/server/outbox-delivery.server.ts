@@ -135,6 +135,10 @@ function errorText(error: unknown, secretUrls: Array<string | null>): string {
 function pacer(minIntervalMs: number): () => Promise<void> {
   let last = -Infinity;
   return async () => {
+    // A Worker's clock moves only at I/O, and rendering a batch (sealed links opened, 100 messages built)
+    // is CPU alone: without a turn of the event loop, `last` would be the time of the previous D1 read,
+    // earlier than the request really leaves, and the next one would follow it too soon.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const wait = last + minIntervalMs - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     last = Date.now();

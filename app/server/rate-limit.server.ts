@@ -167,21 +167,23 @@ export function pruneRateLimits(db: Database, now = Date.now()) {
 }
 
 /**
- * `consume` for many subjects in one statement (a bulk send): the subjects travel as one JSON
- * parameter, so a chunk of any size stays within D1's 100 bound parameters. Returns the subjects
- * still within the limit.
+ * `consume` for many subjects in one round trip (a bulk send), with the same sliding estimate: the
+ * subjects travel as one JSON parameter, so a chunk of any size stays within D1's 100 bound parameters.
+ * Returns the subjects still within the limit.
  */
 export async function consumeMany(db: Database, rule: RateLimit, subjects: string[], now = Date.now()): Promise<Set<string>> {
   if (subjects.length === 0) return new Set();
-  const keyOf = (subject: string) => `${rule.name}:${subject.toLowerCase()}`;
-  const keys = [...new Set(subjects.map(keyOf))];
-  // SQLite needs the WHERE in INSERT … SELECT … ON CONFLICT to tell the upsert from a join.
-  const rows = await db.all<{ key: string; count: number }>(sql`INSERT INTO ${rateLimits} ("key", "window_start", "count")
-    SELECT value, ${windowStart(rule, now)}, 1 FROM json_each(${JSON.stringify(keys)}) WHERE true
+  const keys = [...new Set(subjects.map((subject) => keyOf(rule, subject)))];
+  const start = windowStart(rule, now);
+  // SQLite needs the WHERE in INSERT … SELECT … ON CONFLICT to tell the upsert from a join. Each key's
+  // previous window comes back with its new count, in the same statement.
+  const rows = await db.all<{ key: string; count: number; previous: number | null }>(sql`INSERT INTO ${rateLimits} ("key", "window_start", "count")
+    SELECT value, ${start}, 1 FROM json_each(${JSON.stringify(keys)}) WHERE true
     ON CONFLICT ("key", "window_start") DO UPDATE SET "count" = "count" + 1
-    RETURNING "key", "count"`);
-  const allowed = new Set(rows.filter((r) => r.count <= rule.limit).map((r) => r.key));
-  return new Set(subjects.filter((s) => allowed.has(keyOf(s))));
+    RETURNING "key", "count", (SELECT "p"."count" FROM ${rateLimits} AS "p"
+      WHERE "p"."key" = ${rateLimits}."key" AND "p"."window_start" = ${start - rule.windowMs}) AS "previous"`);
+  const allowed = new Set(rows.filter((r) => slidingCount(rule, now, r.count, r.previous ?? 0) <= rule.limit).map((r) => r.key));
+  return new Set(subjects.filter((subject) => allowed.has(keyOf(rule, subject))));
 }
 
 /** Milliseconds until the current window of `rule` ends (for Retry-After). */

@@ -4,6 +4,8 @@
 // today; a second run the same day sends nothing. The handler is awaited, so the outbox is complete
 // when the answer comes. Other tests run at the same time with firms of their own, so only the demo
 // firms' emails are counted.
+import { readFileSync } from "node:fs";
+import { E2E_SEEDED_DAY_FILE } from "../../scripts/e2e-state";
 import { expect, test, type Page } from "./fixtures";
 
 const CRON = "/__scheduled?cron=*/5+*+*+*+*";
@@ -32,6 +34,8 @@ async function demoRequestEmails(page: Page): Promise<Email[]> {
 const key = (e: Email) => `${e.to} ${e.subject}`;
 
 test("the local cron trigger sends today's demo reminders once, with links to this server", async ({ page, baseURL }) => {
+  // The contacts due today follow from the seeding day; past UTC midnight since then, other ones are.
+  test.skip(readFileSync(E2E_SEEDED_DAY_FILE, "utf8") !== new Date().toISOString().slice(0, 10), "UTC midnight passed since the demo data was seeded");
   const before = new Set((await demoRequestEmails(page)).map(key));
 
   const first = await page.request.get(CRON);
