@@ -114,13 +114,13 @@ describe("reading CSV files", () => {
     expect(refusal(Array.from({ length: 201 }, (_, i) => `c${i}`).join(",") + "\n" + "x,".repeat(200) + "x\n")).toMatch(/201 columns/);
   });
 
-  it("parses 10,000 rows quickly enough to do again for every chunk", () => {
+  it("parses 10,000 rows with quoted commas and CRLF line ends", () => {
+    // Its speed is held by `npm run bench` (the import target): in workerd the clock does not move
+    // during CPU work, so a timed assertion here could never fail.
     const text = ["Name,Email,Phone", ...Array.from({ length: 10_000 }, (_, i) => `"Person ${i}, Jr",p${i}@example.com,+1 555 ${i}`)].join("\r\n");
-    const started = performance.now();
     const parsed = parseCsv(text);
     expect(parsed.ok && parsed.rows.length).toBe(10_000);
-    // Generous bound for a shared test machine; about 20 ms locally.
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(parsed.ok && parsed.rows[9_999]).toEqual({ rowNumber: 10_001, cells: ["Person 9999, Jr", "p9999@example.com", "+1 555 9999"] });
   });
 });
 
