@@ -144,3 +144,21 @@ describe("the server render's router", () => {
     expect(third.state.matches.at(-1)?.route.id).toBe("contact");
   });
 });
+
+describe("the document's route modules (patches/@remix-run+server-runtime)", () => {
+  it("are one frozen object per build's routes, not rebuilt for every document", async () => {
+    const { createEntryRouteModules } = (await import("@remix-run/server-runtime/dist/entry.js")) as unknown as {
+      createEntryRouteModules: (manifest: Record<string, { module: unknown }>) => Record<string, unknown>;
+    };
+    const root = { default: () => null };
+    const page = { default: () => null, loader: () => null };
+    const routes = { root: { module: root }, "routes/page": { module: page } };
+    const first = createEntryRouteModules(routes);
+    expect(first).toEqual({ root, "routes/page": page });
+    expect(createEntryRouteModules(routes)).toBe(first);
+    // Shared by every request, so nothing may change it.
+    expect(Object.isFrozen(first)).toBe(true);
+    // Another build (a dev rebuild) gets its own.
+    expect(createEntryRouteModules({ ...routes })).not.toBe(first);
+  });
+});
