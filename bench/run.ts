@@ -15,7 +15,7 @@ import { hashPassword } from "../app/server/auth/passwords.server";
 import { DEMO_PASSWORD } from "../db/seed";
 import { build, ensureDevVars, executeSql, migrate, root, seedDemo, startWorker } from "../scripts/local";
 import { BENCH_TOKENS, LARGE_FIRM, largeFirmSeedChunks, sessionCookieValue } from "./seed-large";
-import { clientJsPerRoute, startupCpu, workerBundleSize, type ClientJs, type Startup } from "./sizes";
+import { clientJsPerRoute, median, startupCpu, workerBundleSize, type ClientJs, type Startup } from "./sizes";
 import { TARGETS, cookieFor, type Target } from "./targets";
 import { record, startFloor, statementCount, type Recording } from "./floor";
 import { cpuPerRequest } from "./profile";
@@ -95,11 +95,6 @@ type TargetResult = Measured | Skipped;
 
 function log(message: string): void {
   console.log(`[bench] ${message}`);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 function elapsed(start: number): string {

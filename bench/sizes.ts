@@ -50,6 +50,12 @@ export function busyMs(profile: CpuProfile): number {
   return micros / 1000;
 }
 
+/** The middle value (the upper one of an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 export type Startup = { ok: true; runsMs: number[]; medianMs: number } | { ok: false; reason: string };
 
 /**
@@ -78,8 +84,7 @@ export function startupCpu(runs = 5): Startup {
       if (!existsSync(outfile)) return { ok: false, reason: "wrangler check startup wrote no profile" };
       if (i >= 0) samples.push(busyMs(JSON.parse(readFileSync(outfile, "utf8")) as CpuProfile));
     }
-    const sorted = [...samples].sort((a, b) => a - b);
-    return { ok: true, runsMs: samples, medianMs: sorted[Math.floor(sorted.length / 2)] };
+    return { ok: true, runsMs: samples, medianMs: median(samples) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -86,17 +86,18 @@ export async function runAlone<R>(db: Database, statement: Statement<R>): Promis
   return compiled.prepared.mapResult(rows, false) as R;
 }
 
-/**
- * D1 returns a batch's rows as objects, so a query selecting two columns of the same name (a join of two
- * tables with `id`) loses one and drizzle maps the rest to the wrong fields, silently. Such a query is
- * refused here, where a test sees it, instead of reading wrong data. Returns the repeated name, if any.
- */
 /** Throws for a query `read` could not map (see `repeatedColumn`). */
 export function assertBatchable(query: unknown): void {
   const clash = repeatedColumn(query);
   if (clash) throw new Error(`A batched query returns two columns named "${clash}": alias one, or read the tables separately.`);
 }
 
+/**
+ * D1 returns a batch's rows as objects, so a query selecting two columns of the same name (a join of two
+ * tables with `id`) loses one and drizzle maps the rest to the wrong fields, silently. Such a query is
+ * refused when it is read or built, where a test sees it, instead of reading wrong data. Returns the
+ * repeated name, if any.
+ */
 function repeatedColumn(query: unknown): string | null {
   const fields = (query as { config?: { fields?: unknown } }).config?.fields;
   if (!fields || typeof fields !== "object") return null;

@@ -3,7 +3,9 @@
 import { and, eq, inArray, ne, sql, type Placeholder, type SQL } from "drizzle-orm";
 import { contacts, sessions, type SessionKind } from "../../../db/schema";
 import { constantTimeEqual, generateToken, sha256Hex } from "../crypto.server";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Database, Statement } from "../db.server";
+import { statement, type Statement as StatementOf } from "../statements.server";
 import type { Session } from "../types";
 
 export const IDLE_TIMEOUT_MS = 30 * 60_000;
@@ -113,6 +115,27 @@ export function tokenParts(token: string | null | undefined) {
  */
 export function ofSession(sessionId: string | Placeholder, column: typeof sessions.firmId | typeof sessions.contactId | typeof sessions.staffUserId): SQL {
   return sql`(SELECT "s"."${sql.raw(column.name)}" FROM "sessions" AS "s" WHERE "s"."id" = ${sessionId})`;
+}
+
+/**
+ * Whose firm a staff read is about: the staff session's, named by its id so the read travels in the
+ * session's round trip (`staffPage`), or a firm's id (the API, actions, scripts).
+ */
+export type FirmOf = { sessionId: string } | { firmId: string };
+
+/**
+ * A statement (statements.server.ts) about one firm, for either kind of `FirmOf`: `build` gets the firm as
+ * SQL and is used for two statements, one naming the firm by session id and one by firm id, each built on
+ * first use.
+ */
+export function firmStatement<V extends string, Q extends BatchItem<"sqlite">>(
+  names: readonly V[],
+  build: (db: Database, p: Record<V, Placeholder>, firm: SQL | Placeholder) => Q,
+): (firm: FirmOf, values: Record<V, unknown>) => StatementOf<Awaited<Q>> {
+  const withFirm = [...names, "firm"] as const;
+  const bySession = statement(withFirm, (db, p) => build(db, p, ofSession(p.firm, sessions.firmId)));
+  const byId = statement(withFirm, (db, p) => build(db, p, p.firm));
+  return (firm, values) => ("sessionId" in firm ? bySession({ ...values, firm: firm.sessionId }) : byId({ ...values, firm: firm.firmId }));
 }
 
 /** Moves last-seen forward, at most once per TOUCH_INTERVAL_MS. */

@@ -7,9 +7,8 @@
 // link is a sign-in by link; `client.signed_in` carries the factor that completed it ("password" on
 // its own, "totp" or "recovery_code" after the password).
 import { sql, type Placeholder, type SQL } from "drizzle-orm";
-import { auditEvents, contacts, portalAccounts, sessions, webauthnCredentials } from "../../../db/schema";
-import { ofSession } from "../auth/sessions.server";
-import { statement } from "../statements.server";
+import { auditEvents, contacts, portalAccounts, webauthnCredentials } from "../../../db/schema";
+import { firmStatement, type FirmOf } from "../auth/sessions.server";
 import type { Ref } from "../types";
 import type { Read } from "../read-batch.server";
 
@@ -133,19 +132,13 @@ export function parseAdoption(json: string | null, now: number): PortalAdoption 
   };
 }
 
-const adoptionOf = {
-  sessionFirm: statement(["sessionId", "start", "since"], (db, p) =>
-    db.get<{ adoption: string }>(sql`SELECT ${adoptionStatsSql(ofSession(p.sessionId, sessions.firmId), p)} AS "adoption"`),
-  ),
-  firm: statement(["firmId", "start", "since"], (db, p) => db.get<{ adoption: string }>(sql`SELECT ${adoptionStatsSql(p.firmId, p)} AS "adoption"`)),
-};
+const adoptionOf = firmStatement(["start", "since"], (db, p, firm) => db.get<{ adoption: string }>(sql`SELECT ${adoptionStatsSql(firm, p)} AS "adoption"`));
 
 /**
  * The figures on their own (the Security and Two-Factor page): one D1 query. `firm` is a staff session's
  * (by its id, in that page's round trip) or a firm's id.
  */
-export async function portalAdoption(read: Read, firm: { sessionId: string } | { firmId: string }, now = Date.now()): Promise<PortalAdoption> {
-  const window = adoptionWindow(now);
-  const row = await read("sessionId" in firm ? adoptionOf.sessionFirm({ ...firm, ...window }) : adoptionOf.firm({ ...firm, ...window }));
+export async function portalAdoption(read: Read, firm: FirmOf, now = Date.now()): Promise<PortalAdoption> {
+  const row = await read(adoptionOf(firm, adoptionWindow(now)));
   return parseAdoption(row?.adoption ?? null, now);
 }

@@ -11,13 +11,12 @@ import { outboxRow, queueEmail } from "../outbox.server";
 import { deleteRecoveryCodes } from "../auth/recovery-codes.server";
 import { disableTotp } from "../auth/second-factor.server";
 import { deleteAllPasskeys } from "../auth/passkey-owners.server";
-import { credentialsUnchanged, deleteContactSessions, ofSession, revokeContactCredentials } from "../auth/sessions.server";
+import { credentialsUnchanged, deleteContactSessions, firmStatement, revokeContactCredentials, type FirmOf } from "../auth/sessions.server";
 import type { RequestMeta as Meta } from "../request-meta.server";
 import type { Result } from "../result";
 import { auditActorOf, type Acting } from "../acting.server";
 import type { StaffAuth } from "./staff-auth.server";
 import { type Read } from "../read-batch.server";
-import { statement } from "../statements.server";
 
 // drizzle leaves a single-table query's columns unqualified, so the correlated subqueries name them in full.
 const contactId_ = sql`"contacts"."id"`;
@@ -59,29 +58,18 @@ function accountQuery(db: Database, firm: SQL | Placeholder, contactId: Placehol
 
 /**
  * Built once per isolate (statements.server.ts): the Details tab is the staff's most used page. The firm
- * is the staff session's (`ofSession`, so the reads travel with the session lookup) or, for the API, the
- * key's firm.
+ * is the staff session's (so the reads travel with the session lookup) or, for the API, the key's firm.
  */
-const accessOfSessionFirm = {
-  contact: statement(["sessionId", "contactId", "now"], (db, p) => contactQuery(db, ofSession(p.sessionId, sessions.firmId), p.contactId, p.now)),
-  account: statement(["sessionId", "contactId"], (db, p) => accountQuery(db, ofSession(p.sessionId, sessions.firmId), p.contactId)),
-};
-const accessOfFirm = {
-  contact: statement(["firmId", "contactId", "now"], (db, p) => contactQuery(db, p.firmId, p.contactId, p.now)),
-  account: statement(["firmId", "contactId"], (db, p) => accountQuery(db, p.firmId, p.contactId)),
-};
+const accessContact = firmStatement(["contactId", "now"], (db, p, firm) => contactQuery(db, firm, p.contactId, p.now));
+const accessAccount = firmStatement(["contactId"], (db, p, firm) => accountQuery(db, firm, p.contactId));
 
 /**
  * A contact (deleted ones too, so they can be restored) with their portal account, live sessions and
  * unused links: two single-table reads in the request's batch (a join's same-named columns cannot be told
- * apart in a D1 batch). `firm` is the staff session's (by its id) or a firm's id.
+ * apart in a D1 batch).
  */
-export async function contactWithAccess(read: Read, firm: { sessionId: string } | { firmId: string }, contactId: string, now = Date.now()) {
-  const [[row], [account]] = await Promise.all(
-    "sessionId" in firm
-      ? [read(accessOfSessionFirm.contact({ ...firm, contactId, now })), read(accessOfSessionFirm.account({ ...firm, contactId }))]
-      : [read(accessOfFirm.contact({ ...firm, contactId, now })), read(accessOfFirm.account({ ...firm, contactId }))],
-  );
+export async function contactWithAccess(read: Read, firm: FirmOf, contactId: string, now = Date.now()) {
+  const [[row], [account]] = await Promise.all([read(accessContact(firm, { contactId, now })), read(accessAccount(firm, { contactId }))]);
   return row ? { ...row, account: account?.account ?? null, passkeys: account?.passkeys ?? 0, passkeyLastUsedAt: account?.passkeyLastUsedAt ?? null } : null;
 }
 

@@ -1,13 +1,12 @@
 // Contacts of one firm. Every query takes the firm id: a contact id from another firm finds nothing.
 import { and, asc, desc, eq, isNotNull, isNull, or, sql, type Placeholder, type SQL } from "drizzle-orm";
-import { accessLinks, contacts, portalAccounts, sessions } from "../../../db/schema";
+import { accessLinks, contacts, portalAccounts } from "../../../db/schema";
 import { revokeContactLinks } from "../portal/access-links.server";
 import { auditEvent } from "../audit.server";
 import { runBatch, type Database } from "../db.server";
 import type { RequestMeta } from "../request-meta.server";
 import { refuse, type Result } from "../result";
-import { ofSession, revokeContactCredentials } from "../auth/sessions.server";
-import { statement } from "../statements.server";
+import { firmStatement, revokeContactCredentials, type FirmOf } from "../auth/sessions.server";
 
 export const CONTACTS_PAGE_SIZE = 50;
 
@@ -167,18 +166,15 @@ export async function listContacts(db: Database, firmId: string, options: ListOp
   return toPage((await pageQuery(db, firmId, shape, values)) as RawRow[], shape.sort, limit);
 }
 
-const PLACEHOLDERS = ["firm", "start", "since", "pattern", "cursorKey", "cursorName", "cursorId", "limit"] as const;
 type ListStatement = ReturnType<typeof listStatement>;
 const listStatements = new Map<string, ListStatement>();
 
 /**
  * The list page's statement for one shape: the page of contacts and the firm's portal adoption together.
- * The adoption row is on the left of the join so it comes back even when no contact matches. `bySession`:
- * the firm is the staff session's, named by the session id, so it reads in the session's round trip.
+ * The adoption row is on the left of the join so it comes back even when no contact matches.
  */
-function listStatement(shape: ListShape, bySession: boolean) {
-  return statement(PLACEHOLDERS, (db, p) => {
-    const firm = bySession ? ofSession(p.firm, sessions.firmId) : p.firm;
+function listStatement(shape: ListShape) {
+  return firmStatement(["start", "since", "pattern", "cursorKey", "cursorName", "cursorId", "limit"], (db, p, firm) => {
     const query = pageQuery(db, firm, shape, { pattern: p.pattern, cursor: { key: p.cursorKey, name: p.cursorName, id: p.cursorId }, limit: p.limit });
     const direction = sql.raw(shape.dir === "asc" ? "ASC" : "DESC");
     const order = shape.sort === "name" ? sql`"page"."name" ${direction}` : sql`"page"."sortKey" ${direction}, "page"."name" ASC`;
@@ -195,26 +191,16 @@ function listStatement(shape: ListShape, bySession: boolean) {
  */
 export async function listContactsWithAdoption(
   read: Read,
-  firm: { sessionId: string } | { firmId: string },
+  firm: FirmOf,
   options: ListOptions = {},
   now = Date.now(),
 ): Promise<{ rows: ContactRow[]; next: string | null; adoption: PortalAdoption }> {
   const { shape, values, limit } = listRequest(options);
-  const bySession = "sessionId" in firm;
-  const key = JSON.stringify([shape, bySession]);
+  const key = JSON.stringify(shape);
   let made = listStatements.get(key);
-  if (!made) listStatements.set(key, (made = listStatement(shape, bySession)));
-  const raw = await read(
-    made({
-      firm: bySession ? firm.sessionId : firm.firmId,
-      ...adoptionWindow(now),
-      pattern: values.pattern,
-      cursorKey: values.cursor.key,
-      cursorName: values.cursor.name,
-      cursorId: values.cursor.id,
-      limit: values.limit,
-    }),
-  );
+  if (!made) listStatements.set(key, (made = listStatement(shape)));
+  const { pattern, cursor } = values;
+  const raw = await read(made(firm, { ...adoptionWindow(now), pattern, cursorKey: cursor.key, cursorName: cursor.name, cursorId: cursor.id, limit: values.limit }));
   const adoption = parseAdoption(raw[0]?.adoption ?? null, now);
   const rows = raw.filter((r) => r.id !== null);
   return { ...toPage(rows, shape.sort, limit), adoption };
