@@ -2,8 +2,9 @@ import { fileURLToPath } from "node:url";
 import { vitePlugin as remix } from "@remix-run/dev";
 import { defineConfig } from "vite";
 
-// The server bundle is imported by app/worker.ts and bundled again by wrangler for workerd,
-// so it resolves packages with the worker conditions (react-dom/server.browser and friends).
+// The server bundle (pages and, through entry.server.tsx, the hono app; ADR 023) is imported by
+// app/worker.ts and bundled again by wrangler for workerd, so it resolves packages with the worker
+// conditions (react-dom/server.browser and friends).
 export default defineConfig({
   plugins: [
     remix({

@@ -23,3 +23,6 @@ export default function handleRequest(
   responseHeaders.set("Content-Type", "text/html; charset=utf-8");
   return new Response(`<!DOCTYPE html>${html}`, { headers: responseHeaders, status: responseStatusCode });
 }
+
+// The hono app around Remix, exported so that app/worker.ts takes it from this bundle (ADR 023).
+export { createWorker } from "./worker/app";

@@ -8,15 +8,19 @@
 //   4. fully configured, /dev/outbox answers 404 on every host, loopback ones included;
 //   5. the bench's simulated D1 distance (`BENCH_D1_DELAY_MS`, app/server/db.server.ts) is inert: with the
 //      var set the deployed bundle answers a D1-reading page without the delay (and, as a control, the
-//      same bundle with ENVIRONMENT "development" does wait, so the check can tell).
+//      same bundle with ENVIRONMENT "development" does wait, so the check can tell);
+//   6. the bundle holds one copy of the app's code: each table of db/schema.ts is defined once (a module
+//      that app/worker.ts imported besides the Remix build would be bundled and run twice; ADR 023).
 // Needs `npm run build` first (the bundle includes build/server). Usage:
 //   tsx scripts/check-deploy-config.ts [--config wrangler.toml]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { getTableName, is, Table } from "drizzle-orm";
 import { Miniflare } from "miniflare";
 import { unstable_readConfig } from "wrangler";
+import * as schema from "../db/schema";
 import { root } from "./local";
 
 const args = process.argv.slice(2);
@@ -84,6 +88,12 @@ const bundle = readFileSync(bundlePath, "utf8");
 if (bundle.includes("Ran scheduled event") || /pathname === "\/__scheduled"/.test(bundle)) fail("the bundle contains wrangler dev's /__scheduled trigger (--test-scheduled is for local servers only)");
 // test/e2e/worker.ts, the browser tests' entry with the route that creates firms, is never the deployed one.
 if (bundle.includes("/__e2e/")) fail("the bundle contains the browser tests' firm route (/__e2e/firms): wrangler.toml's main must be app/worker.ts");
+// 6. A table is defined by a call like sqliteTable("firms", { ... }), minified or not.
+for (const table of Object.values(schema).filter((value): value is Table => is(value, Table))) {
+  const name = getTableName(table);
+  const definitions = bundle.match(new RegExp(`\\(\\s*"${name}"\\s*,\\s*\\{`, "g"))?.length ?? 0;
+  if (definitions !== 1) fail(`the bundle defines the table ${name} ${definitions} times, not once: the app's modules are bundled more than once (app/worker.ts must take them from the Remix build; ADR 023)`);
+}
 
 // 3 and 4. Run the bundle with the deployed vars, first as deployed (no secrets), then configured,
 // on a D1 migrated like production's, so what answers is the app and not a missing table.
@@ -179,4 +189,4 @@ if (problems.length > 0) {
   console.error(`check:deploy: ${configPath} is not safe to deploy:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
   process.exit(1);
 }
-console.log(`check:deploy: ${configPath} deploys a production worker (no development settings, refuses to serve without its secrets, no /dev/outbox, no bench D1 delay).`);
+console.log(`check:deploy: ${configPath} deploys a production worker (no development settings, refuses to serve without its secrets, no /dev/outbox, no bench D1 delay, one copy of the app's code).`);

@@ -6,28 +6,36 @@ import * as schema from "../../db/schema";
 
 // What drizzle() derives from the schema on every call (issue 14's profile: ~1 ms of CPU per request in
 // extractTablesRelationalConfig and its `is` checks). It depends only on the schema, so it is worked out
-// once per isolate and shared; each request still gets its own session and client.
-const relational = extractTablesRelationalConfig(schema, createTableRelationsHelpers);
-const schemaConfig = { fullSchema: schema, schema: relational.tables, tableNamesMap: relational.tableNamesMap };
+// once per isolate and shared, and only when a request first uses `db.query` (worked out at start-up it
+// cost ~2 ms of every cold start; most isolates serve pages that never use `db.query`).
+type SchemaConfig = { fullSchema: typeof schema; schema: Record<string, unknown>; tableNamesMap: Record<string, string> };
+let relationalSchema: SchemaConfig | undefined;
+function schemaConfig(): SchemaConfig {
+  if (!relationalSchema) {
+    const relational = extractTablesRelationalConfig(schema, createTableRelationsHelpers);
+    relationalSchema = { fullSchema: schema, schema: relational.tables, tableNamesMap: relational.tableNamesMap };
+  }
+  return relationalSchema;
+}
 const dialect = new SQLiteAsyncDialect();
 
 /**
  * drizzle(d1, { schema }) without rebuilding the relational schema each time (same construction as
  * drizzle's). `db.query` (a relational query builder for each of the schema's tables, ~0.4 ms of a page
  * view's CPU in issue 14's profile) is built on first use: most page views read only through statements and
- * the read batch, which never touch it.
+ * the read batch, which never touch it. The session is made without the schema: drizzle reads it there
+ * only for `db.transaction`, which D1 does not offer (writes that belong together go in one batch).
  */
 export function createDb(d1: D1Database) {
-  const session = new SQLiteD1Session(d1, dialect, schemaConfig, {});
-  // Constructed without the schema so the builders are not made here; `_` and `query` are then what
-  // drizzle's constructor would have set, `query` on first read.
+  const session = new SQLiteD1Session(d1, dialect, undefined, {});
+  // Constructed without the schema so the builders are not made here; `query` is then what drizzle's
+  // constructor would have set, on first read. (Drizzle reads `db._` only in that constructor.)
   const db = new DrizzleD1Database("async", dialect, session, undefined) as unknown as DrizzleD1Database<typeof schema> & { $client: D1Database };
-  (db as { _: unknown })._ = { schema: schemaConfig.schema, fullSchema: schemaConfig.fullSchema, tableNamesMap: schemaConfig.tableNamesMap };
   Object.defineProperty(db, "query", {
     configurable: true,
     enumerable: true,
     get() {
-      const built = new DrizzleD1Database("async", dialect, session, schemaConfig as never).query;
+      const built = new DrizzleD1Database("async", dialect, session, schemaConfig() as never).query;
       Object.defineProperty(db, "query", { value: built, configurable: true, enumerable: true, writable: true });
       return built;
     },
