@@ -89,7 +89,8 @@ if (bundle.includes("Ran scheduled event") || /pathname === "\/__scheduled"/.tes
 // test/e2e/worker.ts, the browser tests' entry with the route that creates firms, is never the deployed one.
 if (bundle.includes("/__e2e/")) fail("the bundle contains the browser tests' firm route (/__e2e/firms): wrangler.toml's main must be app/worker.ts");
 // 6. A table is defined by a call like sqliteTable("firms", { ... }), minified or not.
-for (const table of Object.values(schema).filter((value): value is Table => is(value, Table))) {
+const tables = (Object.values(schema) as unknown[]).filter((value): value is Table => is(value, Table));
+for (const table of tables) {
   const name = getTableName(table);
   const definitions = bundle.match(new RegExp(`\\(\\s*"${name}"\\s*,\\s*\\{`, "g"))?.length ?? 0;
   if (definitions !== 1) fail(`the bundle defines the table ${name} ${definitions} times, not once: the app's modules are bundled more than once (app/worker.ts must take them from the Remix build; ADR 023)`);
