@@ -1,6 +1,7 @@
 // Route matching on the server (issue 14; patches/@remix-run+router, ADR 021): react-router flattened,
 // ranked and compiled every route on each match, three times a page view. The patch keeps a route tree's
-// ranked branches once the server has matched against it, and compiled paths by pattern.
+// ranked branches once the server has matched against it, and compiled paths by pattern. The server
+// runtime's patch is tested at the end.
 import { matchPath, matchRoutes, type AgnosticRouteObject as RouteObject } from "@remix-run/router";
 import { createStaticHandler } from "@remix-run/router";
 import { createStaticRouter } from "react-router-dom/server";
@@ -160,5 +161,61 @@ describe("the document's route modules (patches/@remix-run+server-runtime)", () 
     expect(Object.isFrozen(first)).toBe(true);
     // Another build (a dev rebuild) gets its own.
     expect(createEntryRouteModules({ ...routes })).not.toBe(first);
+  });
+});
+
+describe("the request a loader or action gets (patches/@remix-run+server-runtime)", () => {
+  type Call = (args: {
+    loadContext: unknown;
+    params: Record<string, string>;
+    request: Request;
+    routeId: string;
+    singleFetch: boolean;
+    loader?: (args: { request: Request }) => unknown;
+    action?: (args: { request: Request }) => unknown;
+  }) => Promise<unknown>;
+
+  async function seen(call: "callRouteLoader" | "callRouteAction", request: Request, singleFetch = false): Promise<Request> {
+    const data = (await import("@remix-run/server-runtime/dist/esm/data.js")) as unknown as Record<string, Call>;
+    let got: Request | undefined;
+    const handler = ({ request }: { request: Request }) => {
+      got = request;
+      return null;
+    };
+    await data[call]({ loadContext: {}, params: {}, request, routeId: "routes/page", singleFetch, loader: handler, action: handler });
+    return got!;
+  }
+
+  it("is the request itself when there is no Remix parameter to strip (no copy per loader)", async () => {
+    for (const url of ["https://portal.test/app/contacts", "https://portal.test/app/contacts?q=a%20b&sort=name", "https://portal.test/l/tok?indexed=1"]) {
+      const request = new Request(url, { headers: { cookie: "a=b" } });
+      expect(await seen("callRouteLoader", request)).toBe(request);
+      expect(await seen("callRouteLoader", request, true)).toBe(request);
+    }
+    const post = new Request("https://portal.test/app/contacts/new", { method: "POST", body: "name=x" });
+    const got = await seen("callRouteAction", post);
+    expect(got).toBe(post);
+    expect(await got.text()).toBe("name=x");
+  });
+
+  it("still strips Remix's own parameters, keeping everything else", async () => {
+    const cases: [string, string, boolean][] = [
+      ["https://portal.test/app?index", "https://portal.test/app", false],
+      ["https://portal.test/app?index=&q=1", "https://portal.test/app?q=1", false],
+      ["https://portal.test/app?index=keep", "https://portal.test/app?index=keep", false],
+      ["https://portal.test/app/contacts?_data=routes%2Fapp.contacts._index&q=x", "https://portal.test/app/contacts?q=x", false],
+      ["https://portal.test/app/contacts?_routes=routes%2Fapp&q=x", "https://portal.test/app/contacts?q=x", true],
+      ["https://portal.test/app?%69ndex", "https://portal.test/app", false],
+    ];
+    for (const [url, expected, singleFetch] of cases) {
+      const request = new Request(url, { headers: { cookie: "a=b" } });
+      const got = await seen("callRouteLoader", request, singleFetch);
+      expect(new URL(got.url).href).toBe(expected);
+      expect(got.headers.get("cookie")).toBe("a=b");
+    }
+    const post = new Request("https://portal.test/app?index", { method: "POST", body: "x=1" });
+    const got = await seen("callRouteAction", post);
+    expect(got.url).toBe("https://portal.test/app");
+    expect(await got.text()).toBe("x=1");
   });
 });
