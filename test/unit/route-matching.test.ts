@@ -176,6 +176,9 @@ describe("the request a loader or action gets (patches/@remix-run+server-runtime
   }) => Promise<unknown>;
 
   async function seen(call: "callRouteLoader" | "callRouteAction", request: Request, singleFetch = false): Promise<Request> {
+    // The ES module build, which the worker bundles (the CommonJS one does not load in workerd); it ships
+    // no type declarations.
+    // @ts-expect-error -- no .d.ts beside dist/esm/data.js
     const data = (await import("@remix-run/server-runtime/dist/esm/data.js")) as unknown as Record<string, Call>;
     let got: Request | undefined;
     const handler = ({ request }: { request: Request }) => {
