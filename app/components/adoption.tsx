@@ -4,7 +4,7 @@
 import { useId } from "react";
 import { formatDate } from "~/lib/format";
 
-type Method = "link" | "password" | "password_2fa" | "other";
+type Method = "link" | "password" | "password_2fa" | "passkey" | "other";
 
 export type AdoptionView = {
   contacts: number;
@@ -19,6 +19,7 @@ const METHODS: Array<{ key: Method; label: string; color: string }> = [
   { key: "link", label: "Link", color: "#93c5fd" },
   { key: "password", label: "Password", color: "#1d4ed8" },
   { key: "password_2fa", label: "Password + 2FA", color: "#166534" },
+  { key: "passkey", label: "Passkey", color: "#7e22ce" },
   { key: "other", label: "Other", color: "#6b7280" },
 ];
 

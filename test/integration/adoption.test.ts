@@ -19,7 +19,7 @@ import { countedLoad } from "../support/queries";
 const DAY = 24 * 60 * 60_000;
 const SECURITY = "/app/settings/client-portal/security";
 
-async function signIn(firm: TestFirm, contactId: string, kind: "link" | "reopened" | "password" | "totp" | "recovery_code", at: number) {
+async function signIn(firm: TestFirm, contactId: string, kind: "link" | "reopened" | "password" | "totp" | "recovery_code" | "passkey" | "password+passkey", at: number) {
   const type = kind === "link" ? "access_link.claimed" : kind === "reopened" ? "access_link.reopened" : "client.signed_in";
   const detail = kind === "link" || kind === "reopened" ? { purpose: "staff" } : { factor: kind, device: null };
   await db.insert(auditEvents).values(auditRow({ firmId: firm.id, type, actor: { type: "client", id: contactId, label: "x" }, contactId, detail, at }));
@@ -48,6 +48,9 @@ async function craftedFirm() {
   await signIn(firm, bob.id, "password", now - 3 * DAY);
   await signIn(firm, dan.id, "link", now - 4 * DAY);
   await signIn(firm, dan.id, "reopened", now - 5 * DAY);
+  // Ann also with a passkey alone, and with her password and then a passkey (a second factor).
+  await signIn(firm, ann.id, "passkey", now - 6 * DAY);
+  await signIn(firm, ann.id, "password+passkey", now - 8 * DAY);
   // Older than 30 days, inside the 12 weeks: Cat by password, Eve by link.
   await signIn(firm, cat.id, "password", now - 40 * DAY);
   await signIn(firm, eve.id, "link", chartStart(now) + 60_000);
@@ -69,13 +72,13 @@ describe("portal adoption figures", () => {
     const { firm, now } = await craftedFirm();
     const adoption = await portalAdoption(createReader(db), { firmId: firm.id }, now);
     expect(adoption).toMatchObject({ contacts: 5, accounts: 3, twoFactor: 1, withoutAccount: 2, mustEnrol: 2 });
-    expect(adoption.recent).toEqual({ any: 3, link: 1, password: 1, password_2fa: 1, other: 0 });
+    expect(adoption.recent).toEqual({ any: 3, link: 1, password: 1, password_2fa: 1, passkey: 1, other: 0 });
     expect(adoption.weeks).toHaveLength(CHART_WEEKS);
     const totals = adoption.weeks.reduce(
-      (sum, w) => ({ link: sum.link + w.link, password: sum.password + w.password, password_2fa: sum.password_2fa + w.password_2fa }),
-      { link: 0, password: 0, password_2fa: 0 },
+      (sum, w) => ({ link: sum.link + w.link, password: sum.password + w.password, password_2fa: sum.password_2fa + w.password_2fa, passkey: sum.passkey + w.passkey, other: sum.other + w.other }),
+      { link: 0, password: 0, password_2fa: 0, passkey: 0, other: 0 },
     );
-    expect(totals).toEqual({ link: 3, password: 2, password_2fa: 2 });
+    expect(totals).toEqual({ link: 3, password: 2, password_2fa: 3, passkey: 1, other: 0 });
     // The oldest sign-in is in the first week, the latest ones in the last.
     expect(adoption.weeks[0].link).toBe(1);
     expect(adoption.weeks[CHART_WEEKS - 1].password_2fa).toBe(2);
@@ -86,7 +89,7 @@ describe("portal adoption figures", () => {
     const firm = await createFirm();
     const adoption = await portalAdoption(createReader(db), { firmId: firm.id });
     expect(adoption).toMatchObject({ contacts: 0, accounts: 0, twoFactor: 0, withoutAccount: 0, mustEnrol: 0, recent: { any: 0 } });
-    expect(adoption.weeks.every((w) => w.link + w.password + w.password_2fa + w.other === 0)).toBe(true);
+    expect(adoption.weeks.every((w) => w.link + w.password + w.password_2fa + w.passkey + w.other === 0)).toBe(true);
   });
 
   for (const path of [SECURITY, "/app/contacts"]) {
@@ -100,19 +103,20 @@ describe("portal adoption figures", () => {
       expect(html).toMatch(/Clients with a portal account<\/dt><dd>3<!-- --> of <!-- -->5/);
       expect(html).toMatch(/Two-factor authentication on<\/dt><dd>1/);
       expect(html).toMatch(/Signed in within 30 days<\/dt><dd>3/);
-      expect(html).toContain("link 1, password 1, password + 2fa 1");
+      expect(html).toContain("link 1, password 1, password + 2fa 1, passkey 1");
       const svg = /<svg role="img" aria-labelledby="([^"]+) ([^"]+)"[\s\S]*?<\/svg>/.exec(html);
       expect(svg).not.toBeNull();
       expect(svg![0]).toContain(`<title id="${svg![1]}">Client sign-ins by method, last 12 weeks</title>`);
-      expect(svg![0]).toMatch(new RegExp(`<desc id="${svg![2]}">[^<]*7 sign-ins in all`));
+      expect(svg![0]).toMatch(new RegExp(`<desc id="${svg![2]}">[^<]*9 sign-ins in all`));
       expect((svg![0].match(/<rect /g) ?? []).length).toBeGreaterThanOrEqual(3);
       const table = /<table class="compact">[\s\S]*?<\/table>/.exec(html)![0];
       expect((table.match(/<th scope="row">/g) ?? []).length).toBe(CHART_WEEKS);
       expect(table).toContain('<th scope="col">Password + 2FA</th>');
+      expect(table).toContain('<th scope="col">Passkey</th>');
       // The table's Total column adds up to every sign-in of the 12 weeks.
       const cells = [...table.matchAll(/<tr><th scope="row">[^<]*<\/th>((?:<td>\d+<\/td>)+)<\/tr>/g)].map(([, tds]) => [...tds.matchAll(/<td>(\d+)<\/td>/g)].map(([, n]) => Number(n)));
       expect(cells).toHaveLength(CHART_WEEKS);
-      expect(cells.reduce((sum, row) => sum + row[row.length - 1], 0)).toBe(7);
+      expect(cells.reduce((sum, row) => sum + row[row.length - 1], 0)).toBe(9);
     });
   }
 

@@ -72,6 +72,10 @@ describe("passkeys: registration and sign-in", () => {
     expect(used.lastUsedAt).not.toBeNull();
     const [signedIn] = await db.select().from(auditEvents).where(and(eq(auditEvents.contactId, contact.id), eq(auditEvents.type, "client.signed_in")));
     expect(JSON.parse(signedIn.detail!)).toMatchObject({ factor: "passkey", passkey: "Test laptop", userVerified: true });
+    // Portal adoption counts it as a passkey sign-in, not as "Other".
+    const adoption = await portalAdoption(createReader(db), { firmId: firm.id });
+    expect(adoption.recent).toMatchObject({ any: 1, passkey: 1, other: 0 });
+    expect(adoption.weeks.at(-1)).toMatchObject({ passkey: 1, other: 0 });
   });
 
   it("the account page lists passkeys (name, synced or device-bound) and removes one", async () => {

@@ -9,7 +9,7 @@ describe("parseAdoption", () => {
   it("gives zeros and 12 empty weeks for no data", () => {
     const adoption = parseAdoption(null, NOW);
     expect(adoption).toMatchObject({ contacts: 0, accounts: 0, twoFactor: 0, withoutAccount: 0, mustEnrol: 0 });
-    expect(adoption.recent).toEqual({ any: 0, link: 0, password: 0, password_2fa: 0, other: 0 });
+    expect(adoption.recent).toEqual({ any: 0, link: 0, password: 0, password_2fa: 0, passkey: 0, other: 0 });
     expect(adoption.weeks).toHaveLength(CHART_WEEKS);
     expect(adoption.weeks[0].start).toBe(chartStart(NOW));
     expect(adoption.weeks[CHART_WEEKS - 1].start).toBe(chartStart(NOW) + (CHART_WEEKS - 1) * WEEK_MS);
@@ -30,11 +30,13 @@ describe("parseAdoption", () => {
       [5, "bogus", 9],
       [5, "password_2fa", "7"],
       ["x", "password_2fa", 1],
+      [3, "passkey", 2],
     ];
     const adoption = parseAdoption(JSON.stringify({ weeks, recent: { any: 3, link: "2" } }), NOW);
     expect(adoption.weeks[0]).toMatchObject({ link: 3, other: 1, password_2fa: 1 });
     expect(adoption.weeks[11]).toMatchObject({ password: 4 });
-    expect(adoption.weeks[5]).toMatchObject({ link: 0, password: 0, password_2fa: 0, other: 0 });
-    expect(adoption.recent).toEqual({ any: 3, link: 0, password: 0, password_2fa: 0, other: 0 });
+    expect(adoption.weeks[3]).toMatchObject({ passkey: 2, other: 0 });
+    expect(adoption.weeks[5]).toMatchObject({ link: 0, password: 0, password_2fa: 0, passkey: 0, other: 0 });
+    expect(adoption.recent).toEqual({ any: 3, link: 0, password: 0, password_2fa: 0, passkey: 0, other: 0 });
   });
 });

@@ -5,20 +5,21 @@
 //
 // Sign-ins are read from the audit log, where every one is recorded: a claimed (or reopened) access
 // link is a sign-in by link; `client.signed_in` carries the factor that completed it ("password" on
-// its own, "totp" or "recovery_code" after the password).
+// its own, "totp", "recovery_code" or "password+passkey" after the password, "passkey" on its own).
 import { sql, type Placeholder, type SQL } from "drizzle-orm";
 import { auditEvents, contacts, portalAccounts, webauthnCredentials } from "../../../db/schema";
 import { firmStatement, type FirmOf } from "../auth/sessions.server";
 import type { Ref } from "../types";
 import type { Read } from "../read-batch.server";
 
-export const SIGN_IN_METHODS = ["link", "password", "password_2fa", "other"] as const;
+export const SIGN_IN_METHODS = ["link", "password", "password_2fa", "passkey", "other"] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
 
 export const METHOD_LABELS: Record<SignInMethod, string> = {
   link: "Link",
   password: "Password",
   password_2fa: "Password + 2FA",
+  passkey: "Passkey",
   other: "Other",
 };
 
@@ -47,6 +48,7 @@ export type PortalAdoption = {
 const methodSql = sql.raw(`(CASE WHEN "type" IN ('access_link.claimed', 'access_link.reopened') THEN 'link'
   WHEN json_extract("detail", '$.factor') = 'password' THEN 'password'
   WHEN json_extract("detail", '$.factor') IN ('totp', 'recovery_code', 'password+passkey') THEN 'password_2fa'
+  WHEN json_extract("detail", '$.factor') = 'passkey' THEN 'passkey'
   ELSE 'other' END)`);
 
 /** The window of the chart: 12 whole weeks ending now. */
@@ -83,7 +85,8 @@ export function adoptionStatsSql(firmId: Ref | Placeholder, window: { start: num
       AND (${portalAccounts.totpEnabledAt} IS NOT NULL
         OR EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.portalAccountId} = ${portalAccounts.id}))),
     'recent', (SELECT json_object('any', count(DISTINCT "contact_id"), 'link', ${countDistinct("link")},
-      'password', ${countDistinct("password")}, 'password_2fa', ${countDistinct("password_2fa")}, 'other', ${countDistinct("other")})
+      'password', ${countDistinct("password")}, 'password_2fa', ${countDistinct("password_2fa")},
+      'passkey', ${countDistinct("passkey")}, 'other', ${countDistinct("other")})
       FROM (${signIns(since)})),
     'weeks', (SELECT json_group_array(json_array("week", "method", "n")) FROM
       (SELECT CAST(("at" - ${start}) / ${WEEK_MS} AS INTEGER) AS "week", "method", count(*) AS "n" FROM (${signIns(start)}) GROUP BY 1, 2))
@@ -91,7 +94,7 @@ export function adoptionStatsSql(firmId: Ref | Placeholder, window: { start: num
 }
 
 function emptyMethods(): Record<SignInMethod, number> {
-  return { link: 0, password: 0, password_2fa: 0, other: 0 };
+  return { link: 0, password: 0, password_2fa: 0, passkey: 0, other: 0 };
 }
 
 const count = (value: unknown): number => (typeof value === "number" && Number.isFinite(value) ? value : 0);
@@ -126,6 +129,7 @@ export function parseAdoption(json: string | null, now: number): PortalAdoption 
       link: count(recent.link),
       password: count(recent.password),
       password_2fa: count(recent.password_2fa),
+      passkey: count(recent.passkey),
       other: count(recent.other),
     },
     weeks,
