@@ -15,7 +15,7 @@ import { getContact, listContacts } from "~/server/staff/contacts.server";
 import { idParam } from "~/server/fields";
 import { createReader } from "~/server/read-batch.server";
 import { deliverSoon } from "~/server/outbox-delivery.server";
-import { LIMITS, consume, windowRemainingMs } from "~/server/rate-limit.server";
+import { LIMITS } from "~/server/rate-limit.server";
 import { changeSecurityMode } from "~/server/portal/security-mode.server";
 import { selectableModes } from "~/server/portal/portal-policy.server";
 import { clientIp, userAgent } from "~/server/request-meta.server";
@@ -374,19 +374,8 @@ v1.openapi(sendLinkRoute, async (c) => {
   const details = id.success ? await getContact(c.get("db"), c.get("apiKey").firm.id, id.data) : null;
   if (!details) return c.json(notFound(), 404);
   if (details.contact.deletedAt !== null) return c.json(apiError("conflict", "This contact is deleted. Restore them in the firm app before sending links."), 409);
-  // SECURITY.md: email-sending endpoints, 3 per 10 minutes per address. The counter is the one bulk
-  // invites and self-service links use, so no path mails a client more often; a looping integration
-  // cannot flood a client's inbox.
-  const now = Date.now();
-  if (!(await consume(c.get("db"), LIMITS.emailPerAddress, details.contact.email, now))) {
-    const seconds = Math.max(1, Math.ceil(windowRemainingMs(LIMITS.emailPerAddress, now) / 1000));
-    return c.json(
-      apiError("rate_limited", `This contact was emailed ${LIMITS.emailPerAddress.limit} times in the last 10 minutes. Retry in ${seconds} s.`),
-      429,
-      { "Retry-After": String(seconds) },
-    );
-  }
   const { key, firm } = c.get("apiKey");
+  // At most 3 emails per 10 minutes per address, whoever sends them (sendStaffLink).
   const sent = await sendStaffLink(c.get("db"), c.env, {
     firm,
     contact: details.contact,
@@ -394,6 +383,13 @@ v1.openapi(sendLinkRoute, async (c) => {
     purpose: kind === "invite" ? "invite" : "staff",
     ...meta(c),
   });
+  if (!sent.ok) {
+    return c.json(
+      apiError("rate_limited", `This contact was emailed ${LIMITS.emailPerAddress.limit} times in the last 10 minutes. Retry in ${sent.retryAfterSeconds} s.`),
+      429,
+      { "Retry-After": String(sent.retryAfterSeconds) },
+    );
+  }
   deliverSoon(c.env, c.get("ctx"), c.get("db"));
   return c.json({ sentTo: details.contact.email, kind, expiresAt: iso(sent.expiresAt) }, 202);
 });

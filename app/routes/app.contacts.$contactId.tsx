@@ -84,13 +84,14 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     return json({ ok: true as const, message: "Nothing changed." });
   }
   if (deleted) return failure(409, "Restore this contact before sending them links.");
-  await sendStaffLink(context.db, context.env, {
+  const sent = await sendStaffLink(context.db, context.env, {
     firm,
     contact: details.contact,
     staff,
     purpose: form.data.intent === "send-invite" ? "invite" : "staff",
     ...context.meta,
   });
+  if (!sent.ok) return failure(sent);
   deliverSoon(context.env, context.ctx, context.db);
   return json({ ok: true as const, message: `We emailed a portal link to ${details.contact.email}. It is valid for 14 days.` });
 }

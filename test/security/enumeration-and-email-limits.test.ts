@@ -1,7 +1,10 @@
 // SECURITY.md rule 31 (no account enumeration) and the email-sending limits.
 import { describe, expect, it } from "vitest";
-import { createContact, createFirm, createPortalAccount } from "../support/factories";
-import { Browser } from "../support/http";
+import { and, eq } from "drizzle-orm";
+import { accessLinks, auditEvents } from "../../db/schema";
+import { callApi, createApiKey } from "../support/api";
+import { createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
+import { Browser, signInStaff } from "../support/http";
 import { emailsTo, settle } from "../support/portal";
 import { backgroundWorkTracked } from "~/worker/background-work";
 
@@ -73,5 +76,28 @@ describe("email-sending endpoints: 3 per 10 minutes per address and per IP", () 
     }
     const fourth = await new Browser(ip).post(`${base}/forgot-password`, { intent: "request", email: "a9@x.test" }, { "x-forwarded-for": "10.1.1.1" });
     expect(fourth.status).toBe(429);
+  });
+
+  it("staff sends from the contact's page count too, with the API's: the 4th email to one address is refused and sends nothing", async () => {
+    const firm = await createFirm();
+    const contact = await createContact(firm);
+    const staff = await createStaff(firm, { role: "member" });
+    const browser = await signInStaff(staff.email, PASSWORD);
+    const key = await createApiKey(firm, "read_write");
+    const page = `/app/contacts/${contact.id}`;
+    const portalLink = `/contacts/${contact.id}/portal-link`;
+    expect((await browser.post(page, { intent: "send-invite" })).status).toBe(200);
+    expect((await callApi(key, "POST", portalLink, { body: { kind: "link" } })).status).toBe(202);
+    expect((await browser.post(page, { intent: "send-link" })).status).toBe(200);
+    for (const intent of ["send-link", "send-invite"]) {
+      const refused = await browser.post(page, { intent });
+      expect(refused.status).toBe(429);
+      expect(await refused.text()).toContain(`${contact.email} was emailed 3 times in the last 10 minutes. Try again in`);
+    }
+    expect((await callApi(key, "POST", portalLink, { body: { kind: "invite" } })).status).toBe(429);
+    // A refused send makes no link, records no send and mails nothing.
+    expect(await db.select().from(accessLinks).where(eq(accessLinks.contactId, contact.id))).toHaveLength(3);
+    expect(await db.select().from(auditEvents).where(and(eq(auditEvents.contactId, contact.id), eq(auditEvents.type, "access_link.sent")))).toHaveLength(3);
+    expect(await emailsTo(contact.email, 0)).toHaveLength(3);
   });
 });

@@ -18,6 +18,8 @@ import { issueSession, LINK_SESSION_MS } from "../auth/sessions.server";
 import type { RequestMeta } from "../request-meta.server";
 import { accountPasskeyCount } from "../auth/passkey-owners.server";
 import { runAlone, statement } from "../statements.server";
+import { consume, LIMITS, windowRemainingMs } from "../rate-limit.server";
+import { refuse, type Refusal } from "../result";
 
 export const STAFF_LINK_VALIDITY_MS = 14 * 24 * 60 * 60_000;
 export const SELF_SERVICE_LINK_VALIDITY_MS = 15 * 60_000;
@@ -285,7 +287,12 @@ export async function revokeContactLinks(db: Database, kv: KVNamespace, contactI
   ];
 }
 
-/** Staff "Send portal link" / "Send portal invite": a 14-day link emailed to the contact. */
+/**
+ * Staff "Send portal link" / "Send portal invite", from the contact's page or the API: a 14-day link
+ * emailed to the contact. SECURITY.md: email-sending endpoints, 3 per 10 minutes per address. The counter
+ * is the one bulk invites and self-service links use, so no path mails a client more often: a looping
+ * integration or a repeated click cannot flood a client's inbox. A refusal sends and records nothing.
+ */
 export async function sendStaffLink(
   db: Database,
   env: Env,
@@ -293,7 +300,16 @@ export async function sendStaffLink(
     | { staff: { id: string; email: string } }
     | { apiKey: { id: string; name: string } }
   ),
-): Promise<{ expiresAt: number }> {
+  now = Date.now(),
+): Promise<{ ok: true; expiresAt: number } | (Refusal & { retryAfterSeconds: number })> {
+  if (!(await consume(db, LIMITS.emailPerAddress, input.contact.email, now))) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(windowRemainingMs(LIMITS.emailPerAddress, now) / 1000));
+    const wait = retryAfterSeconds < 90 ? `${retryAfterSeconds} seconds` : `${Math.ceil(retryAfterSeconds / 60)} minutes`;
+    return {
+      ...refuse(429, `${input.contact.email} was emailed ${LIMITS.emailPerAddress.limit} times in the last 10 minutes. Try again in ${wait}.`),
+      retryAfterSeconds,
+    };
+  }
   const link = await createAccessLink(db, env, { firm: input.firm, contact: input.contact, purpose: input.purpose });
   await runBatch(db, [
     ...link.statements,
@@ -308,5 +324,5 @@ export async function sendStaffLink(
     }),
   ]);
   await publishLink(env.LINKS, link.token, link.record);
-  return { expiresAt: link.record.expiresAt };
+  return { ok: true, expiresAt: link.record.expiresAt };
 }
