@@ -9,6 +9,7 @@ import { claim, emailsTo, issueLink, linkTokenIn, settle, urlTokenIn } from "../
 import { logText, placesHolding, tokenForms } from "../support/at-rest";
 import { sha256Hex } from "~/server/crypto.server";
 import { deliverOutbox } from "~/server/outbox-delivery.server";
+import { sendStaffLink } from "~/server/portal/access-links.server";
 import type { EmailTransport } from "~/server/outbox.server";
 
 /** The one email to an address since a moment (after the work done after the response). */
@@ -237,5 +238,34 @@ describe("rule 8: in 2FA mode a link never yields requests", () => {
     const { response, browser } = await claim(await issueLink(firm, contact));
     expect(response.headers.get("location")).toMatch(/\/login\?email=/);
     expect((await browser.fetch(`/portal/${firm.slug}/requests`)).status).toBe(302);
+  });
+});
+
+describe("the KV copy of a link is never needed (ADR 009)", () => {
+  it("a send whose KV copy cannot be written (KV's daily write limit, an outage) still succeeds, mails the link, and the link works", async () => {
+    const firm = await createFirm();
+    const contact = await createContact(firm);
+    const staff = await createStaff(firm);
+    // The real namespace for reads; every write refused the way KV refuses one over its limit.
+    const refusingKv = new Proxy(env.LINKS, {
+      get(target, key) {
+        if (key === "put") return () => Promise.reject(new Error("KV put() limit exceeded for the day."));
+        const value = Reflect.get(target, key, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const since = Date.now();
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const sent = await sendStaffLink(db, { ...env, LINKS: refusingKv }, { firm, contact, staff: { id: staff.id, email: staff.email }, purpose: "staff", ip: "192.0.2.1", userAgent: "test" });
+      expect(sent.ok).toBe(true);
+      expect(errors.mock.calls.map((call) => String(call[0])).join("\n")).toContain("not written: KV put() limit exceeded");
+    } finally {
+      errors.mockRestore();
+    }
+    const [mail] = await emailsTo(contact.email, since);
+    const token = linkTokenIn(mail.textBody);
+    const { response } = await claim(token);
+    expect(response.status).toBe(302);
   });
 });

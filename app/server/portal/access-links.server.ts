@@ -125,10 +125,19 @@ export async function createAccessLink(
   return { token, url, record, statements };
 }
 
-/** Copies a committed link to KV, with a TTL (KV needs at least 60 s). Never read to decide anything. */
+/**
+ * Copies a committed link to KV, with a TTL (KV needs at least 60 s). Never read to decide anything (ADR
+ * 009), so a failed copy (KV's daily write limit on the free plan, an outage) is logged and the send
+ * stands: the link and its email are already committed in D1, and answering 500 would tell staff or a
+ * client that a link that is on its way was not sent.
+ */
 export async function publishLink(kv: KVNamespace, token: string, record: LinkRecord, now = Date.now()): Promise<void> {
   const ttl = Math.max(60, Math.ceil((record.expiresAt - now) / 1000));
-  await kv.put(kvKey(await sha256Hex(token)), JSON.stringify(record), { expirationTtl: ttl });
+  try {
+    await kv.put(kvKey(await sha256Hex(token)), JSON.stringify(record), { expirationTtl: ttl });
+  } catch (error) {
+    console.error(`KV copy of link ${record.id} not written: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 type LinkRow = { link: AccessLink; firm: Firm; contact: Contact; account: PortalAccount | null; passkeys: number };
