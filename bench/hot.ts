@@ -122,7 +122,7 @@ export function hotFunctions(profile: Profile, requests: number, floor: boolean,
 }
 
 async function sample(inspectorPort: number, once: () => Promise<void>, runs: number): Promise<Profile> {
-  for (let i = 0; i < 20; i++) await once();
+  for (let i = 0; i < Number(process.env.BENCH_HOT_WARM ?? 20); i++) await once();
   const inspector = await connect(inspectorPort);
   await inspector.send("Profiler.enable");
   await inspector.send("Profiler.setSamplingInterval", { interval: 50 });
