@@ -12,6 +12,13 @@ export const FIELD_LABELS: Record<ImportField, string> = {
   notes: "Notes",
 };
 
+/**
+ * An uploaded file that is not imported within this long is removed by the scheduled job: the CSV holds
+ * clients' names and addresses, and nothing needs it once an import is left alone.
+ */
+export const ABANDONED_IMPORT_DAYS = 7;
+export const ABANDONED_IMPORT_MS = ABANDONED_IMPORT_DAYS * 24 * 60 * 60_000;
+
 /** Rows per chunk: one request, one D1 batch (see ADR 013 for why 500). */
 export const CHUNK_ROWS = 500;
 

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { FormError } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
 import { CONTACT_IMPORT_MODES } from "../../db/schema";
-import { CHUNK_ROWS, FIELD_LABELS, IMPORT_FIELDS, type ImportField } from "~/lib/contact-import";
+import { ABANDONED_IMPORT_DAYS, ABANDONED_IMPORT_MS, CHUNK_ROWS, FIELD_LABELS, IMPORT_FIELDS, type ImportField } from "~/lib/contact-import";
 import { mappingFromForm } from "~/server/staff/contact-import-rows.server";
 import { cancelImport, getImport, importHeader, importMapping, previewImport, saveImportSettings, startImport } from "~/server/staff/contact-import.server";
 import { importNextChunk } from "~/server/staff/contact-import-run.server";
@@ -289,6 +289,11 @@ function Progress({ record }: { record: Summary }) {
   );
 }
 
+/** Stopped by the scheduled job (cancelAbandonedImports), not by someone's "Cancel". */
+function abandoned(record: Summary): boolean {
+  return record.status === "cancelled" && record.completedAt !== null && record.completedAt - record.createdAt >= ABANDONED_IMPORT_MS;
+}
+
 function Outcome({ record }: { record: Summary }) {
   const { counts } = record;
   const problems = counts.skipped + counts.failed;
@@ -299,6 +304,7 @@ function Outcome({ record }: { record: Summary }) {
         {record.status === "completed"
           ? `All ${nf(record.totalRows)} rows were read on ${formatDateTime(record.completedAt)}.`
           : `Stopped after ${nf(record.nextRow)} of ${nf(record.totalRows)} rows; the rows before were imported.`}
+        {abandoned(record) ? ` It was left unfinished for ${ABANDONED_IMPORT_DAYS} days, so it was stopped and the file was deleted.` : null}
       </p>
       <dl className="details">
         <dt>Created</dt>

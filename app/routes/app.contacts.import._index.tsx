@@ -80,7 +80,10 @@ export default function ImportContacts() {
           One contact per row, with a header row naming the columns (for example Name, Email, Phone, Company, Notes). Excel, Numbers and
           Google Sheets exports work: save as “CSV UTF-8”. Up to {MAX_IMPORT_ROWS.toLocaleString("en-US")} rows and {MAX_MB} MB per file.
         </p>
-        <p className="muted small">Next you choose which column is which and see every row’s problems. Nothing is imported until you confirm.</p>
+        <p className="muted small">
+          Next you choose which column is which and see every row’s problems. Nothing is imported until you confirm. The file is deleted
+          when the import finishes or is cancelled, and after 7 days if it is left unfinished.
+        </p>
         <Form
           method="post"
           encType="multipart/form-data"

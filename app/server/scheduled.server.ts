@@ -5,6 +5,7 @@ import { pruneRateLimits } from "./rate-limit.server";
 import { pruneIdempotencyKeys } from "./api/idempotency.server";
 import { continueInviteRuns } from "./staff/invites.server";
 import { sendDueReminders } from "./requests/reminders.server";
+import { cancelAbandonedImports } from "./staff/contact-import.server";
 
 export async function runScheduledJobs(env: Env, db: Database, now = Date.now()): Promise<void> {
   // Reminders first, so their emails leave in the same run.
@@ -17,4 +18,6 @@ export async function runScheduledJobs(env: Env, db: Database, now = Date.now())
   await pruneRateLimits(db, now);
   // Idempotency records answer retries for 24 hours; older ones are only weight.
   await pruneIdempotencyKeys(db, now);
+  // Uploaded contact files left unimported for a week are deleted from R2 (ADR 013).
+  await cancelAbandonedImports(db, env, now);
 }

@@ -6,6 +6,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditEvents, contactImportProblems, contactImports, contacts } from "../../db/schema";
 import { importNextChunk } from "../../app/server/staff/contact-import-run.server";
+import { runScheduledJobs } from "../../app/server/scheduled.server";
 import { createContact, createFirm, createStaff, db, PASSWORD, type TestFirm } from "../support/factories";
 import { csvRecords } from "../support/csv";
 import { Browser, signInStaff } from "../support/http";
@@ -408,5 +409,48 @@ describe("CSV import: the existing-contact lookup uses an index", () => {
       .bind("firm", '["a@b.c"]')
       .all<{ detail: string }>();
     expect(plan.results.map((r) => r.detail).join("\n")).toContain("contacts_firm_live_email_idx");
+  });
+});
+
+describe("abandoned imports (ADR 013)", () => {
+  const TWO_COLUMNS = { "column-0": "name", "column-1": "email", mode: "skip" };
+
+  it("a file left unimported, or an import left part-way, for 7 days is cancelled by the scheduled job and deleted from R2; newer and finished ones stay", async () => {
+    const firm = await createFirm();
+    const staff = await staffBrowser(firm);
+    const waiting = await uploadOk(staff, smallFile(3, "wait"));
+    const partway = await uploadOk(staff, smallFile(1_200, "part"));
+    const started = await staff.post(`/app/contacts/import/${partway}`, { intent: "start", ...TWO_COLUMNS });
+    expect(started.status).toBe(302);
+    const fresh = await uploadOk(staff, smallFile(3, "fresh"));
+    const done = (await runImport(staff, await uploadOk(staff, smallFile(3, "done")), TWO_COLUMNS)).record;
+    expect((await importRecord(partway)).status).toBe("running");
+    const imported = (await liveContacts(firm)).length;
+
+    const now = Date.now();
+    const eightDaysAgo = now - 8 * 24 * 60 * 60_000;
+    for (const id of [waiting, partway, done.id]) {
+      await db.update(contactImports).set({ createdAt: eightDaysAgo }).where(eq(contactImports.id, id));
+    }
+    await runScheduledJobs(env, db, now);
+
+    for (const id of [waiting, partway]) {
+      const record = await importRecord(id);
+      expect(record.status).toBe("cancelled");
+      expect(await env.FILES.head(record.objectKey)).toBeNull();
+    }
+    // Rows a part-way import already wrote stay, as with "Cancel".
+    expect((await liveContacts(firm)).length).toBe(imported);
+    const kept = await importRecord(fresh);
+    expect(kept.status).toBe("ready");
+    expect(await env.FILES.head(kept.objectKey)).not.toBeNull();
+    expect((await importRecord(done.id)).status).toBe("completed");
+    // The page of a cancelled upload says so, and its file can no longer be started.
+    const page = await staff.fetch(`/app/contacts/import/${waiting}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("It was left unfinished for 7 days, so it was stopped and the file was deleted.");
+    const restart = await staff.post(`/app/contacts/import/${waiting}`, { intent: "start", ...TWO_COLUMNS });
+    expect(restart.status).not.toBe(302);
+    expect(restart.status).toBeLessThan(500);
   });
 });

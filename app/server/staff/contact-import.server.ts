@@ -3,10 +3,10 @@
 // each chunk one D1 batch that also advances the record's next_row, so an interrupted import resumes
 // exactly where it stopped and two tabs driving the same import never import a row twice.
 // This module: the upload, the record, the preview and the settings; contact-import-run.server.ts runs the chunks.
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, inArray, lt } from "drizzle-orm";
 import { contactImports, type ContactImportMode } from "../../../db/schema";
 import { checkRows, checkMapping, guessMapping, type CheckedRow, type ColumnMapping, type ContactValues } from "./contact-import-rows.server";
-import { CHUNK_ROWS } from "~/lib/contact-import";
+import { ABANDONED_IMPORT_MS, CHUNK_ROWS } from "~/lib/contact-import";
 import { generateId } from "../crypto.server";
 import { readCsv, type CsvRefusal, type ParsedCsv } from "../csv-parse.server";
 import type { Database } from "../db.server";
@@ -192,6 +192,24 @@ export async function startImport(db: Database, record: ContactImport, mapping: 
     .update(contactImports)
     .set({ mapping: JSON.stringify(mapping), mode, status: "running", startedAt: Date.now() })
     .where(and(eq(contactImports.id, record.id), eq(contactImports.firmId, record.firmId), eq(contactImports.status, "ready")));
+}
+
+const ABANDONED_PER_RUN = 50;
+
+/**
+ * Scheduled (ADR 013's in-app alternative to an R2 lifecycle rule): imports uploaded more than
+ * ABANDONED_IMPORT_MS ago and still waiting for column choices or left part-way are cancelled as "Cancel"
+ * does (rows already imported stay, the file is deleted).
+ * A bounded number per run; the rest go in the next runs.
+ */
+export async function cancelAbandonedImports(db: Database, env: Env, now = Date.now()): Promise<number> {
+  const abandoned = await db
+    .select()
+    .from(contactImports)
+    .where(and(inArray(contactImports.status, ["ready", "running"]), lt(contactImports.createdAt, now - ABANDONED_IMPORT_MS)))
+    .limit(ABANDONED_PER_RUN);
+  for (const record of abandoned) await cancelImport(db, env, record);
+  return abandoned.length;
 }
 
 /** Stops an import: rows already imported stay; the file is removed. */
