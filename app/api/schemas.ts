@@ -69,6 +69,7 @@ export const ContactSchema = z
       loginDeactivated: z.boolean().openapi({ description: "The login exists but is off because the contact was deleted." }),
       activeSessions: z.number().int(),
       activeLinks: z.number().int().openapi({ description: "Unclaimed, unexpired access links." }),
+      passkeys: z.number().int().openapi({ description: "Passkeys registered on the client's portal login." }),
     }),
   })
   .openapi("Contact");
@@ -128,18 +129,17 @@ export const PortalLinkSentSchema = z
   .object({ sentTo: z.string(), kind: z.enum(["link", "invite"]), expiresAt: isoTime("Until when the emailed link can be claimed.") })
   .openapi("PortalLinkSent");
 
-export const TwoFactorDeactivationSchema = z
-  .object({
-    // The rule of the Edit login details form.
-    reason: z
-      .string({ required_error: "Give a reason.", invalid_type_error: "Give a reason." })
-      .trim()
-      .min(3, "Give a reason of 3 to 500 characters.")
-      .max(500, "Give a reason of 3 to 500 characters.")
-      .openapi({ description: "Why; recorded in the audit log." }),
-  })
-  .strict()
-  .openapi("TwoFactorDeactivation");
+/** The rule of the Edit login details form for the reason of a reset. */
+const resetReason = z
+  .string({ required_error: "Give a reason.", invalid_type_error: "Give a reason." })
+  .trim()
+  .min(3, "Give a reason of 3 to 500 characters.")
+  .max(500, "Give a reason of 3 to 500 characters.")
+  .openapi({ description: "Why; recorded in the audit log." });
+
+export const TwoFactorDeactivationSchema = z.object({ reason: resetReason }).strict().openapi("TwoFactorDeactivation");
+
+export const PasskeyRemovalSchema = z.object({ reason: resetReason }).strict().openapi("PasskeyRemoval");
 
 export const DoneSchema = z.object({ message: z.string() }).openapi("Done");
 

@@ -9,7 +9,7 @@ import { encodeBase64urlNoPadding, decodeBase64urlIgnorePadding } from "@oslojs/
 import type { ApiKeyActing } from "~/server/acting.server";
 import { sendStaffLink } from "~/server/portal/access-links.server";
 import { listAuditEvents } from "~/server/audit.server";
-import { contactWithAccess, deactivateTwoFactor, signOutEverywhere } from "~/server/staff/client-access.server";
+import { contactWithAccess, deactivateTwoFactor, removeClientPasskeys, signOutEverywhere } from "~/server/staff/client-access.server";
 import { contactFormSchema, createContact, updateContact } from "~/server/staff/contact-editing.server";
 import { getContact, listContacts } from "~/server/staff/contacts.server";
 import { idParam } from "~/server/fields";
@@ -34,6 +34,7 @@ import {
   ContactUpdateSchema,
   DoneSchema,
   IdempotencyHeaders,
+  PasskeyRemovalSchema,
   PortalLinkRequestSchema,
   PortalLinkSentSchema,
   SecurityModeChangedSchema,
@@ -246,6 +247,7 @@ async function contactBody(c: Context<ApiEnv>, contactId: string) {
       loginDeactivated: account !== null && account.deactivatedAt !== null,
       activeSessions: Number(row.activeSessions),
       activeLinks: Number(row.activeLinks),
+      passkeys: live ? Number(row.passkeys) : 0,
     },
   };
 }
@@ -422,6 +424,38 @@ v1.openapi(deactivateTwoFactorRoute, async (c) => {
   const id = idParam.safeParse(contactId);
   if (!id.success) return c.json(notFound(), 404);
   const result = await deactivateTwoFactor(c.get("db"), acting(c), id.data, reason, meta(c));
+  if (!result.ok) return result.status === 404 ? c.json(notFound(), 404) : c.json(apiError("conflict", result.error), 409);
+  deliverSoon(c.env, c.get("ctx"), c.get("db"));
+  return c.json({ message: result.message }, 200);
+});
+
+const removePasskeysRoute = createRoute({
+  method: "post",
+  path: "/contacts/{contactId}/passkeys/remove",
+  tags: ["Portal access"],
+  summary: "Remove the contact's passkeys",
+  description:
+    "As Edit login details › Remove passkeys, for a client who lost the device: every passkey of the login is deleted, every session " +
+    "ends, the client is emailed and signs in with their password. 409 when the client has no passkeys or no portal login.",
+  security,
+  middleware: [requireWriteScope, requireJsonBody, idempotent],
+  request: {
+    params: ContactIdParams,
+    headers: IdempotencyHeaders,
+    body: { required: true, content: { "application/json": { schema: PasskeyRemovalSchema } } },
+  },
+  responses: {
+    200: { description: "Done.", content: { "application/json": { schema: DoneSchema } } },
+    ...WRITE_ERROR_RESPONSES,
+    ...NOT_FOUND_RESPONSE,
+  },
+});
+
+v1.openapi(removePasskeysRoute, async (c) => {
+  const { reason } = c.req.valid("json");
+  const id = idParam.safeParse(c.req.valid("param").contactId);
+  if (!id.success) return c.json(notFound(), 404);
+  const result = await removeClientPasskeys(c.get("db"), acting(c), id.data, reason, meta(c));
   if (!result.ok) return result.status === 404 ? c.json(notFound(), 404) : c.json(apiError("conflict", result.error), 409);
   deliverSoon(c.env, c.get("ctx"), c.get("db"));
   return c.json({ message: result.message }, 200);

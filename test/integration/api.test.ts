@@ -1,13 +1,14 @@
 // The public API (/api/v1), through the real worker with real D1: every endpoint's success path,
 // validation, pagination, idempotent retries, rate limits, the audit trail and the OpenAPI document.
-import { and, eq } from "drizzle-orm";
+import { and, eq, gte } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { accessLinks, apiKeys, auditEvents, contacts, firms, outbox, portalAccounts, rateLimits, sessions } from "../../db/schema";
+import { accessLinks, apiKeys, auditEvents, contacts, firms, outbox, portalAccounts, rateLimits, sessions, webauthnCredentials } from "../../db/schema";
 import { v1 } from "../../app/api/v1";
 import { LIMITS, windowRemainingMs } from "../../app/server/rate-limit.server";
 import { callApi, createApiKey, json, type TestKey } from "../support/api";
 import { clientBrowser, createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD, type TestFirm } from "../support/factories";
-import { signInStaff } from "../support/http";
+import { Browser, signInStaff } from "../support/http";
+import { registerPasskey, signInWithPasskey, SoftAuthenticator } from "../support/webauthn";
 import { settle } from "../support/portal";
 
 type ErrorBody = { error: { code: string; message: string; fields?: Record<string, string> } };
@@ -18,7 +19,7 @@ type ContactBody = {
   phone: string | null;
   company: string | null;
   notes: string | null;
-  portal: { status: string; loginEmail: string | null; twoFactorEnabled: boolean; activeSessions: number; activeLinks: number; invitedAt: string | null };
+  portal: { status: string; loginEmail: string | null; twoFactorEnabled: boolean; activeSessions: number; activeLinks: number; invitedAt: string | null; passkeys?: number };
 };
 type Page<T> = { data: T[]; nextCursor: string | null };
 
@@ -274,6 +275,40 @@ describe("portal access of a contact", () => {
     expect((await json<ErrorBody>(noReason)).error.fields).toHaveProperty("reason");
   });
 
+  it("POST passkeys/remove deletes a client's passkeys (the GET shows how many), ends sessions, emails the client; 409 when there are none", async () => {
+    const { firm, key } = await setup();
+    const contact = await createContact(firm);
+    const account = await createPortalAccount(firm, contact);
+    const base = `/portal/${firm.slug}`;
+    const authenticator = await SoftAuthenticator.create();
+    expect((await registerPasskey(await clientBrowser(account, { twoFactor: true }), base, authenticator)).status).toBe(200);
+    expect((await json<ContactBody>(await callApi(key, "GET", `/contacts/${contact.id}`))).portal.passkeys).toBe(1);
+    const since = Date.now();
+
+    const response = await callApi(key, "POST", `/contacts/${contact.id}/passkeys/remove`, { body: { reason: "Lost laptop, called us" } });
+    expect(response.status).toBe(200);
+    expect(await db.select().from(webauthnCredentials).where(eq(webauthnCredentials.portalAccountId, account.id))).toHaveLength(0);
+    expect(await sessionsOf(contact.id)).toHaveLength(0);
+    const [event] = await eventsOf(firm, "client.passkeys_removed");
+    expect(event).toMatchObject({ actorType: "api", actorLabel: `api_key:${key.name}`, contactId: contact.id });
+    expect(JSON.parse(event.detail!)).toEqual({ reason: "Lost laptop, called us", count: 1 });
+    const mail = await db.select().from(outbox).where(and(eq(outbox.toAddress, contact.email), gte(outbox.createdAt, since)));
+    expect(mail.map((m) => m.subject)).toEqual([`${firm.name} portal: your passkeys were removed`]);
+    expect((await json<ContactBody>(await callApi(key, "GET", `/contacts/${contact.id}`))).portal.passkeys).toBe(0);
+    // The removed passkey no longer signs anyone in.
+    expect((await signInWithPasskey(new Browser("198.51.100.91"), base, authenticator)).status).not.toBe(200);
+
+    const again = await callApi(key, "POST", `/contacts/${contact.id}/passkeys/remove`, { body: { reason: "again please" } });
+    expect(again.status).toBe(409);
+    expect((await json<ErrorBody>(again)).error.code).toBe("conflict");
+    const noReason = await callApi(key, "POST", `/contacts/${contact.id}/passkeys/remove`, { body: { reason: " x " } });
+    expect(noReason.status).toBe(422);
+    expect((await json<ErrorBody>(noReason)).error.fields).toHaveProperty("reason");
+    const noLogin = await createContact(firm);
+    expect((await callApi(key, "POST", `/contacts/${noLogin.id}/passkeys/remove`, { body: { reason: "no login yet" } })).status).toBe(409);
+    expect((await callApi(key, "POST", `/contacts/contact_nope/passkeys/remove`, { body: { reason: "not ours" } })).status).toBe(404);
+  });
+
   it("POST sign-out-everywhere ends every session of the contact", async () => {
     const { firm, key } = await setup();
     const { contact } = await clientWithSession(firm);
@@ -430,6 +465,7 @@ describe("bad input never gives a 500", () => {
       ["PATCH", `/contacts/${contact.id}`],
       ["POST", `/contacts/${contact.id}/portal-link`],
       ["POST", `/contacts/${contact.id}/two-factor/deactivate`],
+      ["POST", `/contacts/${contact.id}/passkeys/remove`],
     ];
     const payloads: { rawBody?: string; body?: unknown; headers?: Record<string, string> }[] = [
       { rawBody: "{", headers: { "content-type": "application/json" } },
@@ -502,7 +538,7 @@ describe("the OpenAPI document", () => {
       .filter((r) => r.method !== "ALL" && !["/openapi.json", "/docs"].includes(r.path))
       .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, "{$1}")}`);
     expect([...new Set(served)].sort()).toEqual(documented.sort());
-    expect(documented.length).toBe(10);
+    expect(documented.length).toBe(11);
 
     for (const [path, item] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(item)) {

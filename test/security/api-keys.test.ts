@@ -57,6 +57,7 @@ function writesOn(contactId: string): [string, string, unknown][] {
     ["PATCH", `/contacts/${contactId}`, { name: "Renamed" }],
     ["POST", `/contacts/${contactId}/portal-link`, { kind: "invite" }],
     ["POST", `/contacts/${contactId}/two-factor/deactivate`, { reason: "test reason" }],
+    ["POST", `/contacts/${contactId}/passkeys/remove`, { reason: "test reason" }],
     ["POST", `/contacts/${contactId}/sign-out-everywhere`, undefined],
   ];
 }
