@@ -418,16 +418,17 @@ const deactivateTwoFactorRoute = createRoute({
   },
 });
 
-v1.openapi(deactivateTwoFactorRoute, async (c) => {
-  const { contactId } = c.req.valid("param");
-  const { reason } = c.req.valid("json");
+/** The resets of Edit login details (the app, the passkeys): the contact by id, a reason, the client emailed. */
+async function resetLogin(c: Context<ApiEnv>, contactId: string, reason: string, reset: typeof deactivateTwoFactor) {
   const id = idParam.safeParse(contactId);
   if (!id.success) return c.json(notFound(), 404);
-  const result = await deactivateTwoFactor(c.get("db"), acting(c), id.data, reason, meta(c));
+  const result = await reset(c.get("db"), acting(c), id.data, reason, meta(c));
   if (!result.ok) return result.status === 404 ? c.json(notFound(), 404) : c.json(apiError("conflict", result.error), 409);
   deliverSoon(c.env, c.get("ctx"), c.get("db"));
   return c.json({ message: result.message }, 200);
-});
+}
+
+v1.openapi(deactivateTwoFactorRoute, (c) => resetLogin(c, c.req.valid("param").contactId, c.req.valid("json").reason, deactivateTwoFactor));
 
 const removePasskeysRoute = createRoute({
   method: "post",
@@ -451,15 +452,7 @@ const removePasskeysRoute = createRoute({
   },
 });
 
-v1.openapi(removePasskeysRoute, async (c) => {
-  const { reason } = c.req.valid("json");
-  const id = idParam.safeParse(c.req.valid("param").contactId);
-  if (!id.success) return c.json(notFound(), 404);
-  const result = await removeClientPasskeys(c.get("db"), acting(c), id.data, reason, meta(c));
-  if (!result.ok) return result.status === 404 ? c.json(notFound(), 404) : c.json(apiError("conflict", result.error), 409);
-  deliverSoon(c.env, c.get("ctx"), c.get("db"));
-  return c.json({ message: result.message }, 200);
-});
+v1.openapi(removePasskeysRoute, (c) => resetLogin(c, c.req.valid("param").contactId, c.req.valid("json").reason, removeClientPasskeys));
 
 const signOutRoute = createRoute({
   method: "post",

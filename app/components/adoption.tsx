@@ -2,9 +2,10 @@
 // 12 weeks (SVG rendered on the server, no script) and the same numbers as a table. The chart is an
 // image with a title and a description; the table is what screen readers and copy-paste use.
 import { useId } from "react";
+import { METHOD_LABELS, SIGN_IN_METHODS, type SignInMethod } from "~/lib/adoption";
 import { formatDate } from "~/lib/format";
 
-type Method = "link" | "password" | "password_2fa" | "passkey" | "other";
+type Method = SignInMethod;
 
 export type AdoptionView = {
   contacts: number;
@@ -15,13 +16,15 @@ export type AdoptionView = {
   weeks: Array<{ start: number } & Record<Method, number>>;
 };
 
-const METHODS: Array<{ key: Method; label: string; color: string }> = [
-  { key: "link", label: "Link", color: "#93c5fd" },
-  { key: "password", label: "Password", color: "#1d4ed8" },
-  { key: "password_2fa", label: "Password + 2FA", color: "#166534" },
-  { key: "passkey", label: "Passkey", color: "#7e22ce" },
-  { key: "other", label: "Other", color: "#6b7280" },
-];
+const COLORS: Record<Method, string> = {
+  link: "#93c5fd",
+  password: "#1d4ed8",
+  password_2fa: "#166534",
+  passkey: "#7e22ce",
+  other: "#6b7280",
+};
+
+const METHODS = SIGN_IN_METHODS.map((key) => ({ key, label: METHOD_LABELS[key], color: COLORS[key] }));
 
 function percent(part: number, whole: number): string {
   return whole === 0 ? "" : ` (${Math.round((part / whole) * 100)}%)`;

@@ -9,14 +9,15 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   return json({ staff: { name: staff.name, email: staff.email, role: staff.role }, firm: { name: firm.name, slug: firm.slug } });
 }
 
-const MEMBER_LINKS = [
+const NAV_LINKS = [
   { to: "/app/contacts", label: "Contacts" },
   { to: "/app/requests", label: "Requests" },
   { to: "/app/settings/client-portal/security", label: "Settings" },
+  // Only admins manage the firm's API keys.
+  { to: "/app/settings/api-keys", label: "API keys", adminOnly: true },
   { to: "/app/account", label: "Account" },
 ];
-/** Admins also manage the firm's API keys. */
-const ADMIN_LINKS = [...MEMBER_LINKS.slice(0, 3), { to: "/app/settings/api-keys", label: "API keys" }, MEMBER_LINKS[3]];
+const MEMBER_LINKS = NAV_LINKS.filter((link) => !link.adminOnly);
 
 export default function StaffApp() {
   const { staff, firm } = useLoaderData<typeof loader>();
@@ -25,7 +26,7 @@ export default function StaffApp() {
       <header className="topbar">
         <nav className="topbar-inner" aria-label="Main">
           <span className="brand">{firm.name}</span>
-          <NavLinks links={staff.role === "admin" ? ADMIN_LINKS : MEMBER_LINKS} />
+          <NavLinks links={staff.role === "admin" ? NAV_LINKS : MEMBER_LINKS} />
           <span className="small" title={staff.email}>
             {staff.name}
             {staff.role === "admin" ? " (admin)" : ""}

@@ -11,17 +11,7 @@ import { auditEvents, contacts, portalAccounts, webauthnCredentials } from "../.
 import { firmStatement, type FirmOf } from "../auth/sessions.server";
 import type { Ref } from "../types";
 import type { Read } from "../read-batch.server";
-
-export const SIGN_IN_METHODS = ["link", "password", "password_2fa", "passkey", "other"] as const;
-export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
-
-export const METHOD_LABELS: Record<SignInMethod, string> = {
-  link: "Link",
-  password: "Password",
-  password_2fa: "Password + 2FA",
-  passkey: "Passkey",
-  other: "Other",
-};
+import { SIGN_IN_METHODS, type SignInMethod } from "~/lib/adoption";
 
 export const WEEK_MS = 7 * 24 * 60 * 60_000;
 export const CHART_WEEKS = 12;
@@ -76,6 +66,10 @@ export function adoptionStatsSql(firmId: Ref | Placeholder, window: { start: num
     sql`SELECT ${auditEvents.contactId} AS "contact_id", ${auditEvents.at} AS "at", ${methodSql} AS "method" FROM ${auditEvents}
       WHERE ${auditEvents.firmId} = ${firmId} AND ${auditEvents.type} IN (${types}) AND ${auditEvents.at} >= ${from}`;
   const countDistinct = (method: SignInMethod) => sql`count(DISTINCT CASE WHEN "method" = ${method} THEN "contact_id" END)`;
+  const byMethod = sql.join(
+    SIGN_IN_METHODS.map((method) => sql`${sql.raw(`'${method}'`)}, ${countDistinct(method)}`),
+    sql`, `,
+  );
   return sql<string>`json_object(
     'contacts', (SELECT count(*) FROM ${contacts} WHERE ${contacts.firmId} = ${firmId} AND ${contacts.deletedAt} IS NULL),
     'accounts', (SELECT count(*) FROM ${portalAccounts} INNER JOIN ${contacts} ON ${contacts.id} = ${portalAccounts.contactId}
@@ -84,17 +78,15 @@ export function adoptionStatsSql(firmId: Ref | Placeholder, window: { start: num
       WHERE ${portalAccounts.firmId} = ${firmId} AND ${portalAccounts.deactivatedAt} IS NULL AND ${contacts.deletedAt} IS NULL
       AND (${portalAccounts.totpEnabledAt} IS NOT NULL
         OR EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.portalAccountId} = ${portalAccounts.id}))),
-    'recent', (SELECT json_object('any', count(DISTINCT "contact_id"), 'link', ${countDistinct("link")},
-      'password', ${countDistinct("password")}, 'password_2fa', ${countDistinct("password_2fa")},
-      'passkey', ${countDistinct("passkey")}, 'other', ${countDistinct("other")})
+    'recent', (SELECT json_object('any', count(DISTINCT "contact_id"), ${byMethod})
       FROM (${signIns(since)})),
     'weeks', (SELECT json_group_array(json_array("week", "method", "n")) FROM
       (SELECT CAST(("at" - ${start}) / ${WEEK_MS} AS INTEGER) AS "week", "method", count(*) AS "n" FROM (${signIns(start)}) GROUP BY 1, 2))
   )`;
 }
 
-function emptyMethods(): Record<SignInMethod, number> {
-  return { link: 0, password: 0, password_2fa: 0, passkey: 0, other: 0 };
+function perMethod(count: (method: SignInMethod) => number): Record<SignInMethod, number> {
+  return Object.fromEntries(SIGN_IN_METHODS.map((method) => [method, count(method)])) as Record<SignInMethod, number>;
 }
 
 const count = (value: unknown): number => (typeof value === "number" && Number.isFinite(value) ? value : 0);
@@ -108,7 +100,7 @@ export function parseAdoption(json: string | null, now: number): PortalAdoption 
     weeks?: Array<[number, string, number]>;
   };
   const start = chartStart(now);
-  const weeks = Array.from({ length: CHART_WEEKS }, (_, i) => ({ start: start + i * WEEK_MS, ...emptyMethods() }));
+  const weeks = Array.from({ length: CHART_WEEKS }, (_, i) => ({ start: start + i * WEEK_MS, ...perMethod(() => 0) }));
   for (const [week, method, n] of raw.weeks ?? []) {
     // D1 may bind numbers as REAL; the SQL casts, and so does this, so a week is always an index.
     const bucket = weeks[Math.min(Math.max(Math.floor(Number(week)) || 0, 0), CHART_WEEKS - 1)];
@@ -124,14 +116,7 @@ export function parseAdoption(json: string | null, now: number): PortalAdoption 
     twoFactor,
     withoutAccount: Math.max(0, contactsCount - accounts),
     mustEnrol: Math.max(0, accounts - twoFactor),
-    recent: {
-      any: count(recent.any),
-      link: count(recent.link),
-      password: count(recent.password),
-      password_2fa: count(recent.password_2fa),
-      passkey: count(recent.passkey),
-      other: count(recent.other),
-    },
+    recent: { any: count(recent.any), ...perMethod((method) => count(recent[method])) },
     weeks,
   };
 }
