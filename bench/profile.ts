@@ -1,7 +1,7 @@
 // CPU a request, locally (issue 14; docs/performance.md): the V8 sampling profiler over `wrangler dev`'s
-// inspector. Profiler.start, N requests one at a time, Profiler.stop; only JavaScript frames and GC
-// count, not `(program)` (workerd runs every isolate of the process, wrangler's proxy and local D1 on
-// one thread) or `(idle)`. Absolute figures are inflated by the profiler: compare targets in one run.
+// inspector. Profiler.start, N requests one at a time, Profiler.stop, twice with different N so that
+// each profile's fixed cost cancels out; only JavaScript frames and GC count, not `(program)` (workerd
+// runs every isolate of the process, wrangler's proxy and local D1 on one thread) or `(idle)`. Absolute figures are inflated by the profiler: compare targets in one run.
 import { createRequire } from "node:module";
 
 type Socket = {
@@ -36,24 +36,59 @@ export async function connect(inspectorPort: number): Promise<{ send: (method: s
     send(method, params = {}) {
       const id = next++;
       socket.send(JSON.stringify({ id, method, params }));
-      return new Promise((resolve) => pending.set(id, resolve));
+      // A stalled inspector fails the run instead of holding it for ever.
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`inspector on port ${inspectorPort}: no answer to ${method} in 120 s`)), 120_000);
+        pending.set(id, (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        });
+      });
     },
     close: () => socket.close(),
   };
 }
 
-/** Milliseconds of the Worker's own JavaScript (and GC) per request, over `runs` sequential requests. */
-export async function cpuPerRequest(inspectorPort: number, request: () => Promise<void>, runs: number): Promise<number> {
+/**
+ * Requests in the short profile of each pair. Every profile carries a fixed cost that is not the
+ * Worker's work per request: a one-request profile of a warm page reads many times its per-request cost,
+ * and the app's isolate, with more code, pays more than the floor's. The short profile pays that cost
+ * too; the difference between the two leaves only the requests.
+ */
+export const SHORT_RUNS = 10;
+
+export type CpuMeasure = {
+  /** JavaScript and GC per request, the fixed cost removed. */
+  perRequestMs: number;
+  /** The fixed cost one profile carried: the short profile less its requests' share. */
+  fixedMs: number;
+};
+
+/**
+ * Milliseconds of the Worker's own JavaScript (and GC) per request: two profiles, `SHORT_RUNS` requests
+ * one at a time then `SHORT_RUNS + runs`; their difference divided by `runs`.
+ */
+export async function cpuPerRequest(inspectorPort: number, request: () => Promise<void>, runs: number): Promise<CpuMeasure> {
+  // One connection for both profiles: wrangler's inspector proxy takes one client at a time, and a second
+  // connection opened right after the first closed can wait for ever.
   const inspector = await connect(inspectorPort);
   try {
-    await inspector.send("Profiler.enable");
-    await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
     for (let i = 0; i < 5; i++) await request(); // warm
-    await inspector.send("Profiler.start");
-    for (let i = 0; i < runs; i++) await request();
-    const { profile } = (await inspector.send("Profiler.stop")) as { profile: Profile };
-    await inspector.send("Profiler.disable");
-    return workerCpuMs(profile) / runs;
+    // Both profiles go through the same steps, so that whatever enabling and starting the profiler cost
+    // falls on each of them alike and cancels out in the difference.
+    const profiledMs = async (count: number) => {
+      await inspector.send("Profiler.enable");
+      await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
+      await inspector.send("Profiler.start");
+      for (let i = 0; i < count; i++) await request();
+      const { profile } = (await inspector.send("Profiler.stop")) as { profile: Profile };
+      await inspector.send("Profiler.disable");
+      return workerCpuMs(profile);
+    };
+    const short = await profiledMs(SHORT_RUNS);
+    const long = await profiledMs(SHORT_RUNS + runs);
+    const perRequestMs = Math.max(long - short, 0) / runs;
+    return { perRequestMs, fixedMs: Math.max(short - SHORT_RUNS * perRequestMs, 0) };
   } finally {
     inspector.close();
   }

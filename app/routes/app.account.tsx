@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData, useSearchParams } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { z } from "zod";
@@ -29,13 +29,13 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     session,
     data: passkeys,
   } = await staffPage(request, context, (firm, staffId) => listPasskeys(context.db, { kind: "staff", id: staffId, firmId: firm }, context.read));
-  return json({
+  return {
     name: staff.name,
     email: staff.email,
     totpEnabledAt: staff.totpEnabledAt,
     passkeys: passkeys.map(summarisePasskey),
     recentAuth: hasRecentAuth(session),
-  });
+  };
 }
 
 const disableSchema = z.object({ code: totpCodeField });

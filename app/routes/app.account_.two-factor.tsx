@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction, TypedResponse } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import type { ShouldRevalidateFunction } from "@remix-run/react";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
@@ -27,7 +27,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   if (auth.staff.totpEnabledAt) throw redirect("/app/account");
   // Adding a factor to an account is sensitive: a stolen session must not be able to bind its own app.
   requireRecentAuth(auth, request, SETUP_PATH);
-  return json({ enrolment: view(await startStaffEnrolment(context.env, auth)) });
+  return { enrolment: view(await startStaffEnrolment(context.env, auth)) };
 }
 
 // After a wrong code the page keeps the secret already scanned (the action sends it back), rather than

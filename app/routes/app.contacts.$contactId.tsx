@@ -25,7 +25,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   if (!details) throw new Response("Contact not found", { status: 404 });
   const { contact, account, activeSessions, activeLinks, invitedAt, passkeys, passkeyLastUsedAt } = details;
   const url = new URL(request.url);
-  return json({
+  return {
     saved: url.searchParams.has("created") ? "The contact was added." : url.searchParams.has("saved") ? "Saved." : null,
     invitedAt,
     emailFailure: lastEmailFailure(details.lastSettledEmail),
@@ -51,7 +51,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
         }
       : null,
     twoFactorRequired: secondFactorRequired(firm),
-  });
+  };
 }
 
 const actionSchema = z.discriminatedUnion("intent", [

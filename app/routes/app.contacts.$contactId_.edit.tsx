@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { useActionData, useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { ContactForm, echoContact } from "~/components/contact-form";
@@ -22,7 +22,7 @@ async function load(request: Request, context: LoaderFunctionArgs["context"], co
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { auth, contact, accountId } = await load(request, context, params.contactId);
-  return json({
+  return {
     contact: {
       id: contact.id,
       name: contact.name,
@@ -33,7 +33,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     },
     hasLogin: accountId !== null,
     isAdmin: auth.staff.role === "admin",
-  });
+  };
 }
 
 export async function action({ request, context, params }: ActionFunctionArgs) {

@@ -38,11 +38,11 @@ async function loadContact(request: Request, context: LoaderFunctionArgs["contex
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { auth, contact, account, passkeys } = await loadContact(request, context, params.contactId);
   requireRecentAuth(auth, request);
-  return json({
+  return {
     passkeys: passkeys.map(summarisePasskey),
     contact: { id: contact.id, name: contact.name },
     account: account ? { email: account.email, totpEnabledAt: account.totpEnabledAt } : null,
-  });
+  };
 }
 
 const confirmed = z.literal("yes", { errorMap: () => ({ message: "Tick the box to confirm." }) });

@@ -1,5 +1,4 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { Form, useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { z } from "zod";
@@ -29,7 +28,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const options = { search: params.q, filter: params.filter, sort, dir, after: params.after, deleted };
   // The page's rows come in the session's round trip (issue 14).
   const { data: page } = await staffPage(request, context, (_firm, _staff, sessionId) => listContactsWithAdoption(context.read, { sessionId }, options));
-  return json({ ...page, q: params.q ?? "", filter: params.filter ?? "all", sort, dir, deleted });
+  return { ...page, q: params.q ?? "", filter: params.filter ?? "all", sort, dir, deleted };
 }
 
 function SortHeader({ column, sort, dir, base }: { column: ContactSort; sort: ContactSort; dir: SortDirection; base: Record<string, string> }) {

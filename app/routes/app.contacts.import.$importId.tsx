@@ -44,15 +44,15 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     counts: { created: record.createdCount, updated: record.updatedCount, skipped: record.skippedCount, failed: record.failedCount },
   };
   // The preview reads the whole file; it is needed only while the columns are being chosen.
-  if (record.status !== "ready") return json({ record: summary, header: [] as string[], mapping: {}, preview: null, previewError: null });
+  if (record.status !== "ready") return { record: summary, header: [] as string[], mapping: {}, preview: null, previewError: null };
   const preview = await previewImport(context.db, context.env, record);
-  return json({
+  return {
     record: summary,
     header: importHeader(record),
     mapping: importMapping(record),
     preview: preview.ok ? preview.preview : null,
     previewError: preview.ok ? null : preview.message,
-  });
+  };
 }
 
 const intentSchema = z.object({ intent: z.enum(["preview", "start", "chunk", "cancel"]), mode: z.enum(CONTACT_IMPORT_MODES).optional() });

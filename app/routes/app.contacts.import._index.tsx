@@ -19,7 +19,7 @@ const MAX_MB = MAX_IMPORT_BYTES / 1024 / 1024;
 export async function loader({ request, context }: LoaderFunctionArgs) {
   // The imports come in the session's round trip (issue 14).
   const { data: imports } = await staffPage(request, context, (firm) => listImports(context.db, firm, context.read));
-  return json({
+  return {
     imports: imports.map((i) => ({
       id: i.id,
       fileName: i.fileName,
@@ -32,7 +32,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       skipped: i.skippedCount,
       failed: i.failedCount,
     })),
-  });
+  };
 }
 
 function refuse(status: number, formError: string) {

@@ -43,10 +43,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       idParam.safeParse(runId).success ? getInviteRun(context.db, firm, runId, context.read) : null,
     );
     if (!run) throw new Response("Not found", { status: 404 });
-    return json({
+    return {
       view: "progress" as const,
       run: { id: run.id, total: run.total, sent: run.sent, skipped: run.skipped, finishedAt: run.finishedAt, createdAt: run.createdAt },
-    });
+    };
   }
   const parsed = parseSelection(url.searchParams.get("scope"), url.searchParams.getAll("contact"));
   if (!parsed.ok) {
@@ -55,7 +55,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   }
   const selection = parsed.selection;
   const { data: review } = await staffPage(request, context, (firm) => reviewInvites(context.db, firm, selection, context.read));
-  return json({ view: "review" as const, selection: parsed.selection, review });
+  return { view: "review" as const, selection: parsed.selection, review };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {

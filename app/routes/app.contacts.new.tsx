@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { useActionData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { ContactForm, echoContact } from "~/components/contact-form";
@@ -11,7 +11,7 @@ export const meta: MetaFunction = () => [{ title: "Add contact · Client Portal"
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireStaff(request, context);
-  return json({});
+  return {};
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {

@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError } from "~/components/form";
@@ -15,7 +15,7 @@ const schema = z.object({ password: signInPasswordField, redirectTo: redirectToF
 export async function loader({ request, context }: LoaderFunctionArgs) {
   await requireStaff(request, context);
   // The form carries on only a checked return path ("" means the default page).
-  return json({ redirectTo: safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "") });
+  return { redirectTo: safeRedirectPath(new URL(request.url).searchParams.get("redirectTo"), "") };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {

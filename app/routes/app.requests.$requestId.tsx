@@ -38,12 +38,12 @@ async function loadRequest(request: Request, context: LoaderFunctionArgs["contex
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { details } = await loadRequest(request, context, params.requestId);
   const { request: r, contact, items, files, activity } = details;
-  return json({
+  return {
     request: r,
     contact: { id: contact.id, name: contact.name, email: contact.email },
     items: items.map((item) => ({ ...item, files: files.filter((f) => f.itemId === item.id) })),
     activity,
-  });
+  };
 }
 
 const actionSchema = z.discriminatedUnion("intent", [z.object({ intent: z.literal("send-reminder") })]);

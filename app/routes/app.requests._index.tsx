@@ -1,5 +1,4 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { Form, useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { z } from "zod";
@@ -32,11 +31,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   } = await staffPage(request, context, (firm) =>
     Promise.all([listFirmRequests(context.db, firm, filters, context.read), contactOptions(context.db, firm, context.read)]),
   );
-  return json({
+  return {
     ...page,
     contacts: contacts.options,
     filters: { status: params.status ?? "", contact: params.contact ?? "", dueFrom: params.dueFrom ?? "", dueTo: params.dueTo ?? "" },
-  });
+  };
 }
 
 export default function Requests() {

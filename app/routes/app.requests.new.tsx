@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { z } from "zod";
@@ -24,7 +24,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const picked = url.searchParams.get("contact") ?? "";
   // The contact picker comes in the session's round trip (issue 14).
   const { data: contacts } = await staffPage(request, context, (firm) => contactOptions(context.db, firm, context.read));
-  return json({ contacts: contacts.options, searchByEmail: contacts.tooMany, rows, picked: /^[A-Za-z0-9_-]{1,64}$/.test(picked) ? picked : "" });
+  return { contacts: contacts.options, searchByEmail: contacts.tooMany, rows, picked: /^[A-Za-z0-9_-]{1,64}$/.test(picked) ? picked : "" };
 }
 
 const dueDateField = z

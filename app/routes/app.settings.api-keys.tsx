@@ -19,7 +19,7 @@ const PATH = "/app/settings/api-keys";
 export async function loader({ request, context }: LoaderFunctionArgs) {
   // The keys come in the session's round trip (issue 14); a member's are dropped by requireAdmin.
   const { data: keys } = await staffPage(request, context, (firm) => listApiKeys(context.db, firm, context.read), requireAdmin);
-  return json({ keys });
+  return { keys };
 }
 
 const revokeSchema = z.object({ intent: z.literal("revoke"), keyId: idParam });

@@ -1,5 +1,4 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { Form, useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { formatDateTime } from "~/lib/format";
@@ -26,7 +25,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       ]),
     requireAdmin,
   );
-  return json({ ...page, types, filter: { type: params.type ?? "", contact: params.contact ?? "", from: params.from ?? "", to: params.to ?? "" } });
+  return { ...page, types, filter: { type: params.type ?? "", contact: params.contact ?? "", from: params.from ?? "", to: params.to ?? "" } };
 }
 
 export default function AuditLog() {

@@ -29,7 +29,7 @@ const PATH = "/app/settings/client-portal/security";
 export async function loader({ request, context }: LoaderFunctionArgs) {
   // The adoption figures come in the session's round trip (issue 14).
   const { firm, staff, session, data: adoption } = await staffPage(request, context, (_firm, _staff, sessionId) => portalAdoption(context.read, { sessionId }));
-  return json({
+  return {
     adoption,
     mode: firm.securityMode,
     slug: firm.slug,
@@ -40,7 +40,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     recentAuth: hasRecentAuth(session),
     staffTwoFactorRequired: firm.staffTwoFactorRequired,
     downgradedWithTwoFactor: modeKeptAfterDowngrade(firm),
-  });
+  };
 }
 
 // `from` is the mode the admin saw when reviewing: the confirmation applies only while it still holds.

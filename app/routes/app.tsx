@@ -1,12 +1,11 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { Form, Outlet, useLoaderData } from "@remix-run/react";
 import { NavLinks } from "~/components/app-link";
 import { requireStaff } from "~/server/staff/staff-auth.server";
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { staff, firm } = await requireStaff(request, context);
-  return json({ staff: { name: staff.name, email: staff.email, role: staff.role }, firm: { name: firm.name, slug: firm.slug } });
+  return { staff: { name: staff.name, email: staff.email, role: staff.role }, firm: { name: firm.name, slug: firm.slug } };
 }
 
 const NAV_LINKS = [

@@ -1,5 +1,4 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { useLoaderData } from "@remix-run/react";
 import { desc } from "drizzle-orm";
 import { outbox } from "../../db/schema";
@@ -26,7 +25,7 @@ export async function loader({ context, request }: LoaderFunctionArgs) {
       ...(await renderOutboxMessage(context.env, row, "(link removed after delivery)")),
     })),
   );
-  return json({ messages });
+  return { messages };
 }
 
 function Linkified({ text }: { text: string }) {

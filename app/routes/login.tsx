@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, submittedValueOf } from "~/components/form";
@@ -17,7 +17,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const to = new URL(request.url).searchParams.get("redirectTo");
   if (await context.auth.staff()) throw redirect(safeRedirectPath(to, "/app/contacts"));
   // The form carries on only a checked return path ("" means the default page).
-  return json({ redirectTo: safeRedirectPath(to, "") });
+  return { redirectTo: safeRedirectPath(to, "") };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {

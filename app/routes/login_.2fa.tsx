@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, CodeField } from "~/components/form";
@@ -20,7 +20,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const pending = await loadPendingStaffSession(context.db, request);
   if (!pending) throw redirect("/login");
   // The form carries on only a checked return path ("" means the default page).
-  return json({ redirectTo: safeRedirectPath(redirectTo, ""), totp: pending.staff.totpEnabledAt !== null, passkeys: pending.passkeys > 0 });
+  return { redirectTo: safeRedirectPath(redirectTo, ""), totp: pending.staff.totpEnabledAt !== null, passkeys: pending.passkeys > 0 };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {

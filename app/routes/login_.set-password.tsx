@@ -19,7 +19,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const token = (new URL(request.url).searchParams.get("token") ?? "").slice(0, 200);
   const staff = await findStaffForSetup(context.db, token);
   // The page names nobody: the address is shown only to whoever holds a working link.
-  return json({ token: staff ? token : null, email: staff?.email ?? null, minLength: minimumPasswordLength(false) });
+  return { token: staff ? token : null, email: staff?.email ?? null, minLength: minimumPasswordLength(false) };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {

@@ -1,5 +1,4 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { z } from "zod";
@@ -15,7 +14,7 @@ export const meta: MetaFunction = () => [{ title: "Two-factor authentication · 
 
 export async function loader({ params, context }: LoaderFunctionArgs) {
   const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
-  return json({ slug: auth.firm.slug, firmName: auth.firm.name, totp: auth.account?.totpEnabledAt != null, passkeys: auth.passkeys > 0 });
+  return { slug: auth.firm.slug, firmName: auth.firm.name, totp: auth.account?.totpEnabledAt != null, passkeys: auth.passkeys > 0 };
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {

@@ -24,7 +24,7 @@ async function enrolling(context: LoaderFunctionArgs["context"], slug: string) {
 export async function loader({ params, context }: LoaderFunctionArgs) {
   const { auth, required } = await enrolling(context, params.firmSlug ?? "");
   const pending = await startClientEnrolment(context.env, auth);
-  return json({ pending, required, slug: auth.firm.slug, firmName: auth.firm.name });
+  return { pending, required, slug: auth.firm.slug, firmName: auth.firm.name };
 }
 
 

@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { useActionData, useLoaderData } from "@remix-run/react";
 import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
 import { ClientSignInForm, EmailLinkForm } from "~/components/portal-forms";
@@ -15,7 +15,7 @@ export async function loader({ params, context }: LoaderFunctionArgs) {
   if (access.status !== "signed_out" && access.status !== "needs_sign_in" && access.status !== "needs_account") {
     throw redirect(pathForAccess(firm.slug, access));
   }
-  return json({ firm: { name: firm.name, slug: firm.slug, passwords: passwordsAllowed(firm), twoFactorRequired: secondFactorRequired(firm) } });
+  return { firm: { name: firm.name, slug: firm.slug, passwords: passwordsAllowed(firm), twoFactorRequired: secondFactorRequired(firm) } };
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {

@@ -43,7 +43,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
       ]),
     "account",
   );
-  return json({
+  return {
     passkeysOffered: factorAccepted(auth.firm, "passkey"),
     passkeys: passkeys.map(summarisePasskey),
     recentAuth: clientRecentlyAuthenticated(auth.session),
@@ -53,7 +53,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     sessionKind: auth.session.kind,
     account: auth.account ? { email: auth.account.email, totpEnabledAt: auth.account.totpEnabledAt } : null,
     signIns: signIns.map((s) => ({ ...s, label: EVENT_LABELS[s.type] ?? s.type })),
-  });
+  };
 }
 
 const schema = z.discriminatedUnion("intent", [

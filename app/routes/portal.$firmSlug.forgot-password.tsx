@@ -1,5 +1,4 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
@@ -17,14 +16,14 @@ export const meta: MetaFunction = () => [{ title: "Forgot password · Client por
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   const firmView = { name: firm.name, slug: firm.slug };
-  if (!passwordsAllowed(firm)) return json({ firm: firmView, step: "disabled" as const, token: null, minLength: 15 });
+  if (!passwordsAllowed(firm)) return { firm: firmView, step: "disabled" as const, token: null, minLength: 15 };
   const token = new URL(request.url).searchParams.get("token");
   if (token) {
     const secondFactor = await resetTokenHasSecondFactor(context.db, firm, token);
-    if (secondFactor === null) return json({ firm: firmView, step: "expired" as const, token: null, minLength: 15 });
-    return json({ firm: firmView, step: "choose-password" as const, token, minLength: minimumPasswordLength(secondFactor) });
+    if (secondFactor === null) return { firm: firmView, step: "expired" as const, token: null, minLength: 15 };
+    return { firm: firmView, step: "choose-password" as const, token, minLength: minimumPasswordLength(secondFactor) };
   }
-  return json({ firm: firmView, step: "enter-email" as const, token: null, minLength: 15 });
+  return { firm: firmView, step: "enter-email" as const, token: null, minLength: 15 };
 }
 
 // The email form's intent is the default: a post without one asks for a reset link. The new password's

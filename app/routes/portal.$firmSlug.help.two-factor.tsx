@@ -1,5 +1,4 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { requirePortalFirm } from "~/server/portal/portal-auth.server";
@@ -8,7 +7,7 @@ export const meta: MetaFunction = () => [{ title: "Two-factor authentication · 
 
 export async function loader({ params, context }: LoaderFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
-  return json({ firm: { name: firm.name, slug: firm.slug } });
+  return { firm: { name: firm.name, slug: firm.slug } };
 }
 
 const APPS = ["Google Authenticator", "Microsoft Authenticator", "Okta Verify", "Authy", "1Password", "Bitwarden", "any app that supports TOTP codes"];

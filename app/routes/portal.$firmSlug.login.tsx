@@ -1,5 +1,4 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { fieldErrorOf, formErrorOf, FormError, messageOf, Notice, submittedValueOf } from "~/components/form";
@@ -24,7 +23,7 @@ const schema = z.discriminatedUnion("intent", [
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const firm = await requirePortalFirm(context.db, params.firmSlug, context.read);
   const email = new URL(request.url).searchParams.get("email")?.slice(0, 254) ?? "";
-  return json({ firm: { name: firm.name, slug: firm.slug, passwords: passwordsAllowed(firm) }, email });
+  return { firm: { name: firm.name, slug: firm.slug, passwords: passwordsAllowed(firm) }, email };
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {

@@ -1,5 +1,4 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { z } from "zod";
@@ -24,7 +23,7 @@ const schema = z.object({
 
 export async function loader({ params, context }: LoaderFunctionArgs) {
   const { auth } = await requirePortalStep(context, params.firmSlug ?? "", ["needs_code"]);
-  return json({ slug: auth.firm.slug, firmName: auth.firm.name });
+  return { slug: auth.firm.slug, firmName: auth.firm.name };
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {

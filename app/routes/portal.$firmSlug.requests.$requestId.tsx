@@ -30,7 +30,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { auth, found } = await loadRequest(request, context, params);
   const { files } = found;
   const r = found.request;
-  return json({
+  return {
     request: { id: r.id, title: r.title, description: r.description, dueDate: r.dueDate, status: r.status, completedAt: r.completedAt },
     items: found.items.map((item) => ({
       id: item.id,
@@ -43,7 +43,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     slug: auth.firm.slug,
     accept: ACCEPT_ATTRIBUTE,
     typesSentence: TYPES_SENTENCE,
-  });
+  };
 }
 
 const itemSchema = z.discriminatedUnion("intent", [

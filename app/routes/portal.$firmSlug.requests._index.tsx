@@ -1,5 +1,4 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { portalPage } from "~/server/portal/portal-auth.server";
@@ -12,7 +11,7 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const { auth, data: list } = await portalPage(request, context, params.firmSlug ?? "", (session) =>
     listSessionContactRequests(context.read, session.id),
   );
-  return json({ name: auth.contact.name, groups: groupByDueDate(list, new Date().toISOString().slice(0, 10)), slug: auth.firm.slug });
+  return { name: auth.contact.name, groups: groupByDueDate(list, new Date().toISOString().slice(0, 10)), slug: auth.firm.slug };
 }
 
 const GROUPS = [

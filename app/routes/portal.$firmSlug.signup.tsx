@@ -1,5 +1,4 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { json } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { Field, fieldErrorOf, formErrorOf, FormError, messageOf, Notice } from "~/components/form";
@@ -26,17 +25,17 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const token = new URL(request.url).searchParams.get("token");
   const auth = await context.auth.portal();
   const base = { firm: { name: firm.name, slug: firm.slug }, minLength: minimumPasswordLength(requiresTwoFactor(firm)) };
-  if (!passwordsAllowed(firm)) return json({ ...base, step: "disabled" as const, email: null, token: null });
+  if (!passwordsAllowed(firm)) return { ...base, step: "disabled" as const, email: null, token: null };
   if (token) {
     const found = await peekAccountToken(context.db, firm.id, "email_verification", token);
     return found
-      ? json({ ...base, step: "choose-password" as const, email: found.email, token })
-      : json({ ...base, step: "expired" as const, email: null, token: null });
+      ? { ...base, step: "choose-password" as const, email: found.email, token }
+      : { ...base, step: "expired" as const, email: null, token: null };
   }
   if (auth && auth.firm.id === firm.id && auth.session.kind === "client_link" && !auth.account?.passwordHash) {
-    return json({ ...base, step: "from-link" as const, email: auth.contact.email, token: null });
+    return { ...base, step: "from-link" as const, email: auth.contact.email, token: null };
   }
-  return json({ ...base, step: "enter-email" as const, email: null, token: null });
+  return { ...base, step: "enter-email" as const, email: null, token: null };
 }
 
 export async function action({ request, params, context }: ActionFunctionArgs) {

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
-import { json, redirect } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { Form, Outlet, useLoaderData } from "@remix-run/react";
 import { AppLink } from "~/components/app-link";
 import { pathForAccess, portalAccess, requirePortalFirm } from "~/server/portal/portal-auth.server";
@@ -16,13 +16,13 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
     const page = new URL(request.url).pathname.slice(`/portal/${firm.slug}`.length).replace(/\/$/, "");
     if (!SECOND_FACTOR_PAGES.includes(page)) throw redirect(pathForAccess(firm.slug, access));
   }
-  return json({
+  return {
     firm: { name: firm.name, slug: firm.slug },
     signedIn: access.status === "granted",
     // A link session opens requests only; the account page needs a password sign-in.
     accountPage: portalAccess(auth, firm.slug, "account").status === "granted",
     hasSession: access.status !== "signed_out",
-  });
+  };
 }
 
 export default function PortalLayout() {

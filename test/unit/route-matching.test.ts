@@ -222,3 +222,80 @@ describe("the request a loader or action gets (patches/@remix-run+server-runtime
     expect(await got.text()).toBe("x=1");
   });
 });
+
+describe("a loader's data on a document request (patches/@remix-run+server-runtime)", () => {
+  type Data = {
+    callRouteLoader: (args: { loadContext: unknown; params: object; request: Request; routeId: string; singleFetch: boolean; loader: () => unknown }) => Promise<unknown>;
+    markDocumentRequest: (request: Request) => void;
+  };
+  async function load(value: unknown, document: boolean): Promise<unknown> {
+    // @ts-expect-error -- no .d.ts beside dist/esm/data.js
+    const data = (await import("@remix-run/server-runtime/dist/esm/data.js")) as unknown as Data;
+    const request = new Request("https://portal.test/portal/acme/requests");
+    if (document) data.markDocumentRequest(request);
+    return data.callRouteLoader({ loadContext: {}, params: {}, request, routeId: "routes/page", singleFetch: false, loader: () => value });
+  }
+
+  it("hands plain JSON data to the render as it is, with no Response to build and read back", async () => {
+    const plain: unknown[] = [
+      { firm: { name: "Acme & Co", slug: "acme" }, signedIn: true, count: 0, ratio: 0.25, none: null, list: [1, "two", false, null, { deep: [[]] }] },
+      [],
+      {},
+      null,
+      "text",
+      42,
+      Object.assign(Object.create(null) as object, { a: 1 }),
+    ];
+    for (const value of plain) expect(await load(value, true)).toBe(value);
+  });
+
+  it("still turns anything JSON would change into JSON, so the render sees what the browser hydrates with", async () => {
+    class Money {
+      constructor(public cents: number) {}
+    }
+    const cases: unknown[] = [
+      { at: new Date("2026-11-30T08:00:00Z") },
+      { rows: [{ id: "a", createdAt: new Date(0) }] },
+      { error: undefined },
+      [1, undefined, 3],
+      // eslint-disable-next-line no-sparse-arrays
+      [1, , 3],
+      { n: Number.NaN },
+      { n: Infinity },
+      { n: -0 },
+      { map: new Map([["a", 1]]) },
+      { set: new Set([1]) },
+      { money: new Money(100) },
+      { own: { toJSON: () => "custom" } },
+      { fn: () => 1 },
+      { when: new Date(0), nested: { list: [{ ok: true }, { bad: undefined }] } },
+      new URLSearchParams("a=1"),
+    ];
+    for (const value of cases) {
+      const result = await load(value, true);
+      expect(result, JSON.stringify(value) ?? String(value)).toBeInstanceOf(Response);
+      expect(await (result as Response).json()).toEqual(JSON.parse(JSON.stringify(value)));
+    }
+    // Data nested deeper than any page's takes the JSON path too, and is still answered.
+    let deep: unknown = "end";
+    for (let i = 0; i < 100; i++) deep = { next: deep };
+    expect(await load(deep, true)).toBeInstanceOf(Response);
+  });
+
+  it("fails as before on data JSON cannot carry, instead of hanging or passing it on", async () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    await expect(load(cyclic, true)).rejects.toThrow(TypeError);
+    await expect(load({ big: 1n }, true)).rejects.toThrow(TypeError);
+  });
+
+  it("answers a client-side navigation (`?_data=`) or a resource route with a JSON Response, as before", async () => {
+    const value = { firm: { name: "Acme" } };
+    const result = await load(value, false);
+    expect(result).toBeInstanceOf(Response);
+    expect((result as Response).headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await (result as Response).json()).toEqual(value);
+    const response = new Response("x", { status: 201 });
+    expect(await load(response, true)).toBe(response);
+  });
+});
