@@ -40,7 +40,7 @@ const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 150);
  * Page and floor are profiled in turn this many times: each side's median is printed, and the budget
  * holds the median of the rounds' ratios, since a busy machine drifts between rounds.
  */
-const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 3);
+const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 const WARMUP_S = 1;
 // Other ports get their own state, so two bench runs never share a D1 file.
