@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { ensureDevVars, localVars, root } from "../scripts/local";
 
-export type RoundTrip = { batch: boolean; statements: Array<{ sql: string; params: unknown[]; method: string }> };
+export type RoundTrip = { batch: boolean; statements: Array<{ sql: string; params: unknown[]; method: string }>; session: string | null };
 export type Recording = { status: number; trips: RoundTrip[] };
 
 /** `wrangler dev` for the floor on `port`, its inspector on `port + 1000`, reading `persistTo` like the app. */

@@ -15,7 +15,10 @@ export type Target = {
   form?: Record<string, string>;
   expectStatus: number;
   connections: number;
-  /** An authenticated page: held to the throughput and p99 budgets against /healthz. */
+  /**
+   * An authenticated page: the far-client run (bench/distance.ts) measures these. Every GET target but
+   * /healthz is held to its floor's budgets, public pages too.
+   */
   page: boolean;
 };
 

@@ -10,13 +10,17 @@ import { app } from "../../app/worker";
 
 type Method = "all" | "run" | "raw" | "first";
 type Statement = { sql: string; params: unknown[]; method: Method };
-/** One D1 round trip: a lone statement, or a batch. */
-type RoundTrip = { batch: boolean; statements: Statement[] };
+/**
+ * One D1 round trip: a lone statement, or a batch; `session` is the constraint of the D1 session it ran in
+ * (`withSession`, as the app opens one per request for read replication), null on the bare binding.
+ */
+type RoundTrip = { batch: boolean; statements: Statement[]; session: string | null };
 
 const recorded = new Map<string, RoundTrip[]>();
 
 /** Wraps `d1` so every executed round trip lands in `trips` (the approach of the query-budget test's counter). */
 function recordingD1(d1: D1Database, trips: RoundTrip[]): D1Database {
+  let session: string | null = null;
   const unwrap = new WeakMap<object, D1PreparedStatement>();
   const info = new WeakMap<object, { sql: string; params: unknown[] }>();
   function wrap(statement: D1PreparedStatement, sql: string, params: unknown[]): D1PreparedStatement {
@@ -25,7 +29,7 @@ function recordingD1(d1: D1Database, trips: RoundTrip[]): D1Database {
         if (key === "bind") return (...p: unknown[]) => wrap(target.bind(...p), sql, p);
         if (key === "all" || key === "run" || key === "raw" || key === "first") {
           return (...args: unknown[]) => {
-            trips.push({ batch: false, statements: [{ sql, params, method: key }] });
+            trips.push({ batch: false, statements: [{ sql, params, method: key }], session });
             return (target[key] as (...a: unknown[]) => unknown).apply(target, args);
           };
         }
@@ -44,13 +48,18 @@ function recordingD1(d1: D1Database, trips: RoundTrip[]): D1Database {
         if (key === "prepare") return (sql: string) => wrap(target.prepare(sql), sql, []);
         if (key === "batch") {
           return (statements: D1PreparedStatement[]) => {
-            trips.push({ batch: true, statements: statements.map((s) => ({ ...(info.get(s) ?? { sql: "<unknown>", params: [] }), method: "all" })) });
+            trips.push({ batch: true, statements: statements.map((s) => ({ ...(info.get(s) ?? { sql: "<unknown>", params: [] }), method: "all" })), session });
             return target.batch(statements.map((s) => unwrap.get(s) ?? s));
           };
         }
         if (key === "exec") throw new Error("the floor cannot replay exec()");
-        // The app opens a D1 session per request (d1-sessions.server.ts): record inside it too.
-        if (key === "withSession") return (constraint?: string) => database(target.withSession(constraint));
+        // The app opens a D1 session per request (d1-sessions.server.ts): record inside it too, and which.
+        if (key === "withSession") {
+          return (constraint?: string) => {
+            session = constraint ?? "first-unconstrained";
+            return database(target.withSession(constraint));
+          };
+        }
         const value = Reflect.get(inner, key, inner);
         return typeof value === "function" ? value.bind(inner) : value;
       },
@@ -61,7 +70,10 @@ function recordingD1(d1: D1Database, trips: RoundTrip[]): D1Database {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function replay(db: D1Database, trips: RoundTrip[], oneBatch: boolean, delayMs: number, separate = false): Promise<number> {
+async function replay(binding: D1Database, trips: RoundTrip[], oneBatch: boolean, delayMs: number, separate = false): Promise<number> {
+  // In the same kind of D1 session as the page, so the floor pays what the D1 client does for one too.
+  const session = trips.find((t) => t.session !== null)?.session;
+  const db = session ? binding.withSession(session) : binding;
   const prepare = (s: Statement) => db.prepare(s.sql).bind(...s.params);
   let rows = 0;
   if (separate) {
