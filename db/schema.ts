@@ -310,7 +310,11 @@ export const rateLimits = sqliteTable(
     windowStart: integer("window_start").notNull(),
     count: integer("count").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.key, t.windowStart] })],
+  (t) => [
+    primaryKey({ columns: [t.key, t.windowStart] }),
+    // The scheduled job deletes windows older than a day; without this it read every counter to find them.
+    index("rate_limits_window_idx").on(t.windowStart),
+  ],
 );
 
 export const INVITE_SCOPES = ["selected", "without_account"] as const;
@@ -337,7 +341,11 @@ export const inviteRuns = sqliteTable(
     createdAt: integer("created_at").notNull(),
     finishedAt: integer("finished_at"),
   },
-  (t) => [index("invite_runs_firm_idx").on(t.firmId, t.finishedAt)],
+  (t) => [
+    index("invite_runs_firm_idx").on(t.firmId, t.finishedAt),
+    // The scheduled job takes the oldest unfinished run of any firm.
+    index("invite_runs_open_idx").on(t.finishedAt, t.createdAt),
+  ],
 );
 
 export const API_KEY_SCOPES = ["read", "read_write"] as const;
@@ -396,7 +404,12 @@ export const contactImports = sqliteTable(
     startedAt: integer("started_at"),
     completedAt: integer("completed_at"),
   },
-  (t) => [index("contact_imports_firm_idx").on(t.firmId, t.createdAt)],
+  (t) => [
+    index("contact_imports_firm_idx").on(t.firmId, t.createdAt),
+    // The scheduled job finds unfinished imports older than a week across all firms (ADR 013): without
+    // this it read the whole table, which only grows, on every run.
+    index("contact_imports_status_idx").on(t.status, t.createdAt),
+  ],
 );
 
 // The rows an import skipped or could not import, with the reason: the downloadable report.

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { requests } from "../../db/schema";
 import { createDb } from "../../app/server/db.server";
 import { loadPortalAuth } from "../../app/server/portal/portal-auth.server";
+import { runScheduledJobs } from "../../app/server/scheduled.server";
 import { countingD1 } from "../support/query-counter";
 import { env } from "cloudflare:workers";
 import { clientBrowser, createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD } from "../support/factories";
@@ -91,6 +92,17 @@ describe("hot-path queries use an index (EXPLAIN QUERY PLAN)", () => {
     }
     expect([...selects.keys()].some((s) => /from "requests"/.test(s))).toBe(true);
     for (const [sql, params] of selects) await expectIndexed("portal page query", sql, params);
+  });
+
+  it("the scheduled job: every read it makes across all firms (reminders, invites, outbox, imports…)", async () => {
+    const { db: counting, log } = countingD1(env.DB);
+    await runScheduledJobs(env, createDb(counting));
+    // Its deletes and updates too: a prune that reads the whole table to find old rows is a scan as well.
+    const statements = new Map(log.queries.filter((q) => /^\s*(select|update|delete)/i.test(q.sql)).map((q) => [q.sql, q.params]));
+    // Abandoned contact imports (ADR 013) were found by reading the whole table, on every run.
+    expect([...statements.keys()].some((s) => /from "contact_imports"/.test(s))).toBe(true);
+    expect([...statements.keys()].some((s) => /^\s*delete/i.test(s))).toBe(true);
+    for (const [sql, params] of statements) await expectIndexed("scheduled job statement", sql, params);
   });
 
   it("a contact's requests, newest due date first", async () => {

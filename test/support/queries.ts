@@ -39,6 +39,19 @@ export const GROWING_TABLES = [
   "access_links",
   "staff_users",
   "firms",
+  // Tables that grow with use too, read by the scheduled job or the API.
+  "recovery_codes",
+  "account_tokens",
+  "request_files",
+  "outbox",
+  "rate_limits",
+  "invite_runs",
+  "api_keys",
+  "contact_imports",
+  "contact_import_problems",
+  "api_idempotency",
+  "webauthn_credentials",
+  "webauthn_challenges",
 ] as const;
 
 /**
