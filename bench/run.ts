@@ -4,7 +4,8 @@
 // issues 7 and 14, and write bench/results/latest.json plus a Markdown table. A failed budget is
 // reported, not fatal; a server that does not start is. It ends with time to first byte for a client
 // far from the D1 primary (bench/distance.ts; `--no-distance` skips it, `--distance` runs only that) and
-// `--hot [filter]` profiles where a page's CPU goes (bench/hot.ts).
+// `--hot [filter]` profiles where a page's CPU goes (bench/hot.ts); `--ab <ref> [filter]` compares this
+// checkout with another commit side by side (bench/ab.ts).
 import autocannon from "autocannon";
 import { type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,6 +19,7 @@ import { BENCH_TOKENS, LARGE_FIRM, largeFirmSeedChunks, sessionCookieValue } fro
 import { clientJsPerRoute, median, startupCpu, workerBundleSize, type ClientJs, type Startup } from "./sizes";
 import { TARGETS, cookieFor, type Target } from "./targets";
 import { record, startFloor, statementCount, type Recording } from "./floor";
+import { runAb } from "./ab";
 import { type CpuMeasure, cpuPerRequest, SHORT_RUNS } from "./profile";
 import { runDistance } from "./distance";
 import { runHot } from "./hot";
@@ -412,6 +414,13 @@ function versionOf(pkg: string): string {
 async function main(): Promise<number> {
   if (process.argv.includes("--distance")) {
     return runDistance(distanceHelpers());
+  }
+  const ab = process.argv.indexOf("--ab");
+  if (ab >= 0) {
+    const ref = process.argv[ab + 1];
+    if (!ref) throw new Error("--ab needs a git ref to compare with, e.g. npm run bench -- --ab HEAD~3 \"sign-in\"");
+    build();
+    return runAb({ ref, filter: process.argv[ab + 2], port: PORT, persistTo, staffCookie: STAFF_COOKIE, seed, waitForHealthz, stopWorker, requestOptions, load: loadUrl });
   }
   const hot = process.argv.indexOf("--hot");
   if (hot >= 0) {

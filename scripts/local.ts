@@ -68,9 +68,10 @@ export function localVars(port: number): Record<string, string> {
  * probed then bound, which races when two servers start at once), and `--test-scheduled` so
  * `GET /__scheduled` runs the Cron Trigger: wrangler 4.86's `/cdn-cgi/handler/scheduled` never
  * reaches a worker that has static assets. That flag exists only for `wrangler dev`.
- * `entry` replaces wrangler.toml's `main` for this server only.
+ * `entry` replaces wrangler.toml's `main` for this server only; `cwd` serves another checkout (the
+ * bench's A/B, bench/ab.ts).
  */
-export function startWorker(persistTo: string, port: number, extraVars: Record<string, string> = {}, entry?: string): ChildProcess {
+export function startWorker(persistTo: string, port: number, extraVars: Record<string, string> = {}, entry?: string, cwd = root): ChildProcess {
   const args = [
     "dev",
     // Another entry than wrangler.toml's `main` (the browser tests' wrapper around it), same config.
@@ -83,5 +84,5 @@ export function startWorker(persistTo: string, port: number, extraVars: Record<s
     "--show-interactive-dev-session=false",
   ];
   for (const [k, v] of Object.entries({ ...localVars(port), ...extraVars })) args.push("--var", `${k}:${v}`);
-  return spawn(wranglerBin, args, { cwd: root, stdio: "inherit", env: process.env });
+  return spawn(wranglerBin, args, { cwd, stdio: "inherit", env: process.env });
 }
