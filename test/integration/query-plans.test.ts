@@ -94,7 +94,7 @@ describe("hot-path queries use an index (EXPLAIN QUERY PLAN)", () => {
     for (const [sql, params] of selects) await expectIndexed("portal page query", sql, params);
   });
 
-  it("the scheduled job: every read it makes across all firms (reminders, invites, outbox, imports…)", async () => {
+  it("the scheduled job: every statement it runs across all firms (reminders, invites, outbox, imports…)", async () => {
     const { db: counting, log } = countingD1(env.DB);
     await runScheduledJobs(env, createDb(counting));
     // Its deletes and updates too: a prune that reads the whole table to find old rows is a scan as well.
