@@ -371,6 +371,9 @@ export const apiKeys = sqliteTable(
 
 export const CONTACT_IMPORT_STATUSES = ["ready", "running", "completed", "cancelled"] as const;
 export type ContactImportStatus = (typeof CONTACT_IMPORT_STATUSES)[number];
+/** Why a cancelled import stopped: someone's "Stop the import", or the scheduled job after a week (ADR 013). */
+export const CONTACT_IMPORT_STOP_REASONS = ["cancelled", "abandoned"] as const;
+export type ContactImportStopReason = (typeof CONTACT_IMPORT_STOP_REASONS)[number];
 export const CONTACT_IMPORT_MODES = ["skip", "update"] as const;
 export type ContactImportMode = (typeof CONTACT_IMPORT_MODES)[number];
 
@@ -388,6 +391,9 @@ export const contactImports = sqliteTable(
     fileSize: integer("file_size").notNull(),
     objectKey: text("object_key").notNull(),
     status: text("status", { enum: CONTACT_IMPORT_STATUSES }).notNull().default("ready"),
+    // Set with status "cancelled"; the staff member's email when someone stopped it (as createdByLabel).
+    stopReason: text("stop_reason", { enum: CONTACT_IMPORT_STOP_REASONS }),
+    stoppedByLabel: text("stopped_by_label"),
     mode: text("mode", { enum: CONTACT_IMPORT_MODES }).notNull().default("skip"),
     // JSON: { field: column index } for name, firstName, lastName, email, phone, company, notes.
     mapping: text("mapping").notNull(),

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { FormError } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
 import { CONTACT_IMPORT_MODES } from "../../db/schema";
-import { ABANDONED_IMPORT_DAYS, ABANDONED_IMPORT_MS, CHUNK_ROWS, FIELD_LABELS, IMPORT_FIELDS, type ImportField } from "~/lib/contact-import";
+import { ABANDONED_IMPORT_DAYS, CHUNK_ROWS, FIELD_LABELS, IMPORT_FIELDS, type ImportField } from "~/lib/contact-import";
 import { mappingFromForm } from "~/server/staff/contact-import-rows.server";
 import { cancelImport, getImport, importHeader, importMapping, previewImport, saveImportSettings, startImport } from "~/server/staff/contact-import.server";
 import { importNextChunk } from "~/server/staff/contact-import-run.server";
@@ -39,6 +39,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
     createdAt: record.createdAt,
     createdBy: record.createdByLabel,
     completedAt: record.completedAt,
+    stopReason: record.stopReason,
+    stoppedBy: record.stoppedByLabel,
     totalRows: record.totalRows,
     nextRow: record.nextRow,
     counts: { created: record.createdCount, updated: record.updatedCount, skipped: record.skippedCount, failed: record.failedCount },
@@ -67,7 +69,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const meta = context.meta;
 
   if (intent === "cancel") {
-    if (record.status === "ready" || record.status === "running") await cancelImport(context.db, context.env, record);
+    if (record.status === "ready" || record.status === "running") {
+      await cancelImport(context.db, context.env, record, { reason: "cancelled", by: auth.staff.email });
+    }
     return redirect(here);
   }
   if (intent === "chunk") {
@@ -289,9 +293,12 @@ function Progress({ record }: { record: Summary }) {
   );
 }
 
-/** Stopped by the scheduled job (cancelAbandonedImports), not by someone's "Cancel". */
-function abandoned(record: Summary): boolean {
-  return record.status === "cancelled" && record.completedAt !== null && record.completedAt - record.createdAt >= ABANDONED_IMPORT_MS;
+/** Why a stopped import stopped, as recorded when it was stopped. */
+function stoppedBecause(record: Summary): string | null {
+  if (record.status !== "cancelled") return null;
+  if (record.stopReason === "abandoned") return ` It was left unfinished for ${ABANDONED_IMPORT_DAYS} days, so it was stopped and the file was deleted.`;
+  if (record.stoppedBy && record.completedAt !== null) return ` ${record.stoppedBy} stopped it on ${formatDateTime(record.completedAt)}.`;
+  return null;
 }
 
 function Outcome({ record }: { record: Summary }) {
@@ -304,7 +311,7 @@ function Outcome({ record }: { record: Summary }) {
         {record.status === "completed"
           ? `All ${nf(record.totalRows)} rows were read on ${formatDateTime(record.completedAt)}.`
           : `Stopped after ${nf(record.nextRow)} of ${nf(record.totalRows)} rows; the rows before were imported.`}
-        {abandoned(record) ? ` It was left unfinished for ${ABANDONED_IMPORT_DAYS} days, so it was stopped and the file was deleted.` : null}
+        {stoppedBecause(record)}
       </p>
       <dl className="details">
         <dt>Created</dt>

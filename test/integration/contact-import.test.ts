@@ -453,4 +453,28 @@ describe("abandoned imports (ADR 013)", () => {
     expect(restart.status).not.toBe(302);
     expect(restart.status).toBeLessThan(500);
   });
+
+  it("the page says why an import stopped as it was recorded: someone's Stop, even after a week, is not called abandoned", async () => {
+    const firm = await createFirm();
+    const staff = await staffBrowser(firm);
+    const old = await uploadOk(staff, smallFile(3, "old"));
+    // Uploaded 8 days ago and stopped by a person before the scheduled job got to it.
+    await db.update(contactImports).set({ createdAt: Date.now() - 8 * 24 * 60 * 60_000 }).where(eq(contactImports.id, old));
+    expect((await staff.post(`/app/contacts/import/${old}`, { intent: "cancel" })).status).toBe(302);
+    const record = await importRecord(old);
+    expect(record).toMatchObject({ status: "cancelled", stopReason: "cancelled" });
+    expect(record.stoppedByLabel).toMatch(/@/);
+    const html = await (await staff.fetch(`/app/contacts/import/${old}`)).text();
+    expect(html).toContain(`${record.stoppedByLabel} stopped it on`);
+    expect(html).not.toContain("left unfinished");
+
+    // And the scheduled job's stop is recorded as such, whoever created the import.
+    const left = await uploadOk(staff, smallFile(3, "left"));
+    await db.update(contactImports).set({ createdAt: Date.now() - 8 * 24 * 60 * 60_000 }).where(eq(contactImports.id, left));
+    await runScheduledJobs(env, db);
+    expect(await importRecord(left)).toMatchObject({ status: "cancelled", stopReason: "abandoned", stoppedByLabel: null });
+    const page = await (await staff.fetch(`/app/contacts/import/${left}`)).text();
+    expect(page).toContain("It was left unfinished for 7 days");
+    expect(page).not.toContain("stopped it on");
+  });
 });

@@ -208,15 +208,23 @@ export async function cancelAbandonedImports(db: Database, env: Env, now = Date.
     .from(contactImports)
     .where(and(inArray(contactImports.status, ["ready", "running"]), lt(contactImports.createdAt, now - ABANDONED_IMPORT_MS)))
     .limit(ABANDONED_PER_RUN);
-  for (const record of abandoned) await cancelImport(db, env, record);
+  for (const record of abandoned) await cancelImport(db, env, record, { reason: "abandoned" });
   return abandoned.length;
 }
 
-/** Stops an import: rows already imported stay; the file is removed. */
-export async function cancelImport(db: Database, env: Env, record: ContactImport): Promise<void> {
+/**
+ * Stops an import: rows already imported stay; the file is removed. Why, and who, is kept for the import's
+ * page: a staff member's "Stop the import", or the scheduled job's week without progress.
+ */
+export async function cancelImport(
+  db: Database,
+  env: Env,
+  record: ContactImport,
+  stop: { reason: "cancelled"; by: string } | { reason: "abandoned" },
+): Promise<void> {
   await db
     .update(contactImports)
-    .set({ status: "cancelled", completedAt: Date.now() })
+    .set({ status: "cancelled", completedAt: Date.now(), stopReason: stop.reason, stoppedByLabel: stop.reason === "cancelled" ? stop.by : null })
     .where(and(eq(contactImports.id, record.id), eq(contactImports.firmId, record.firmId), eq(contactImports.status, record.status)));
   await env.FILES.delete(record.objectKey);
 }
