@@ -4,12 +4,14 @@
 // seeded data at the same time, and each round loads and profiles one, then the other: what the VM does
 // meanwhile falls on both. The other commit is built in a git worktree under .state/ with this checkout's
 // node_modules (its patches included: a change to a patch is not part of what this compares).
-import { type ChildProcess, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { root, startWorker } from "../scripts/local";
+import type { BenchServers } from "./hot";
 import { cpuPerRequest } from "./profile";
-import { TARGETS, type Target } from "./targets";
+import { median } from "./sizes";
+import { TARGETS } from "./targets";
 
 type Load = (options: { url: string; method: "GET" | "POST"; headers: Record<string, string>; connections: number }) => Promise<{
   duration: number;
@@ -18,11 +20,6 @@ type Load = (options: { url: string; method: "GET" | "POST"; headers: Record<str
 
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 5);
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 /** The other commit, built, in a worktree of its own (kept for the next run of the same commit). */
 function checkout(ref: string): { dir: string; sha: string } {
@@ -40,18 +37,7 @@ function checkout(ref: string): { dir: string; sha: string } {
   return { dir, sha };
 }
 
-export async function runAb(options: {
-  ref: string;
-  filter?: string;
-  port: number;
-  persistTo: string;
-  staffCookie: string;
-  seed: () => Promise<void>;
-  waitForHealthz: (worker: ChildProcess, origin?: string) => Promise<number>;
-  stopWorker: (worker: ChildProcess) => Promise<void>;
-  requestOptions: (target: Target, staffCookie: string) => { url: string; method: string; headers: Record<string, string> };
-  load: Load;
-}): Promise<number> {
+export async function runAb(options: BenchServers & { ref: string; load: Load }): Promise<number> {
   const other = checkout(options.ref);
   await options.seed();
   // Two workerd processes cannot share one D1 file: the other build reads a copy of the same state.
@@ -70,7 +56,8 @@ export async function runAb(options: {
     const rows: string[] = [];
     for (const target of TARGETS.filter((t) => t.method === "GET" && (!options.filter || t.name.includes(options.filter)))) {
       const { url, method, headers } = options.requestOptions(target, options.staffCookie);
-      const path = new URL(url).pathname + new URL(url).search;
+      const { pathname, search } = new URL(url);
+      const path = pathname + search;
       const fetchOnce = (origin: string) => async () => void (await (await fetch(`${origin}${path}`, { method, headers, redirect: "manual" })).arrayBuffer());
       const rps = async (origin: string) => {
         const result = await options.load({ url: `${origin}${path}`, method: "GET", headers, connections: target.connections });

@@ -133,17 +133,19 @@ async function sample(inspectorPort: number, once: () => Promise<void>, runs: nu
   return profile;
 }
 
-export async function runHot(options: {
+/** What bench/run.ts lends the --hot and --ab runs: its seeded state, its servers' start and stop, its requests. */
+export type BenchServers = {
   port: number;
   persistTo: string;
-  floorState: string;
   staffCookie: string;
   seed: () => Promise<void>;
   waitForHealthz: (worker: ChildProcess, origin?: string) => Promise<number>;
   stopWorker: (worker: ChildProcess) => Promise<void>;
   requestOptions: (target: Target, staffCookie: string) => { url: string; method: string; headers: Record<string, string> };
   filter?: string;
-}): Promise<number> {
+};
+
+export async function runHot(options: BenchServers & { floorState: string }): Promise<number> {
   const runs = Number(process.env.BENCH_HOT_RUNS ?? 100);
   const appOrigin = `http://127.0.0.1:${options.port}`;
   const floorOrigin = `http://127.0.0.1:${options.port + 1}`;

@@ -5,18 +5,16 @@ import { useId } from "react";
 import { METHOD_LABELS, SIGN_IN_METHODS, type SignInMethod } from "~/lib/adoption";
 import { formatDate } from "~/lib/format";
 
-type Method = SignInMethod;
-
 export type AdoptionView = {
   contacts: number;
   accounts: number;
   twoFactor: number;
   withoutAccount: number;
-  recent: { any: number } & Record<Method, number>;
-  weeks: Array<{ start: number } & Record<Method, number>>;
+  recent: { any: number } & Record<SignInMethod, number>;
+  weeks: Array<{ start: number } & Record<SignInMethod, number>>;
 };
 
-const COLORS: Record<Method, string> = {
+const COLORS: Record<SignInMethod, string> = {
   link: "#93c5fd",
   password: "#1d4ed8",
   password_2fa: "#166534",

@@ -7,7 +7,7 @@ import { useState } from "react";
 import { FormError } from "~/components/form";
 import { formatDateTime } from "~/lib/format";
 import { createImport, listImports } from "~/server/staff/contact-import.server";
-import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "~/lib/contact-import";
+import { ABANDONED_IMPORT_DAYS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "~/lib/contact-import";
 import { requireStaff, staffPage } from "~/server/staff/staff-auth.server";
 
 export const meta: MetaFunction = () => [{ title: "Import contacts · Client Portal" }];
@@ -82,7 +82,7 @@ export default function ImportContacts() {
         </p>
         <p className="muted small">
           Next you choose which column is which and see every row’s problems. Nothing is imported until you confirm. The file is deleted
-          when the import finishes or is cancelled, and after 7 days if it is left unfinished.
+          when the import finishes or is cancelled, and after {ABANDONED_IMPORT_DAYS} days if it is left unfinished.
         </p>
         <Form
           method="post"

@@ -2,9 +2,9 @@
 // parses them as a union on `intent`, so a post the page never makes gets a clear 400, with the same
 // answer shape (`ok: false`, `formError`, `fieldErrors`) as any refused form, and changes nothing.
 import { describe, expect, it } from "vitest";
-import { clientBrowser, createContact, createFirm, createPortalAccount, createStaff, PASSWORD } from "../support/factories";
+import { createContact, createFirm, createPortalAccount, createStaff, PASSWORD } from "../support/factories";
 import { Browser, signInStaff } from "../support/http";
-import { createRequest } from "../support/requests";
+import { firmWithEveryone } from "../support/requests";
 import { diffStorage, snapshotStorage } from "../support/snapshot";
 
 /** The action's JSON answer, as Remix's client fetches it (`?_data=` names the route). */
@@ -17,15 +17,7 @@ const BUTTONS = "Use one of the buttons on this page.";
 
 describe("multi-form pages parse `intent` as a discriminated union", () => {
   it("an unknown intent is a 400 with the page's sentence, on every such page, and changes nothing", async () => {
-    const firm = await createFirm({ plan: "business" });
-    const contact = await createContact(firm);
-    const account = await createPortalAccount(firm, contact);
-    const { request } = await createRequest(firm, contact);
-    const admin = await createStaff(firm, { role: "admin" });
-    const staff = await signInStaff(admin.email, PASSWORD);
-    const client = await clientBrowser(account);
-    const anonymous = new Browser("203.0.113.77");
-    const portal = `/portal/${firm.slug}`;
+    const { contact, request, staff, client, anonymous, portal } = await firmWithEveryone("203.0.113.77");
 
     const pages: Array<[Browser, string, string, string]> = [
       [staff, `/app/contacts/${contact.id}`, "routes/app.contacts.$contactId", BUTTONS],

@@ -3,9 +3,8 @@
 // into the page's handoff as JSON; a client-side navigation (`?_data=`) still gets it as a JSON Response.
 // Hydration needs both to be the same data, so every page family is loaded both ways and compared.
 import { describe, expect, it } from "vitest";
-import { clientBrowser, createContact, createFirm, createPortalAccount, createStaff, PASSWORD } from "../support/factories";
-import { Browser, signInStaff } from "../support/http";
-import { createRequest } from "../support/requests";
+import type { Browser } from "../support/http";
+import { firmWithEveryone } from "../support/requests";
 
 type Handoff = { state: { loaderData: Record<string, unknown> } };
 
@@ -45,15 +44,7 @@ async function bothWays(browser: Browser, path: string): Promise<{ routes: strin
 
 describe("loader data on a document and on a client-side navigation", () => {
   it("is the same JSON both ways, on every page family, signed in or not", async () => {
-    const firm = await createFirm({ plan: "business" });
-    const contact = await createContact(firm);
-    const account = await createPortalAccount(firm, contact);
-    const { request } = await createRequest(firm, contact);
-    const admin = await createStaff(firm, { role: "admin" });
-    const staff = await signInStaff(admin.email, PASSWORD);
-    const client = await clientBrowser(account);
-    const anonymous = new Browser("203.0.113.91");
-    const portal = `/portal/${firm.slug}`;
+    const { contact, request, staff, client, anonymous, portal } = await firmWithEveryone("203.0.113.91");
 
     const pages: Array<[Browser, string]> = [
       [staff, "/app/contacts"],

@@ -1,8 +1,8 @@
 // Request factories and the client's side of a request: a browser with a link session.
 import { contacts, requestItems, requests } from "../../db/schema";
-import { db, uid, type TestFirm } from "./factories";
+import { clientBrowser as signedInClient, createContact, createFirm, createPortalAccount, createStaff, db, PASSWORD, uid, type TestFirm } from "./factories";
 import { claim, issueLink } from "./portal";
-import type { Browser } from "./http";
+import { Browser, signInStaff } from "./http";
 
 type ContactRow = typeof contacts.$inferSelect;
 
@@ -59,4 +59,20 @@ export async function clientBrowser(firm: TestFirm, contact: ContactRow): Promis
 
 export function isoDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * A business-plan firm with one contact who has a portal login and an open request, and a browser for
+ * each kind of visitor: its signed-in admin, the signed-in client, and a signed-out visitor from `ip`
+ * (tests that post anonymously give each their own address, so rate limits never meet).
+ */
+export async function firmWithEveryone(ip: string) {
+  const firm = await createFirm({ plan: "business" });
+  const contact = await createContact(firm);
+  const account = await createPortalAccount(firm, contact);
+  const { request } = await createRequest(firm, contact);
+  const admin = await createStaff(firm, { role: "admin" });
+  const staff = await signInStaff(admin.email, PASSWORD);
+  const client = await signedInClient(account);
+  return { firm, contact, account, request, staff, client, anonymous: new Browser(ip), portal: `/portal/${firm.slug}` };
 }
