@@ -168,10 +168,13 @@ function requestOptions(target: Target, staffCookie: string) {
 async function probe(target: Target, staffCookie: string): Promise<string | null> {
   const { url, method, headers, body } = requestOptions(target, staffCookie);
   const response = await fetch(url, { method, headers, body, redirect: "manual" });
-  await response.arrayBuffer();
-  if (response.status === target.expectStatus) return null;
-  const location = response.headers.get("location");
-  return `${method} ${target.path} answered ${response.status}${location ? ` → ${location}` : ""}, expected ${target.expectStatus}`;
+  const text = await response.text();
+  if (response.status !== target.expectStatus) {
+    const location = response.headers.get("location");
+    return `${method} ${target.path} answered ${response.status}${location ? ` → ${location}` : ""}, expected ${target.expectStatus}`;
+  }
+  if (target.expectText && !text.includes(target.expectText)) return `${method} ${target.path} answered without ${JSON.stringify(target.expectText)}: not the page meant`;
+  return null;
 }
 
 async function loadUrl(options: { url: string; method: "GET" | "POST"; headers: Record<string, string>; body?: string; connections: number }) {

@@ -65,6 +65,10 @@ function sha256Hex(value: string): string {
 const FIRST = ["Ava", "Ben", "Chloe", "Dev", "Elena", "Farah", "Gus", "Hana", "Ivan", "June", "Kofi", "Lena", "Milo", "Noor", "Omar", "Pia", "Raj", "Sara", "Theo", "Uma"];
 const LAST = ["Adams", "Brown", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones", "Khan", "Lopez", "Murphy", "Nguyen", "Okafor", "Patel", "Rossi", "Smith", "Taylor", "Walsh"];
 
+function clientEmail(n: number): string {
+  return `client${n}@large-client.test`;
+}
+
 export function contactId(n: number): string {
   return `contact_large_${String(n).padStart(5, "0")}`;
 }
@@ -101,7 +105,7 @@ export async function largeFirmSeedChunks(passwordHash: string, totpKeyBase64: s
   const accountRows: Array<Record<string, Value>> = [];
   for (let n = 0; n < LARGE_FIRM.contacts; n++) {
     const name = `${FIRST[n % FIRST.length]} ${LAST[Math.floor(n / FIRST.length) % LAST.length]} ${n}`;
-    const email = `client${n}@large-client.test`;
+    const email = clientEmail(n);
     contactRows.push({ id: contactId(n), firm_id: firmId, name, email, phone: null, created_at: now - n * 60_000 });
     if (hasAccount(n)) {
       accountRows.push({
@@ -198,6 +202,9 @@ export async function largeFirmSeedChunks(passwordHash: string, totpKeyBase64: s
           token_hash: sha256Hex(BENCH_TOKENS.accessLink),
           firm_id: firmId,
           contact_id: contactId(2),
+          // A link is only good at the address it was sent to (ADR 012): without it, the page was the
+          // expired link's.
+          sent_to: clientEmail(2),
           purpose: "self_service",
           request_id: null,
           created_at: now,

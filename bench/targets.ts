@@ -14,6 +14,11 @@ export type Target = {
   /** A urlencoded form body for POST targets. */
   form?: Record<string, string>;
   expectStatus: number;
+  /**
+   * Text the page answers with when it is the page meant: a status alone does not tell a Continue page
+   * from an expired link's, both 200.
+   */
+  expectText?: string;
   connections: number;
   /**
    * An authenticated page: the far-client run (bench/distance.ts) measures these. Every GET target but
@@ -26,13 +31,14 @@ const portal = `/portal/${LARGE_FIRM.slug}`;
 
 export const TARGETS: Target[] = [
   { name: "/healthz (floor)", method: "GET", path: "/healthz", identity: "anonymous", expectStatus: 200, connections: 10, page: false },
-  { name: "staff contacts, large firm", method: "GET", path: "/app/contacts", identity: "staff", expectStatus: 200, connections: 10, page: true },
+  { name: "staff contacts, large firm", method: "GET", path: "/app/contacts", identity: "staff", expectStatus: 200, expectText: "Ava Adams 0", connections: 10, page: true },
   {
     name: "contact Details tab",
     method: "GET",
     path: `/app/contacts/${contactId(0)}`,
     identity: "staff",
     expectStatus: 200,
+    expectText: "<h1>Ava Adams 0</h1>",
     connections: 10,
     page: true,
   },
@@ -42,6 +48,7 @@ export const TARGETS: Target[] = [
     path: `${portal}/requests`,
     identity: "clientLink",
     expectStatus: 200,
+    expectText: "Documents for 2022",
     connections: 10,
     page: true,
   },
@@ -51,6 +58,7 @@ export const TARGETS: Target[] = [
     path: `${portal}/requests`,
     identity: "clientPassword",
     expectStatus: 200,
+    expectText: "Documents for 2021",
     connections: 10,
     page: true,
   },
@@ -60,13 +68,14 @@ export const TARGETS: Target[] = [
     path: `/l/${BENCH_TOKENS.accessLink}`,
     identity: "anonymous",
     expectStatus: 200,
+    expectText: ">Continue</button>",
     connections: 10,
     page: false,
   },
-  { name: "client 2FA step", method: "GET", path: `${portal}/2fa`, identity: "clientTwoFactorPending", expectStatus: 200, connections: 10, page: false },
-  { name: "staff sign-in page", method: "GET", path: "/login", identity: "anonymous", expectStatus: 200, connections: 10, page: false },
+  { name: "client 2FA step", method: "GET", path: `${portal}/2fa`, identity: "clientTwoFactorPending", expectStatus: 200, expectText: "<h1>Enter your code</h1>", connections: 10, page: false },
+  { name: "staff sign-in page", method: "GET", path: "/login", identity: "anonymous", expectStatus: 200, expectText: "<h1>Sign in to your firm</h1>", connections: 10, page: false },
   // A public page that reads D1 (the firm by its slug) with no session: the kind a replica may serve.
-  { name: "client sign-in page", method: "GET", path: `${portal}/login`, identity: "anonymous", expectStatus: 200, connections: 10, page: false },
+  { name: "client sign-in page", method: "GET", path: `${portal}/login`, identity: "anonymous", expectStatus: 200, expectText: 'name="password"', connections: 10, page: false },
   {
     // scrypt is meant to be slow: two connections measure its cost without queueing the CPU.
     name: "staff sign-in POST (scrypt)",

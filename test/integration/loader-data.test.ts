@@ -4,6 +4,7 @@
 // Hydration needs both to be the same data, so every page family is loaded both ways and compared.
 import { describe, expect, it } from "vitest";
 import type { Browser } from "../support/http";
+import { createContact } from "../support/factories";
 import { firmWithEveryone } from "../support/requests";
 
 type Handoff = { state: { loaderData: Record<string, unknown> } };
@@ -26,10 +27,26 @@ function withoutClock(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Large values a loader sends more than twice: a value the page needs once but repeats (on every row of a
+ * list, say) is written into every document and every navigation's JSON that many times.
+ */
+function repeatedValues(data: unknown, minLength = 64): string[] {
+  const counts = new Map<string, number>();
+  const visit = (value: unknown) => {
+    const text = typeof value === "string" ? value : value && typeof value === "object" ? JSON.stringify(value) : "";
+    if (text.length >= minLength) counts.set(text, (counts.get(text) ?? 0) + 1);
+    if (value && typeof value === "object") for (const child of Object.values(value)) visit(child);
+  };
+  visit(data);
+  return [...counts].filter(([, n]) => n > 2).map(([text, n]) => `${n}x ${text.slice(0, 80)}`);
+}
+
 async function bothWays(browser: Browser, path: string): Promise<{ routes: string[] }> {
   const document = await browser.fetch(path);
   expect(document.status, path).toBe(200);
   const { loaderData } = handoffOf(await document.text()).state;
+  for (const [route, data] of Object.entries(loaderData)) expect(repeatedValues(data), `${path} ${route}`).toEqual([]);
   // A route without a loader (the root) is listed with null data and answers no data request.
   const routes = Object.keys(loaderData).filter((route) => loaderData[route] !== null);
   for (const route of routes) {
@@ -42,9 +59,23 @@ async function bothWays(browser: Browser, path: string): Promise<{ routes: strin
   return { routes };
 }
 
+describe("repeatedValues", () => {
+  it("finds a large value sent three times or more, and nothing else", () => {
+    const big = "x".repeat(64);
+    expect(repeatedValues({ rows: [big, big, big] })).toEqual([`3x ${big}`]);
+    expect(repeatedValues({ rows: [{ a: big }, { a: big }, { b: big }] })).toEqual([`3x ${big}`]);
+    expect(repeatedValues({ rows: [{ a: big }, { a: big }] })).toEqual([]);
+    expect(repeatedValues({ rows: [{ a: "short" }, { a: "short" }, { a: "short" }] })).toEqual([]);
+    const row = { id: "same", text: "y".repeat(60) };
+    expect(repeatedValues([row, row, row])).toHaveLength(1);
+  });
+});
+
 describe("loader data on a document and on a client-side navigation", () => {
   it("is the same JSON both ways, on every page family, signed in or not", async () => {
-    const { contact, request, staff, client, anonymous, portal } = await firmWithEveryone("203.0.113.91");
+    const { firm, contact, request, staff, client, anonymous, portal } = await firmWithEveryone("203.0.113.91");
+    // Lists of several rows, so that a value repeated on every row shows (repeatedValues).
+    for (let i = 0; i < 3; i++) await createContact(firm);
 
     const pages: Array<[Browser, string]> = [
       [staff, "/app/contacts"],

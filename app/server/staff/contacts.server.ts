@@ -148,10 +148,21 @@ function pageQuery(db: Database, firmId: Ref | Placeholder, shape: ListShape, va
 type RawRow = Omit<ContactRow, "portalStatus"> & { sortKey: number };
 
 function toPage(rows: RawRow[], sort: ContactSort, limit: number): { rows: ContactRow[]; next: string | null } {
-  const page = rows.slice(0, limit).map(({ sortKey: _sortKey, ...row }) => ({
-    ...row,
-    portalStatus: (row.accountEmail !== null ? "account" : row.invitedAt !== null ? "invited" : "none") as PortalStatus,
-  }));
+  // Field by field: the list page's statement brings more columns than a row has (the firm's adoption on
+  // every row, the sort key), and whatever a row carries is written into the page for every contact.
+  const page = rows.slice(0, limit).map(
+    (row): ContactRow => ({
+      id: row.id,
+      name: row.name,
+      email: row.email,
+      company: row.company,
+      accountEmail: row.accountEmail,
+      totpEnabledAt: row.totpEnabledAt,
+      lastSignInAt: row.lastSignInAt,
+      invitedAt: row.invitedAt,
+      portalStatus: row.accountEmail !== null ? "account" : row.invitedAt !== null ? "invited" : "none",
+    }),
+  );
   const last = rows[limit - 1];
   const next = rows.length > limit && last ? (sort === "name" ? `${last.name}\u0000${last.id}` : `${last.sortKey}\u0000${last.name}\u0000${last.id}`) : null;
   return { rows: page, next };
