@@ -509,10 +509,11 @@ async function main(): Promise<number> {
         }
         measured.cpuMs = median(pageCpu.map((m) => m.perRequestMs));
         measured.floorCpuMs = median(floorCpu.map((m) => m.perRequestMs));
-        measured.cpuRatio = median(pageCpu.map((m, i) => m.perRequestMs / Math.max(floorCpu[i].perRequestMs, 1e-3)));
+        const ratios = pageCpu.map((m, i) => m.perRequestMs / Math.max(floorCpu[i].perRequestMs, 1e-3));
+        measured.cpuRatio = median(ratios);
         measured.cpuFixedMs = median(pageCpu.map((m) => m.fixedMs));
         measured.floorCpuFixedMs = median(floorCpu.map((m) => m.fixedMs));
-        log(`${target.name}: ${fmt(measured.cpuMs, 2)} ms a request against ${fmt(measured.floorCpuMs, 2)} (fixed cost a profile ${fmt(measured.cpuFixedMs, 0)} / ${fmt(measured.floorCpuFixedMs, 0)} ms)`);
+        log(`${target.name}: ${fmt(measured.cpuMs, 2)} ms a request against ${fmt(measured.floorCpuMs, 2)} (fixed cost a profile ${fmt(measured.cpuFixedMs, 0)} / ${fmt(measured.floorCpuFixedMs, 0)} ms); ratio by round ${ratios.map((r) => fmt(r, 2)).join(" / ")}`);
       }
       results.push(measured);
     }
