@@ -67,6 +67,27 @@ export async function loadPortalAuth(db: Database, request: Request, now = Date.
 }
 
 /**
+ * The session's id, and its firm, contact and login as SQL naming the session's. Each is built when a page
+ * reads it: most pages' statements name them from the id alone, and building the SQL was a few percent of
+ * a light page's CPU.
+ */
+function sessionRefs(id: string): { id: string; firm: SQL; contact: SQL; account: SQL } {
+  let contact: SQL | undefined;
+  return {
+    id,
+    get firm() {
+      return ofSession(id, sessions.firmId);
+    },
+    get contact() {
+      return (contact ??= ofSession(id, sessions.contactId));
+    },
+    get account() {
+      return sql`(SELECT "pa"."id" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${this.contact})`;
+    },
+  };
+}
+
+/**
  * A portal page whose data comes in the same D1 round trip as the client's session (issue 14). `load`
  * gets the session's id, and the firm and contact as SQL naming the session's (`ofSession`; a statement
  * names them itself from the id), and must start its reads through
@@ -81,16 +102,7 @@ export async function portalPage<T>(
   scope: PortalScope = "requests",
 ): Promise<{ auth: PortalAuth; contactId: string; data: T }> {
   const parts = tokenParts(readCookie(request, PORTAL_SESSION_COOKIE));
-  const contact = parts ? ofSession(parts.id, sessions.contactId) : null;
-  const data =
-    parts && contact
-      ? load({
-          id: parts.id,
-          firm: ofSession(parts.id, sessions.firmId),
-          contact,
-          account: sql`(SELECT "pa"."id" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${contact})`,
-        })
-      : null;
+  const data = parts ? load(sessionRefs(parts.id)) : null;
   data?.catch(() => undefined);
   const granted = await requirePortalAccess(request, context, firmSlug, scope);
   return { ...granted, data: await data! };
