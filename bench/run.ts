@@ -21,6 +21,7 @@ import { TARGETS, cookieFor, type Target } from "./targets";
 import { record, startFloor, statementCount, type Recording } from "./floor";
 import { runAb } from "./ab";
 import { type CpuMeasure, cpuPerRequest, SHORT_RUNS } from "./profile";
+import { processCpuPerRequest, runtimeProcess } from "./process-cpu";
 import { runDistance } from "./distance";
 import { runHot } from "./hot";
 import { importBudgets, importMarkdown, measureImport, type ImportMeasure } from "./import";
@@ -38,6 +39,8 @@ const FLOOR_ORIGIN = `http://127.0.0.1:${FLOOR_PORT}`;
  * over 30 requests, less over 150), larger for the app than for the floor; the pair removes it.
  */
 const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 150);
+/** Requests one at a time per process-CPU measure; page and floor in turn, CPU_ROUNDS times. */
+const PROCESS_CPU_RUNS = Number(process.env.BENCH_PROCESS_CPU_RUNS ?? 300);
 /**
  * Page and floor are profiled in turn this many times: each side's median is printed, and the budget
  * holds the median of the rounds' ratios, since a busy machine drifts between rounds.
@@ -101,6 +104,12 @@ type Measured = {
   floorCpuFixedMs?: number;
   /** The median of each round's page/floor ratio: a round's two profiles share the machine's state. */
   cpuRatio?: number;
+  /**
+   * The serving workerd process's CPU a request, no profiler (bench/process-cpu.ts): the Worker plus local
+   * D1 and the proxy's traffic, which page and floor pay alike. Medians of the rounds; reported, not held.
+   */
+  processCpuMs?: number;
+  floorProcessCpuMs?: number;
 };
 type Skipped = { name: string; method: string; path: string; status: "skipped"; reason: string; page: boolean };
 type TargetResult = Measured | Skipped;
@@ -364,6 +373,21 @@ function markdown(report: Report): string {
       `| ${r.name} | ${r.statements} / ${r.roundTrips} | ${fmt(r.rps)} | ${fmt(r.floor.rps)} | ${fmt((r.rps / r.floor.rps) * 100)}% | ${r.p99Ms} | ${r.floor.p99Ms} | ${fmt(r.p99Ms / Math.max(r.floor.p99Ms, 1), 1)}x | ${cpu ? fmt(r.cpuMs!, 1) : "-"} | ${cpu ? fmt(r.floorCpuMs!, 1) : "-"} | ${cpu ? `${fmt(r.cpuRatio ?? r.cpuMs! / r.floorCpuMs!, 1)}x` : "-"} |`,
     );
   }
+  const withProcessCpu = report.targets.filter((r): r is Measured => r.status === "measured" && r.processCpuMs !== undefined && r.floorProcessCpuMs !== undefined);
+  if (withProcessCpu.length > 0) {
+    lines.push("");
+    lines.push(
+      `CPU of the serving workerd process a request, without a profiler (bench/process-cpu.ts; ${PROCESS_CPU_RUNS} requests one at a time, median of ${CPU_ROUNDS} rounds). It includes local D1's SQLite and the proxy's traffic, which page and floor pay alike, so the difference is what the app adds; reported, not held:`,
+    );
+    lines.push("");
+    lines.push("| target | page ms | floor ms | page − floor ms | page / floor |");
+    lines.push("|---|---:|---:|---:|---:|");
+    for (const r of withProcessCpu) {
+      const page = r.processCpuMs!;
+      const floor = r.floorProcessCpuMs!;
+      lines.push(`| ${r.name} | ${fmt(page, 2)} | ${fmt(floor, 2)} | ${fmt(page - floor, 2)} | ${fmt(page / Math.max(floor, 1e-3), 1)}x |`);
+    }
+  }
   lines.push("");
   lines.push(`Worker bundle (wrangler deploy --dry-run --minify): ${fmt(report.bundle.rawKiB, 1)} KiB, ${fmt(report.bundle.gzipKiB, 1)} KiB gzip`);
   lines.push(
@@ -469,6 +493,10 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  // The workerd processes that run the app and the floor, for the process-CPU measure (Linux only).
+  const pagePid = runtimeProcess(worker.pid);
+  const floorPid = runtimeProcess(floorWorker.pid);
+  if (!pagePid || !floorPid) log("process CPU: the workerd processes were not found (Linux only); not measured");
   const loadStart = loadavg()[0];
   const results: TargetResult[] = [];
   let signInSerialMs: number | null = null;
@@ -514,6 +542,17 @@ async function main(): Promise<number> {
         measured.cpuFixedMs = median(pageCpu.map((m) => m.fixedMs));
         measured.floorCpuFixedMs = median(floorCpu.map((m) => m.fixedMs));
         log(`${target.name}: ${fmt(measured.cpuMs, 2)} ms a request against ${fmt(measured.floorCpuMs, 2)} (fixed cost a profile ${fmt(measured.cpuFixedMs, 0)} / ${fmt(measured.floorCpuFixedMs, 0)} ms); ratio by round ${ratios.map((r) => fmt(r, 2)).join(" / ")}`);
+        if (pagePid && floorPid) {
+          const pageMs: number[] = [];
+          const floorMs: number[] = [];
+          for (let round = 0; round < CPU_ROUNDS; round++) {
+            pageMs.push(await processCpuPerRequest(pagePid, page, PROCESS_CPU_RUNS));
+            floorMs.push(await processCpuPerRequest(floorPid, floor, PROCESS_CPU_RUNS));
+          }
+          measured.processCpuMs = median(pageMs);
+          measured.floorProcessCpuMs = median(floorMs);
+          log(`${target.name}: process CPU ${fmt(measured.processCpuMs, 2)} ms a request against ${fmt(measured.floorProcessCpuMs, 2)} (rounds ${pageMs.map((m) => fmt(m, 2)).join(" / ")} against ${floorMs.map((m) => fmt(m, 2)).join(" / ")})`);
+        }
       }
       results.push(measured);
     }
