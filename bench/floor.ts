@@ -18,6 +18,8 @@ export function startFloor(persistTo: string, port: number, appOrigin: string): 
     "--port", String(port),
     "--inspector-port", String(port + 1000),
     "--persist-to", persistTo,
+    // As the app is served (scripts/local.ts): wrangler then wraps the floor in the same middleware.
+    "--test-scheduled",
     "--show-interactive-dev-session=false",
   ];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
