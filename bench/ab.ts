@@ -7,7 +7,8 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { root, startWorker } from "../scripts/local";
+import { root } from "../scripts/local";
+import { startBenchApp } from "./app-config";
 import type { BenchServers } from "./hot";
 import { cpuPerRequest } from "./profile";
 import { median } from "./sizes";
@@ -47,8 +48,8 @@ export async function runAb(options: BenchServers & { ref: string; load: Load })
   const here = { name: "this checkout", origin: `http://127.0.0.1:${options.port}`, inspector: options.port + 1000 };
   const there = { name: options.ref, origin: `http://127.0.0.1:${options.port + 2}`, inspector: options.port + 1002 };
   const workers = [
-    startWorker(options.persistTo, options.port, { APP_URL: here.origin }),
-    startWorker(otherState, options.port + 2, { APP_URL: there.origin }, undefined, other.dir),
+    startBenchApp(options.persistTo, options.port, { APP_URL: here.origin }),
+    startBenchApp(otherState, options.port + 2, { APP_URL: there.origin }, other.dir),
   ];
   try {
     await options.waitForHealthz(workers[0], here.origin);

@@ -4,7 +4,8 @@
 // and the floor replays the page's recorded statements unbatched or in one batch with the same delays.
 // Requests go one at a time, so the figures are latency, not queueing.
 import { type ChildProcess } from "node:child_process";
-import { build, startWorker } from "../scripts/local";
+import { build } from "../scripts/local";
+import { startBenchApp } from "./app-config";
 import { record, startFloor, statementCount } from "./floor";
 import { TARGETS, type Target } from "./targets";
 
@@ -83,7 +84,7 @@ export async function runDistance(h: Helpers): Promise<number> {
   try {
     await h.waitForHealthz(floor, floorOrigin);
     for (const setup of SETUPS) {
-      const app = startWorker(h.persistTo, h.port, { APP_URL: origin, ...setup.vars });
+      const app = startBenchApp(h.persistTo, h.port, { APP_URL: origin, ...setup.vars });
       try {
         await h.waitForHealthz(app, origin);
         for (const target of targets) {

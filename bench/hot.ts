@@ -6,7 +6,8 @@
 import { type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { root, startWorker } from "../scripts/local";
+import { root } from "../scripts/local";
+import { startBenchApp } from "./app-config";
 import { record, startFloor } from "./floor";
 import { connect, type Profile } from "./profile";
 import { TARGETS, type Target } from "./targets";
@@ -150,7 +151,7 @@ export async function runHot(options: BenchServers & { floorState: string }): Pr
   const appOrigin = `http://127.0.0.1:${options.port}`;
   const floorOrigin = `http://127.0.0.1:${options.port + 1}`;
   await options.seed();
-  const worker = startWorker(options.persistTo, options.port, { APP_URL: appOrigin });
+  const worker = startBenchApp(options.persistTo, options.port, { APP_URL: appOrigin });
   const floor = startFloor(options.floorState, options.port + 1, appOrigin);
   try {
     await options.waitForHealthz(worker);

@@ -14,7 +14,8 @@ import { cpus, loadavg, totalmem, type as osType, release } from "node:os";
 import { join } from "node:path";
 import { hashPassword } from "../app/server/auth/passwords.server";
 import { DEMO_PASSWORD } from "../db/seed";
-import { build, ensureDevVars, executeSql, migrate, root, seedDemo, startWorker } from "../scripts/local";
+import { build, ensureDevVars, executeSql, migrate, root, seedDemo } from "../scripts/local";
+import { startBenchApp } from "./app-config";
 import { BENCH_TOKENS, LARGE_FIRM, largeFirmSeedChunks, sessionCookieValue } from "./seed-large";
 import { clientJsPerRoute, median, startupCpu, workerBundleSize, type ClientJs, type Startup } from "./sizes";
 import { TARGETS, cookieFor, type Target } from "./targets";
@@ -472,7 +473,7 @@ async function main(): Promise<number> {
   const seedSeconds = (performance.now() - seedStart) / 1000;
   log(`seeded in ${seedSeconds.toFixed(1)} s`);
 
-  const worker = startWorker(persistTo, PORT, { APP_URL: ORIGIN });
+  const worker = startBenchApp(persistTo, PORT, { APP_URL: ORIGIN });
   const stop = () => void stopWorker(worker).then(() => process.exit(130));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

@@ -71,9 +71,11 @@ export function localVars(port: number): Record<string, string> {
  * `entry` replaces wrangler.toml's `main` for this server only; `cwd` serves another checkout (the
  * bench's A/B, bench/ab.ts).
  */
-export function startWorker(persistTo: string, port: number, extraVars: Record<string, string> = {}, entry?: string, cwd = root): ChildProcess {
+export function startWorker(persistTo: string, port: number, extraVars: Record<string, string> = {}, entry?: string, cwd = root, config?: string): ChildProcess {
   const args = [
     "dev",
+    // Another config than wrangler.toml (the bench's copy without [assets], bench/app-config.ts).
+    ...(config ? ["--config", config] : []),
     // Another entry than wrangler.toml's `main` (the browser tests' wrapper around it), same config.
     ...(entry ? [entry] : []),
     "--ip", "127.0.0.1",
