@@ -72,11 +72,12 @@ export async function loadPortalAuth(db: Database, request: Request, now = Date.
  * a light page's CPU.
  */
 function sessionRefs(id: string): { id: string; firm: SQL; contact: SQL; account: SQL } {
+  let firm: SQL | undefined;
   let contact: SQL | undefined;
   return {
     id,
     get firm() {
-      return ofSession(id, sessions.firmId);
+      return (firm ??= ofSession(id, sessions.firmId));
     },
     get contact() {
       return (contact ??= ofSession(id, sessions.contactId));
