@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { root } from "../scripts/local";
 import { startBenchApp } from "./app-config";
 import type { BenchServers } from "./hot";
-import { cpuPerRequest } from "./profile";
+import { CPU_RUNS, cpuPerRequest } from "./profile";
 import { median } from "./sizes";
 import { TARGETS } from "./targets";
 
@@ -20,7 +20,6 @@ type Load = (options: { url: string; method: "GET" | "POST"; headers: Record<str
 }>;
 
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 5);
-
 
 /** The other commit, built, in a worktree of its own (kept for the next run of the same commit). */
 function checkout(ref: string): { dir: string; sha: string } {
@@ -73,7 +72,7 @@ export async function runAb(options: BenchServers & { ref: string; load: Load })
         const r: Record<string, number> = {};
         const c: Record<string, number> = {};
         for (const side of order) r[side.name] = await rps(side.origin);
-        for (const side of order) c[side.name] = (await cpuPerRequest(side.inspector, fetchOnce(side.origin), 150)).perRequestMs;
+        for (const side of order) c[side.name] = (await cpuPerRequest(side.inspector, fetchOnce(side.origin), CPU_RUNS)).perRequestMs;
         throughput.push([r[here.name], r[there.name]]);
         cpu.push([c[here.name], c[there.name]]);
       }

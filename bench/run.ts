@@ -21,7 +21,7 @@ import { clientJsPerRoute, median, startupCpu, workerBundleSize, type ClientJs, 
 import { TARGETS, cookieFor, type Target } from "./targets";
 import { record, startFloor, statementCount, type Recording } from "./floor";
 import { runAb } from "./ab";
-import { type CpuMeasure, cpuPerRequest, SHORT_RUNS } from "./profile";
+import { type CpuMeasure, CPU_RUNS, cpuPerRequest, SHORT_RUNS } from "./profile";
 import { processCpuPerRequest, runtimeProcess } from "./process-cpu";
 import { runDistance } from "./distance";
 import { runHot } from "./hot";
@@ -32,14 +32,6 @@ const PORT = Number(process.env.BENCH_PORT ?? 8830);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const FLOOR_PORT = PORT + 1;
 const FLOOR_ORIGIN = `http://127.0.0.1:${FLOOR_PORT}`;
-/**
- * Requests a CPU measure counts, beyond the short profile that cancels each profile's fixed cost
- * (`bench/profile.ts`). That cost is not the Worker's per request: after 300 warm-up requests, the
- * client requests page profiled over 1, 30 and 300 requests read 99-113, 17.4 and 11.8 ms a request (its
- * floor 18-25, 7.7 and 6.7 ms). Profiles of one length left part of it in every figure (about a fifth
- * over 30 requests, less over 150), larger for the app than for the floor; the pair removes it.
- */
-const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 150);
 /** Requests one at a time per process-CPU measure; page and floor in turn, CPU_ROUNDS times. */
 const PROCESS_CPU_RUNS = Number(process.env.BENCH_PROCESS_CPU_RUNS ?? 300);
 /**

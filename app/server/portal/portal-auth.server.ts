@@ -74,6 +74,7 @@ export async function loadPortalAuth(db: Database, request: Request, now = Date.
 function sessionRefs(id: string): { id: string; firm: SQL; contact: SQL; account: SQL } {
   let firm: SQL | undefined;
   let contact: SQL | undefined;
+  let account: SQL | undefined;
   return {
     id,
     get firm() {
@@ -83,7 +84,7 @@ function sessionRefs(id: string): { id: string; firm: SQL; contact: SQL; account
       return (contact ??= ofSession(id, sessions.contactId));
     },
     get account() {
-      return sql`(SELECT "pa"."id" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${this.contact})`;
+      return (account ??= sql`(SELECT "pa"."id" FROM ${portalAccounts} AS "pa" WHERE "pa"."contact_id" = ${this.contact})`);
     },
   };
 }
