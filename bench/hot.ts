@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { root } from "../scripts/local";
 import { startBenchApp } from "./app-config";
 import { record, startFloor } from "./floor";
-import { connect, type Profile } from "./profile";
+import { connect, NOT_THE_WORKER, SAMPLING_INTERVAL_US, samplePeriodUs, type Profile } from "./profile";
 import { TARGETS, type Target } from "./targets";
 
 type FullNode = Profile["nodes"][number] & {
@@ -19,7 +19,6 @@ type FullNode = Profile["nodes"][number] & {
 
 /** Only the floor's bundle has its replay route. */
 const FLOOR_MARK = "the floor cannot replay exec()";
-const NOT_THE_WORKER = new Set(["(program)", "(idle)", "(root)"]);
 
 function label(node: FullNode): string {
   const { functionName, url, lineNumber, columnNumber } = node.callFrame;
@@ -63,8 +62,8 @@ export function hotFunctions(profile: Profile, requests: number, floor: boolean,
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const wallUs = profile.endTime - profile.startTime;
-  const msPerSample = wallUs / 1000 / Math.max(profile.samples.length, 1) / requests;
+  // Each sample in the Worker stands for one period of the sampler (profile.ts, `workerCpuMs`).
+  const msPerSample = samplePeriodUs(profile) / 1000 / requests;
   const self = new Map<string, number>();
   const byPackage = new Map<string, number>();
   const packageOf = packageOfLine(floor);
@@ -126,7 +125,7 @@ async function sample(inspectorPort: number, once: () => Promise<void>, runs: nu
   for (let i = 0; i < Number(process.env.BENCH_HOT_WARM ?? 20); i++) await once();
   const inspector = await connect(inspectorPort);
   await inspector.send("Profiler.enable");
-  await inspector.send("Profiler.setSamplingInterval", { interval: 50 });
+  await inspector.send("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
   await inspector.send("Profiler.start");
   for (let i = 0; i < runs; i++) await once();
   const { profile } = (await inspector.send("Profiler.stop")) as { profile: Profile };

@@ -1,7 +1,8 @@
 // CPU a request, locally (issue 14; docs/performance.md): the V8 sampling profiler over `wrangler dev`'s
 // inspector. Profiler.start, N requests one at a time, Profiler.stop, twice with different N so that
 // each profile's fixed cost cancels out; only JavaScript frames and GC count, not `(program)` (workerd
-// runs every isolate of the process, wrangler's proxy and local D1 on one thread) or `(idle)`. Absolute figures are inflated by the profiler: compare targets in one run.
+// runs every isolate of the process, wrangler's proxy and local D1 on one thread) or `(idle)`. Absolute
+// figures are inflated by the profiler (its sampling slows the isolate): compare targets in one run.
 import { createRequire } from "node:module";
 
 type Socket = {
@@ -11,12 +12,12 @@ type Socket = {
   close(): void;
 };
 type Node = { id: number; callFrame: { functionName: string } };
-export type Profile = { nodes: Node[]; samples: number[]; startTime: number; endTime: number };
+export type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
 
 // `ws` is already installed (through @remix-run/dev); Node 20's WebSocket needs a flag.
 const WebSocketClient = createRequire(import.meta.url)("ws") as new (url: string) => Socket;
 
-const NOT_THE_WORKER = new Set(["(program)", "(idle)", "(root)"]);
+export const NOT_THE_WORKER = new Set(["(program)", "(idle)", "(root)"]);
 
 export async function connect(inspectorPort: number): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
@@ -71,7 +72,12 @@ export type CpuMeasure = {
   perRequestMs: number;
   /** The fixed cost one profile carried: the short profile less its requests' share. */
   fixedMs: number;
+  /** The sampler's real period while the isolate ran (`samplePeriodUs`), in microseconds. */
+  periodUs: number;
 };
+
+/** What the profiler is asked for. It takes about one sample every 130-145 µs while the isolate runs. */
+export const SAMPLING_INTERVAL_US = 50;
 
 /**
  * Milliseconds of the Worker's own JavaScript (and GC) per request: two profiles, `SHORT_RUNS` requests
@@ -85,31 +91,68 @@ export async function cpuPerRequest(inspectorPort: number, request: () => Promis
     for (let i = 0; i < 5; i++) await request(); // warm
     // Both profiles go through the same steps, so that whatever enabling and starting the profiler cost
     // falls on each of them alike and cancels out in the difference.
-    const profiledMs = async (count: number) => {
+    const profiled = async (count: number) => {
       await inspector.send("Profiler.enable");
-      await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
+      await inspector.send("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
       await inspector.send("Profiler.start");
       for (let i = 0; i < count; i++) await request();
       const { profile } = (await inspector.send("Profiler.stop")) as { profile: Profile };
       await inspector.send("Profiler.disable");
-      return workerCpuMs(profile);
+      return profile;
     };
-    const short = await profiledMs(SHORT_RUNS);
-    const long = await profiledMs(SHORT_RUNS + runs);
-    const perRequestMs = Math.max(long - short, 0) / runs;
-    return { perRequestMs, fixedMs: Math.max(short - SHORT_RUNS * perRequestMs, 0) };
+    const short = await profiled(SHORT_RUNS);
+    const long = await profiled(SHORT_RUNS + runs);
+    // One period for both, timed on the long profile: the short one has too few samples to time it.
+    const periodUs = samplePeriodUs(long);
+    const perRequestMs = Math.max(workerCpuMs(long, periodUs) - workerCpuMs(short, periodUs), 0) / runs;
+    return { perRequestMs, fixedMs: Math.max(workerCpuMs(short, periodUs) - SHORT_RUNS * perRequestMs, 0), periodUs };
   } finally {
     inspector.close();
   }
 }
 
-/** Milliseconds of the Worker's own JavaScript and GC in one profile. */
-export function workerCpuMs(profile: Profile): number {
+/** Which of a profile's samples landed in the Worker's own JavaScript or GC. */
+function workerSamples(profile: Profile): boolean[] {
   const names = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
-  // The share of samples in the Worker's JavaScript or GC, times the profile's wall time. Summing
-  // each sample's own interval instead would charge a whole OS preemption (a busy shared machine)
-  // to whatever frame happened to be on the stack.
-  const worker = profile.samples.filter((id) => !NOT_THE_WORKER.has(names.get(id) ?? "(program)")).length;
-  const wallUs = profile.endTime - profile.startTime;
-  return ((worker / Math.max(profile.samples.length, 1)) * wallUs) / 1000;
+  return profile.samples.map((id) => !NOT_THE_WORKER.has(names.get(id) ?? "(program)"));
+}
+
+/** Gaps between samples of this length or more are time the isolate was not running (see below). */
+const GAP_US = 1000;
+
+const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * The sampler's real period while the isolate runs, in microseconds: the median gap between two
+ * consecutive samples that both landed in the Worker's JavaScript, gaps of 1 ms or more left out. Inside
+ * workerd the profiler takes samples only while the isolate runs (and a few while it idles), about one
+ * every 130-145 µs when asked for 50 (docs/performance.md, "Method"); between requests, and while the
+ * thread runs local D1 or the proxy, there are none.
+ */
+export function samplePeriodUs(profile: Profile): number {
+  const inWorker = workerSamples(profile);
+  const gaps: number[] = [];
+  for (let i = 1; i < inWorker.length; i++) {
+    if (inWorker[i - 1] && inWorker[i] && profile.timeDeltas[i] < GAP_US) gaps.push(profile.timeDeltas[i]);
+  }
+  if (gaps.length >= 20) return medianOf(gaps);
+  // Too few runs of JavaScript to time (a profile of a few light requests): any two close samples.
+  const any = profile.timeDeltas.slice(1).filter((d) => d < GAP_US);
+  return any.length > 0 ? medianOf(any) : GAP_US;
+}
+
+/** Samples in the Worker's own JavaScript and GC in one profile. */
+export function workerSampleCount(profile: Profile): number {
+  return workerSamples(profile).filter(Boolean).length;
+}
+
+/**
+ * Milliseconds of the Worker's own JavaScript and GC in one profile: its samples there, each standing for
+ * one period of the sampler. Not the share of samples times the profile's wall time, as the bench had it
+ * until 2026-11-30: samples are not spread evenly over the wall time (above), so that product charged
+ * each request's idle time and local D1's to the JavaScript around it, more to a page than to its floor.
+ * The two counts agree with the process's CPU (docs/performance.md, "Method").
+ */
+export function workerCpuMs(profile: Profile, periodUs = samplePeriodUs(profile)): number {
+  return (workerSampleCount(profile) * periodUs) / 1000;
 }
