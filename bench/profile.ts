@@ -81,9 +81,10 @@ export const SAMPLING_INTERVAL_US = 50;
 
 /**
  * Milliseconds of the Worker's own JavaScript (and GC) per request: two profiles, `SHORT_RUNS` requests
- * one at a time then `SHORT_RUNS + runs`; their difference divided by `runs`.
+ * one at a time then `SHORT_RUNS + runs`; their difference divided by `runs`. `periodUs`: the sampler's
+ * period to count each sample as, when the caller timed it on another profile (see bench/run.ts).
  */
-export async function cpuPerRequest(inspectorPort: number, request: () => Promise<void>, runs: number): Promise<CpuMeasure> {
+export async function cpuPerRequest(inspectorPort: number, request: () => Promise<void>, runs: number, periodUs?: number): Promise<CpuMeasure> {
   // One connection for both profiles: wrangler's inspector proxy takes one client at a time, and a second
   // connection opened right after the first closed can wait for ever.
   const inspector = await connect(inspectorPort);
@@ -102,10 +103,11 @@ export async function cpuPerRequest(inspectorPort: number, request: () => Promis
     };
     const short = await profiled(SHORT_RUNS);
     const long = await profiled(SHORT_RUNS + runs);
-    // One period for both, timed on the long profile: the short one has too few samples to time it.
-    const periodUs = samplePeriodUs(long);
-    const perRequestMs = Math.max(workerCpuMs(long, periodUs) - workerCpuMs(short, periodUs), 0) / runs;
-    return { perRequestMs, fixedMs: Math.max(workerCpuMs(short, periodUs) - SHORT_RUNS * perRequestMs, 0), periodUs };
+    // One period for both, timed on the long profile (the short one has too few samples to time it),
+    // unless the caller timed it already.
+    const period = periodUs ?? samplePeriodUs(long);
+    const perRequestMs = Math.max(workerCpuMs(long, period) - workerCpuMs(short, period), 0) / runs;
+    return { perRequestMs, fixedMs: Math.max(workerCpuMs(short, period) - SHORT_RUNS * perRequestMs, 0), periodUs: period };
   } finally {
     inspector.close();
   }
