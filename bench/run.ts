@@ -62,6 +62,12 @@ const BUDGETS = {
   pageThroughputRatio: 0.75,
   pageP99Ratio: 1.5,
   pageCpuRatio: 2,
+  /**
+   * The Worker's own CPU a page view, profiled (ADR 025): a fifth of the free plan's 10 ms a request. The
+   * ratio above cannot be met by a server-rendered page against floors of 0.1-0.2 ms; this holds what
+   * the bill and the limit feel.
+   */
+  pageCpuMs: 2,
   roundTrips: 1,
   bundleGzipKiB: 400,
   /** Issue 14: a median of 40 ms or less (issue 7 allowed 50). */
@@ -288,8 +294,14 @@ function checkBudgets(
       budgets.push({
         budget: `${r.name}: CPU per request vs its floor's${note}`,
         limit: `≤ ${BUDGETS.pageCpuRatio}x`,
-        measured: `${cpuRatio.toFixed(1)}x (${r.cpuMs.toFixed(1)} / ${r.floorCpuMs.toFixed(1)} ms)`,
+        measured: `${cpuRatio.toFixed(1)}x (${r.cpuMs.toFixed(2)} / ${r.floorCpuMs.toFixed(2)} ms)`,
         pass: held ? cpuRatio <= BUDGETS.pageCpuRatio : null,
+      });
+      budgets.push({
+        budget: `${r.name}: the Worker's own CPU per request (ADR 025)`,
+        limit: `≤ ${BUDGETS.pageCpuMs} ms`,
+        measured: `${r.cpuMs.toFixed(2)} ms`,
+        pass: r.cpuMs <= BUDGETS.pageCpuMs,
       });
     }
     budgets.push({
@@ -363,7 +375,7 @@ function markdown(report: Report): string {
     if (r.status !== "measured" || !r.floor) continue;
     const cpu = r.cpuMs !== undefined && r.floorCpuMs !== undefined;
     lines.push(
-      `| ${r.name} | ${r.statements} / ${r.roundTrips} | ${fmt(r.rps)} | ${fmt(r.floor.rps)} | ${fmt((r.rps / r.floor.rps) * 100)}% | ${r.p99Ms} | ${r.floor.p99Ms} | ${fmt(r.p99Ms / Math.max(r.floor.p99Ms, 1), 1)}x | ${cpu ? fmt(r.cpuMs!, 1) : "-"} | ${cpu ? fmt(r.floorCpuMs!, 1) : "-"} | ${cpu ? `${fmt(r.cpuRatio ?? r.cpuMs! / r.floorCpuMs!, 1)}x` : "-"} |`,
+      `| ${r.name} | ${r.statements} / ${r.roundTrips} | ${fmt(r.rps)} | ${fmt(r.floor.rps)} | ${fmt((r.rps / r.floor.rps) * 100)}% | ${r.p99Ms} | ${r.floor.p99Ms} | ${fmt(r.p99Ms / Math.max(r.floor.p99Ms, 1), 1)}x | ${cpu ? fmt(r.cpuMs!, 2) : "-"} | ${cpu ? fmt(r.floorCpuMs!, 2) : "-"} | ${cpu ? `${fmt(r.cpuRatio ?? r.cpuMs! / r.floorCpuMs!, 1)}x` : "-"} |`,
     );
   }
   const withProcessCpu = report.targets.filter((r): r is Measured => r.status === "measured" && r.processCpuMs !== undefined && r.floorProcessCpuMs !== undefined);
