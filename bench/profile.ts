@@ -4,6 +4,9 @@
 // runs every isolate of the process, wrangler's proxy and local D1 on one thread) or `(idle)`. Absolute
 // figures are inflated by the profiler (its sampling slows the isolate): compare targets in one run.
 import { createRequire } from "node:module";
+import { samplePeriodUs, workerCpuMs, type Profile } from "./samples";
+
+export { NOT_THE_WORKER, samplePeriodUs, workerCpuMs, type Profile } from "./samples";
 
 type Socket = {
   on(event: "message", listener: (data: Buffer) => void): void;
@@ -11,13 +14,9 @@ type Socket = {
   send(data: string): void;
   close(): void;
 };
-type Node = { id: number; callFrame: { functionName: string } };
-export type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
 
 // `ws` is already installed (through @remix-run/dev); Node 20's WebSocket needs a flag.
 const WebSocketClient = createRequire(import.meta.url)("ws") as new (url: string) => Socket;
-
-export const NOT_THE_WORKER = new Set(["(program)", "(idle)", "(root)"]);
 
 export async function connect(inspectorPort: number): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
   const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
@@ -111,50 +110,4 @@ export async function cpuPerRequest(inspectorPort: number, request: () => Promis
   } finally {
     inspector.close();
   }
-}
-
-/** Which of a profile's samples landed in the Worker's own JavaScript or GC. */
-function workerSamples(profile: Profile): boolean[] {
-  const names = new Map(profile.nodes.map((n) => [n.id, n.callFrame.functionName]));
-  return profile.samples.map((id) => !NOT_THE_WORKER.has(names.get(id) ?? "(program)"));
-}
-
-/** Gaps between samples of this length or more are time the isolate was not running (see below). */
-const GAP_US = 1000;
-
-const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-/**
- * The sampler's real period while the isolate runs, in microseconds: the median gap between two
- * consecutive samples that both landed in the Worker's JavaScript, gaps of 1 ms or more left out. Inside
- * workerd the profiler takes samples only while the isolate runs (and a few while it idles), about one
- * every 130-145 µs when asked for 50 (docs/performance.md, "Method"); between requests, and while the
- * thread runs local D1 or the proxy, there are none.
- */
-export function samplePeriodUs(profile: Profile): number {
-  const inWorker = workerSamples(profile);
-  const gaps: number[] = [];
-  for (let i = 1; i < inWorker.length; i++) {
-    if (inWorker[i - 1] && inWorker[i] && profile.timeDeltas[i] < GAP_US) gaps.push(profile.timeDeltas[i]);
-  }
-  if (gaps.length >= 20) return medianOf(gaps);
-  // Too few runs of JavaScript to time (a profile of a few light requests): any two close samples.
-  const any = profile.timeDeltas.slice(1).filter((d) => d < GAP_US);
-  return any.length > 0 ? medianOf(any) : GAP_US;
-}
-
-/** Samples in the Worker's own JavaScript and GC in one profile. */
-export function workerSampleCount(profile: Profile): number {
-  return workerSamples(profile).filter(Boolean).length;
-}
-
-/**
- * Milliseconds of the Worker's own JavaScript and GC in one profile: its samples there, each standing for
- * one period of the sampler. Not the share of samples times the profile's wall time, as the bench had it
- * until 2026-11-30: samples are not spread evenly over the wall time (above), so that product charged
- * each request's idle time and local D1's to the JavaScript around it, more to a page than to its floor.
- * The two counts agree with the process's CPU (docs/performance.md, "Method").
- */
-export function workerCpuMs(profile: Profile, periodUs = samplePeriodUs(profile)): number {
-  return (workerSampleCount(profile) * periodUs) / 1000;
 }
