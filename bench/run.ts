@@ -39,13 +39,7 @@ const PROCESS_CPU_RUNS = Number(process.env.BENCH_PROCESS_CPU_RUNS ?? 300);
  * holds the median of the rounds' ratios, since a busy machine drifts between rounds.
  */
 const CPU_ROUNDS = Number(process.env.BENCH_CPU_ROUNDS ?? 5);
-const DURATION_S = Number(process.env.BENCH_DURATION ?? 4);
-/**
- * A page and its floor are loaded in turn this many times, and the budgets hold the median of the rounds'
- * own ratios, as for CPU: one 6-second load of each moved a page's throughput ratio by 20 points or more
- * between runs (docs/performance.md), because the VM's state drifts between two loads.
- */
-const LOAD_ROUNDS = Number(process.env.BENCH_LOAD_ROUNDS ?? 3);
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 6);
 const WARMUP_S = 1;
 // Other ports get their own state, so two bench runs never share a D1 file.
 const persistTo = join(root, PORT === 8830 ? ".state/bench" : `.state/bench-${PORT}`);
@@ -109,9 +103,6 @@ type Measured = {
   floorCpuFixedMs?: number;
   /** The median of each round's page/floor ratio: a round's two profiles share the machine's state. */
   cpuRatio?: number;
-  /** The same for throughput and p99, over `LOAD_ROUNDS` paired loads. */
-  rpsRatio?: number;
-  p99Ratio?: number;
   /**
    * The serving workerd process's CPU a request, no profiler (bench/process-cpu.ts): the Worker plus local
    * D1 and the proxy's traffic, which page and floor pay alike. Medians of the rounds; reported, not held.
@@ -229,36 +220,6 @@ async function load(target: Target, staffCookie: string): Promise<Measured> {
   };
 }
 
-type Floor = NonNullable<Measured["floor"]>;
-
-/**
- * Rounds of a page's load and its floor's, as one measure: medians of each side's figures and of the
- * rounds' own ratios; the requests, wrong answers and errors of every round counted.
- */
-function pairedLoads(pairs: Array<{ page: Measured; floor: Floor }>): Partial<Measured> {
-  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-  const statusCodes: Record<string, number> = {};
-  for (const { page } of pairs) for (const [code, n] of Object.entries(page.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
-  return {
-    rps: median(pairs.map((p) => p.page.rps)),
-    p50Ms: median(pairs.map((p) => p.page.p50Ms)),
-    p99Ms: median(pairs.map((p) => p.page.p99Ms)),
-    requests: sum(pairs.map((p) => p.page.requests)),
-    unexpected: sum(pairs.map((p) => p.page.unexpected)),
-    errors: sum(pairs.map((p) => p.page.errors)),
-    statusCodes,
-    floor: {
-      rps: median(pairs.map((p) => p.floor.rps)),
-      p50Ms: median(pairs.map((p) => p.floor.p50Ms)),
-      p99Ms: median(pairs.map((p) => p.floor.p99Ms)),
-      unexpected: sum(pairs.map((p) => p.floor.unexpected)),
-      errors: sum(pairs.map((p) => p.floor.errors)),
-    },
-    rpsRatio: median(pairs.map((p) => p.page.rps / Math.max(p.floor.rps, 1e-9))),
-    p99Ratio: median(pairs.map((p) => p.page.p99Ms / Math.max(p.floor.p99Ms, 1))),
-  };
-}
-
 /** One sign-in at a time: with no queueing its wall time bounds the CPU the KDF costs. */
 async function serialSignInMs(runs = 5): Promise<number> {
   const times: number[] = [];
@@ -311,8 +272,8 @@ function checkBudgets(
       budgets.push({ budget: `${r.name}: vs its floor`, limit: "-", measured: "no floor (no D1 statements recorded)", pass: null });
       continue;
     }
-    const rpsRatio = r.rpsRatio ?? r.rps / Math.max(r.floor.rps, 1e-9);
-    const p99Ratio = r.p99Ratio ?? r.p99Ms / Math.max(r.floor.p99Ms, 1);
+    const rpsRatio = r.rps / Math.max(r.floor.rps, 1e-9);
+    const p99Ratio = r.p99Ms / Math.max(r.floor.p99Ms, 1);
     // With no D1 work the floor answers without doing anything: the ratios are a document's own cost.
     const held = (r.roundTrips ?? 0) > 0;
     const note = held ? "" : " (no D1 work: the document's own cost, reported, not held)";
@@ -390,7 +351,7 @@ function markdown(report: Report): string {
   const lines: string[] = [];
   lines.push(`Machine: ${report.machine.cpu} × ${report.machine.cores} cores, ${report.machine.memoryGiB} GiB, ${report.machine.os}, Node ${report.machine.node}, wrangler ${report.machine.wrangler}, autocannon ${report.machine.autocannon}`);
   lines.push(
-    `Load: ${report.durationS} s per target after a ${WARMUP_S} s warm-up (a page and its floor in turn, ${LOAD_ROUNDS} rounds; medians, and the medians of the rounds' ratios), ${report.when}; 1-min load average ${fmt(report.loadAverage.beforeBench, 1)} before the bench, ${fmt(report.loadAverage.start, 1)} / ${fmt(report.loadAverage.end, 1)} when loading began / ended`,
+    `Load: ${report.durationS} s per target after a ${WARMUP_S} s warm-up, ${report.when}; 1-min load average ${fmt(report.loadAverage.beforeBench, 1)} before the bench, ${fmt(report.loadAverage.start, 1)} / ${fmt(report.loadAverage.end, 1)} when loading began / ended`,
   );
   lines.push("");
   lines.push("| target | conns | req/s | p50 ms | p99 ms | non-2xx / errors | req/s vs /healthz | p99 vs /healthz |");
@@ -414,7 +375,7 @@ function markdown(report: Report): string {
     if (r.status !== "measured" || !r.floor) continue;
     const cpu = r.cpuMs !== undefined && r.floorCpuMs !== undefined;
     lines.push(
-      `| ${r.name} | ${r.statements} / ${r.roundTrips} | ${fmt(r.rps)} | ${fmt(r.floor.rps)} | ${fmt((r.rpsRatio ?? r.rps / r.floor.rps) * 100)}% | ${r.p99Ms} | ${r.floor.p99Ms} | ${fmt(r.p99Ratio ?? r.p99Ms / Math.max(r.floor.p99Ms, 1), 1)}x | ${cpu ? fmt(r.cpuMs!, 2) : "-"} | ${cpu ? fmt(r.floorCpuMs!, 2) : "-"} | ${cpu ? `${fmt(r.cpuRatio ?? r.cpuMs! / r.floorCpuMs!, 1)}x` : "-"} |`,
+      `| ${r.name} | ${r.statements} / ${r.roundTrips} | ${fmt(r.rps)} | ${fmt(r.floor.rps)} | ${fmt((r.rps / r.floor.rps) * 100)}% | ${r.p99Ms} | ${r.floor.p99Ms} | ${fmt(r.p99Ms / Math.max(r.floor.p99Ms, 1), 1)}x | ${cpu ? fmt(r.cpuMs!, 2) : "-"} | ${cpu ? fmt(r.floorCpuMs!, 2) : "-"} | ${cpu ? `${fmt(r.cpuRatio ?? r.cpuMs! / r.floorCpuMs!, 1)}x` : "-"} |`,
     );
   }
   const withProcessCpu = report.targets.filter((r): r is Measured => r.status === "measured" && r.processCpuMs !== undefined && r.floorProcessCpuMs !== undefined);
@@ -570,15 +531,7 @@ async function main(): Promise<number> {
       // then runs nothing: the difference is what a document costs by itself (reported, not held).
       if (recording && target.path !== "/healthz") {
         log(`${target.name}: its floor (${measured.statements} statements in ${measured.roundTrips} round trips)…`);
-        const pairs = [{ page: measured, floor: await loadFloor(target, id) }];
-        for (let round = 1; round < LOAD_ROUNDS; round++) {
-          log(`${target.name}: page then floor again (round ${round + 1} of ${LOAD_ROUNDS})…`);
-          pairs.push({ page: await load(target, staffCookie), floor: await loadFloor(target, id) });
-        }
-        Object.assign(measured, pairedLoads(pairs));
-        log(
-          `${target.name}: throughput ratio by round ${pairs.map((p) => fmt((p.page.rps / p.floor.rps) * 100)).join(" / ")}%; p99 ratio by round ${pairs.map((p) => fmt(p.page.p99Ms / Math.max(p.floor.p99Ms, 1), 1)).join(" / ")}`,
-        );
+        measured.floor = await loadFloor(target, id);
         const { url, method, headers } = requestOptions(target, staffCookie);
         // A request that gets no answer in 30 s fails its round, which is run again (see below).
         const timeout = () => AbortSignal.timeout(30_000);
