@@ -1,8 +1,9 @@
 // CPU a request, locally (issue 14; docs/performance.md): the V8 sampling profiler over `wrangler dev`'s
 // inspector. Profiler.start, N requests one at a time, Profiler.stop, twice with different N so that
-// each profile's fixed cost cancels out; only JavaScript frames and GC count, not `(program)` (workerd
-// runs every isolate of the process, wrangler's proxy and local D1 on one thread) or `(idle)`. Absolute
-// figures are inflated by the profiler (its sampling slows the isolate): compare targets in one run.
+// whatever a profile costs once cancels out. Each sample counts as one period of the sampler
+// (samples.ts); only JavaScript frames and GC count, not `(program)` (workerd runs every isolate of the
+// process, wrangler's proxy and local D1 on one thread) or `(idle)`. Absolute figures are a little high
+// (sampling slows the isolate): compare targets in one run.
 import { createRequire } from "node:module";
 import { samplePeriodUs, workerCpuMs, type Profile } from "./samples";
 
@@ -50,20 +51,15 @@ export async function connect(inspectorPort: number): Promise<{ send: (method: s
 }
 
 /**
- * Requests in the short profile of each pair. Every profile carries a fixed cost that is not the
- * Worker's work per request: a one-request profile of a warm page reads many times its per-request cost,
- * and the app's isolate, with more code, pays more than the floor's. The short profile pays that cost
- * too; the difference between the two leaves only the requests.
+ * Requests in the short profile of each pair. The pair was made to cancel a fixed cost a profile that
+ * the old count (share of samples times wall time) found: a one-request profile of a warm page read many
+ * times its per-request cost. That cost was the wall time of starting and stopping the profiler charged
+ * to the JavaScript; counted by samples (samples.ts, ADR 025) it is 0 to 1 ms. The pair costs nothing and
+ * still removes whatever a profile does once.
  */
 export const SHORT_RUNS = 10;
 
-/**
- * Requests a CPU measure counts, beyond the short profile that cancels each profile's fixed cost
- * (above). That cost is not the Worker's per request: after 300 warm-up requests, the
- * client requests page profiled over 1, 30 and 300 requests read 99-113, 17.4 and 11.8 ms a request (its
- * floor 18-25, 7.7 and 6.7 ms). Profiles of one length left part of it in every figure (about a fifth
- * over 30 requests, less over 150), larger for the app than for the floor; the pair removes it.
- */
+/** Requests a CPU measure counts, beyond the short profile (above). */
 export const CPU_RUNS = Number(process.env.BENCH_CPU_RUNS ?? 150);
 
 export type CpuMeasure = {

@@ -38,7 +38,7 @@ export function samplePeriodUs(profile: Profile): number {
 }
 
 /** Samples in the Worker's own JavaScript and GC in one profile. */
-export function workerSampleCount(profile: Profile): number {
+function workerSampleCount(profile: Profile): number {
   return workerSamples(profile).filter(Boolean).length;
 }
 
