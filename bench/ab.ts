@@ -11,7 +11,7 @@ import { root } from "../scripts/local";
 import { startBenchApp } from "./app-config";
 import type { BenchServers } from "./hot";
 import { CPU_RUNS, cpuPerRequest } from "./profile";
-import { median } from "./sizes";
+import { median } from "./samples";
 import { TARGETS } from "./targets";
 
 type Load = (options: { url: string; method: "GET" | "POST"; headers: Record<string, string>; connections: number }) => Promise<{

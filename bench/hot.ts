@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { root } from "../scripts/local";
 import { startBenchApp } from "./app-config";
 import { record, startFloor } from "./floor";
-import { connect, NOT_THE_WORKER, SAMPLING_INTERVAL_US, samplePeriodUs, type Profile } from "./profile";
+import { connect, SAMPLING_INTERVAL_US } from "./profile";
+import { NOT_THE_WORKER, samplePeriodUs, type Profile } from "./samples";
 import { TARGETS, type Target } from "./targets";
 
 type FullNode = Profile["nodes"][number] & {

@@ -7,7 +7,8 @@
 //
 // `npm run bench` runs it after the page targets (it adds 20,000 contacts to the large firm).
 // `npx tsx bench/import.ts` runs only this target on its own fresh state (port 8840).
-import { connect, workerCpuMs, type Profile } from "./profile";
+import { connect } from "./profile";
+import { workerCpuMs, type Profile } from "./samples";
 
 export const IMPORT_ROWS = 10_000;
 

@@ -7,8 +7,6 @@
 import { createRequire } from "node:module";
 import { samplePeriodUs, workerCpuMs, type Profile } from "./samples";
 
-export { NOT_THE_WORKER, samplePeriodUs, workerCpuMs, type Profile } from "./samples";
-
 type Socket = {
   on(event: "message", listener: (data: Buffer) => void): void;
   once(event: "open" | "error", listener: (error?: Error) => void): void;

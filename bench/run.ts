@@ -17,7 +17,8 @@ import { DEMO_PASSWORD } from "../db/seed";
 import { build, ensureDevVars, executeSql, migrate, root, seedDemo } from "../scripts/local";
 import { startBenchApp } from "./app-config";
 import { BENCH_TOKENS, LARGE_FIRM, largeFirmSeedChunks, sessionCookieValue } from "./seed-large";
-import { clientJsPerRoute, median, startupCpu, workerBundleSize, type ClientJs, type Startup } from "./sizes";
+import { clientJsPerRoute, startupCpu, workerBundleSize, type ClientJs, type Startup } from "./sizes";
+import { median } from "./samples";
 import { TARGETS, cookieFor, type Target } from "./targets";
 import { record, startFloor, statementCount, type Recording } from "./floor";
 import { runAb } from "./ab";
@@ -235,7 +236,7 @@ async function serialSignInMs(runs = 5): Promise<number> {
     if (response.status !== 302) throw new Error(`sign-in answered ${response.status}`);
     times.push(performance.now() - start);
   }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
+  return median(times);
 }
 
 function stopWorker(worker: ChildProcess): Promise<void> {

@@ -1,5 +1,6 @@
-// Turning a V8 CPU profile into the Worker's own milliseconds (issue 14, ADR 025). Kept apart from
-// bench/profile.ts, which talks to the inspector, so that test/unit/bench-samples.test.ts can check it.
+// Turning a V8 CPU profile into the Worker's own milliseconds (issue 14, ADR 025), and the median every
+// bench measure takes of its rounds. Free of Node's modules, apart from bench/profile.ts (which talks to
+// the inspector) and bench/sizes.ts, so that test/unit/bench-samples.test.ts can run it inside workerd.
 
 type Node = { id: number; callFrame: { functionName: string } };
 export type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
@@ -16,7 +17,11 @@ function workerSamples(profile: Profile): boolean[] {
 /** Gaps between samples of this length or more are time the isolate was not running (see below). */
 const GAP_US = 1000;
 
-const medianOf = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** The middle value (the upper of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
 
 /**
  * The sampler's real period while the isolate runs, in microseconds: the median gap between two
@@ -31,10 +36,10 @@ export function samplePeriodUs(profile: Profile): number {
   for (let i = 1; i < inWorker.length; i++) {
     if (inWorker[i - 1] && inWorker[i] && profile.timeDeltas[i] < GAP_US) gaps.push(profile.timeDeltas[i]);
   }
-  if (gaps.length >= 20) return medianOf(gaps);
+  if (gaps.length >= 20) return median(gaps);
   // Too few runs of JavaScript to time (a profile of a few light requests): any two close samples.
   const any = profile.timeDeltas.slice(1).filter((d) => d < GAP_US);
-  return any.length > 0 ? medianOf(any) : GAP_US;
+  return any.length > 0 ? median(any) : GAP_US;
 }
 
 /** Samples in the Worker's own JavaScript and GC in one profile. */

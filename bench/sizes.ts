@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { root } from "../scripts/local";
+import { median } from "./samples";
 
 const wranglerBin = join(root, "node_modules/.bin/wrangler");
 const KiB = 1024;
@@ -51,11 +52,6 @@ export function busyMs(profile: CpuProfile): number {
 }
 
 /** The middle value (the upper one of an even count). */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 export type Startup = { ok: true; runsMs: number[]; medianMs: number } | { ok: false; reason: string };
 
 /**
